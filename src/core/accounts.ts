@@ -1,0 +1,112 @@
+// Accounts: only salted SCRAM data is stored (RFC 5802 §2.2, RFC 7677), never the password.
+import type { KeyValueStore, StorageBackend } from './storage.ts';
+import { deriveCredentials, verifyPassword, type ScramCredentials, type ScramHash } from '../lib/scram.ts';
+import { preparePassword } from '../lib/saslprep.ts';
+import { prepLocalpart } from './jid.ts';
+
+/** Stored per hash: salt, iteration count, StoredKey and ServerKey; nothing from which a login is possible. */
+type StoredScram = { salt: string; iterations: number; storedKey: string; serverKey: string };
+
+export type AccountRecord = {
+  scram: { 'SHA-1': StoredScram; 'SHA-256': StoredScram };
+};
+
+export class AccountError extends Error {}
+
+export class Accounts {
+  readonly #storage: StorageBackend;
+  readonly #iterations: number;
+  readonly #stores = new Map<string, KeyValueStore<AccountRecord>>();
+  /** Caches existence only: routing asks "does user@host exist" for every stanza to an offline user. */
+  readonly #exists = new Map<string, boolean>();
+
+  constructor(storage: StorageBackend, iterations: number) {
+    this.#storage = storage;
+    this.#iterations = iterations;
+  }
+
+  #store(host: string): KeyValueStore<AccountRecord> {
+    let s = this.#stores.get(host);
+    if (!s) {
+      s = this.#storage.keyval<AccountRecord>(host, 'accounts');
+      this.#stores.set(host, s);
+    }
+    return s;
+  }
+
+  async #credentials(password: string, salt?: { sha1?: Buffer; sha256?: Buffer }): Promise<AccountRecord['scram']> {
+    let prepared: string;
+    try {
+      prepared = preparePassword(password);
+    } catch (e) {
+      throw new AccountError(`invalid password: ${(e as Error).message}`);
+    }
+    if (!prepared) throw new AccountError('the password must not be empty');
+    const [sha1, sha256] = await Promise.all([
+      deriveCredentials(prepared, 'SHA-1', this.#iterations, salt?.sha1),
+      deriveCredentials(prepared, 'SHA-256', this.#iterations, salt?.sha256),
+    ]);
+    return { 'SHA-1': sha1, 'SHA-256': sha256 };
+  }
+
+  async create(host: string, user: string, password: string): Promise<void> {
+    if (await this.exists(host, user)) throw new AccountError(`${user}@${host} already exists`);
+    const scram = await this.#credentials(password);
+    await this.#store(host).set(user, { scram });
+    this.#exists.set(user + '@' + host, true);
+  }
+
+  async setPassword(host: string, user: string, password: string): Promise<void> {
+    const rec = await this.#store(host).get(user);
+    if (!rec) throw new AccountError(`${user}@${host} does not exist`);
+    rec.scram = await this.#credentials(password);
+    await this.#store(host).set(user, rec);
+  }
+
+  /** Removes the account and every stored value of it, so the address is free at once. */
+  async delete(host: string, user: string): Promise<void> {
+    if (!(await this.exists(host, user))) throw new AccountError(`${user}@${host} does not exist`);
+    await this.#storage.deleteUser(host, user);
+    this.#exists.set(user + '@' + host, false);
+  }
+
+  async exists(host: string, user: string): Promise<boolean> {
+    const key = user + '@' + host;
+    const cached = this.#exists.get(key);
+    if (cached !== undefined) return cached;
+    const found = (await this.#store(host).get(user)) !== undefined;
+    if (this.#exists.size > 100_000) this.#exists.clear();
+    this.#exists.set(key, found);
+    return found;
+  }
+
+  async list(host: string): Promise<string[]> {
+    return (await this.#store(host).users()).sort();
+  }
+
+  async scramCredentials(host: string, user: string, hash: ScramHash): Promise<ScramCredentials | undefined> {
+    return (await this.#store(host).get(user))?.scram[hash];
+  }
+
+  /** For SASL PLAIN: checks a password against the stored SCRAM data. */
+  async checkPassword(host: string, user: string, password: string): Promise<boolean> {
+    const creds = await this.scramCredentials(host, user, 'SHA-256');
+    let prepared: string;
+    try {
+      prepared = preparePassword(password);
+    } catch {
+      return false;
+    }
+    if (!creds) {
+      // Same work as a real check, so timing doesn't reveal which accounts exist.
+      await deriveCredentials(prepared, 'SHA-256', this.#iterations);
+      return false;
+    }
+    return verifyPassword(prepared, 'SHA-256', creds);
+  }
+
+  /** Normalizes a username as typed by a client or operator (RFC 7622 localpart). */
+  static prepUser(user: string): string {
+    return prepLocalpart(user);
+  }
+}

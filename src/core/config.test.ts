@@ -1,0 +1,243 @@
+// Tests for configuration loading and validation (defaults, the example file, error messages).
+import { describe, it, before, after } from 'node:test';
+import assert from 'node:assert/strict';
+import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { dirname, join } from 'node:path';
+import { fileURLToPath } from 'node:url';
+import { ConfigError } from './errors.ts';
+import { DEFAULT_CIPHERS, loadConfig, parseConfigText, prepareDomain, type ServerConfig } from './config.ts';
+
+const MODULES = ['disco', 'offline', 'vcard', 'ping', 'roster'];
+const opts = { knownModules: MODULES, defaultModules: ['disco', 'ping', 'roster'] };
+const EXAMPLE = fileURLToPath(new URL('../../jabberx.example.yml', import.meta.url));
+
+function parse(text: string, base = '/srv/jabberx'): ServerConfig {
+  return parseConfigText(text, base, opts);
+}
+
+/** Asserts that parsing fails with a ConfigError whose message contains every fragment. */
+function fails(text: string, ...fragments: (string | RegExp)[]): ConfigError {
+  let caught: unknown;
+  try {
+    parse(text);
+  } catch (e) {
+    caught = e;
+  }
+  assert.ok(caught instanceof ConfigError, `expected a ConfigError, got ${String(caught)}`);
+  for (const f of fragments) {
+    if (typeof f === 'string') assert.ok(caught.message.includes(f), `${JSON.stringify(caught.message)} lacks ${JSON.stringify(f)}`);
+    else assert.match(caught.message, f);
+  }
+  return caught;
+}
+
+describe('config defaults', () => {
+  it('with no file, serves localhost with the documented defaults', () => {
+    const c = loadConfig(undefined, opts);
+    assert.equal(c.configPath, undefined);
+    assert.equal(c.dataDir, join(process.cwd(), 'data'));
+    assert.deepEqual(c.log, { level: 'info', file: '-' });
+    assert.deepEqual(c.listeners, [
+      { type: 'c2s_starttls', port: 5222, address: '::' },
+      { type: 'c2s_direct_tls', port: 5223, address: '::' },
+    ]);
+    assert.deepEqual(c.tls, { minVersion: 'TLSv1.2', ciphers: DEFAULT_CIPHERS });
+    assert.deepEqual(c.storage, { backend: 'sqlite', path: join(process.cwd(), 'data', 'jabberx.sqlite') });
+    assert.deepEqual(c.limits, { maxStanzaSize: 256 * 1024, idleTimeoutMs: 15 * 60_000, handshakeTimeoutMs: 60_000, maxResourcesPerUser: 10 });
+    assert.deepEqual(c.auth, {
+      scramIterations: 10000,
+      mechanisms: ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-1-PLUS', 'SCRAM-SHA-1', 'PLAIN'],
+      resourceConflict: 'kick_old',
+    });
+    assert.deepEqual([...c.hosts.keys()], ['localhost']);
+    assert.deepEqual([...(c.hosts.get('localhost')?.modules.keys() ?? [])], ['disco', 'ping', 'roster']);
+  });
+
+  it('an empty file or empty sections mean the defaults', () => {
+    const empty = parse('');
+    const sections = parse('log:\nlimits:\ntls: {}\nlisteners:\nhosts:\n');
+    assert.deepEqual(sections, empty);
+  });
+
+  it('the example file parses and documents exactly the defaults', () => {
+    const example = loadConfig(EXAMPLE, opts);
+    assert.equal(example.configPath, EXAMPLE);
+    const defaults = parseConfigText('', dirname(EXAMPLE), opts);
+    // Listeners read from a file carry their line; the embedded defaults have none.
+    const listeners = example.listeners.map(({ line, ...rest }) => (assert.ok(line), rest));
+    assert.deepEqual({ ...example, configPath: undefined, listeners }, defaults);
+  });
+});
+
+describe('config: a full file', () => {
+  const text = `
+data_dir: /var/lib/jabberx
+log: { level: debug, file: logs/jabberx.log }
+listeners:
+  - { type: c2s_starttls, port: 5222, address: "127.0.0.1" }
+  - { type: c2s_direct_tls, address: "::1" }
+  - { type: c2s_starttls, port: 0 }
+  - { type: c2s_starttls, port: 0 }
+tls:
+  min_version: TLSv1.3
+  ciphers: ECDHE-ECDSA-AES128-GCM-SHA256
+  certificate: certs/all.pem
+  key: certs/all.key
+storage: { backend: sqlite, path: /tmp/x.db }
+limits:
+  max_stanza_size: 64KiB
+  idle_timeout: 90s
+  handshake_timeout: 500ms
+  max_resources_per_user: 3
+auth:
+  scram_iterations: 4096
+  mechanisms: [scram-sha-256, PLAIN]
+  resource_conflict: random
+modules:
+  disco: {}
+  offline: { max_age: 7d, max_messages: 100 }
+  vcard: true
+  ping: false
+hosts:
+  Example.ORG.:
+    certificate: /etc/ssl/example.pem
+    key: /etc/ssl/example.key
+    modules:
+      offline: { max_age: 3d }
+      vcard: false
+      ping:
+  chat.example.net:
+`;
+  const c = parse(text);
+
+  it('reads every section', () => {
+    assert.equal(c.dataDir, '/var/lib/jabberx');
+    assert.deepEqual(c.log, { level: 'debug', file: '/var/lib/jabberx/logs/jabberx.log' });
+    assert.deepEqual(c.listeners.map((l) => [l.type, l.port, l.address, l.line]), [
+      ['c2s_starttls', 5222, '127.0.0.1', 5],
+      ['c2s_direct_tls', 5223, '::1', 6],
+      ['c2s_starttls', 0, '::', 7],
+      ['c2s_starttls', 0, '::', 8],
+    ]);
+    assert.deepEqual(c.tls, {
+      minVersion: 'TLSv1.3',
+      ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256',
+      certificate: '/srv/jabberx/certs/all.pem',
+      key: '/srv/jabberx/certs/all.key',
+    });
+    assert.deepEqual(c.storage, { backend: 'sqlite', path: '/tmp/x.db' });
+    assert.deepEqual(c.limits, { maxStanzaSize: 65536, idleTimeoutMs: 90_000, handshakeTimeoutMs: 500, maxResourcesPerUser: 3 });
+    assert.deepEqual(c.auth, { scramIterations: 4096, mechanisms: ['SCRAM-SHA-256', 'PLAIN'], resourceConflict: 'random' });
+  });
+
+  it('prepares host names and merges host modules over the top-level ones', () => {
+    assert.deepEqual([...c.hosts.keys()], ['example.org', 'chat.example.net']);
+    const org = c.hosts.get('example.org');
+    assert.equal(org?.certificate, '/etc/ssl/example.pem');
+    assert.equal(org?.key, '/etc/ssl/example.key');
+    assert.deepEqual([...(org?.modules.keys() ?? [])], ['disco', 'roster', 'offline', 'ping']);
+    const offline = org?.modules.get('offline');
+    assert.deepEqual(offline?.options, { max_age: '3d', max_messages: 100 });
+    assert.equal(offline?.lines.get('max_age'), 34);
+    assert.equal(offline?.lines.get('max_messages'), 26);
+    assert.equal(offline?.line, 34);
+    const net = c.hosts.get('chat.example.net');
+    assert.equal(net?.certificate, undefined);
+    assert.deepEqual([...(net?.modules.keys() ?? [])], ['disco', 'roster', 'offline', 'vcard']);
+    assert.deepEqual(net?.modules.get('offline')?.options, { max_age: '7d', max_messages: 100 });
+  });
+
+  it('prepares domains (RFC 7622 §3.2)', () => {
+    assert.equal(prepareDomain('LocalHost'), 'localhost');
+    assert.equal(prepareDomain('example.com.'), 'example.com');
+    assert.equal(prepareDomain('BÜCHER.example'), 'bücher.example');
+    assert.equal(prepareDomain('xn--bcher-kva.example'), 'bücher.example');
+    assert.equal(prepareDomain('-bad.example'), undefined);
+    assert.equal(prepareDomain('a..b'), undefined);
+    assert.equal(prepareDomain('user@example.com'), undefined);
+    assert.equal(prepareDomain('exa mple.com'), undefined);
+    assert.equal(prepareDomain('x'.repeat(64) + '.com'), undefined);
+  });
+});
+
+describe('config errors name the option, host and line', () => {
+  it('unknown keys, with the full dotted path', () => {
+    fails('limits:\n  idle_timeout: 5m\n  max_stanza_sise: 1MB\n', 'config: limits.max_stanza_sise (line 3): unknown option');
+    fails('\nlogg: {}\n', 'config: logg (line 2): unknown option');
+    fails('hosts:\n  example.org:\n    certficate: a.pem\n', 'hosts.example.org.certficate', 'host example.org', 'line 3', 'unknown option');
+    fails('listeners:\n  - type: c2s_starttls\n    prot: 5222\n', 'listeners[0].prot', 'line 3');
+  });
+
+  it('bad values', () => {
+    fails('limits:\n  max_stanza_size: 9000\n', 'limits.max_stanza_size (line 2)', 'at least 10000 bytes');
+    fails('limits:\n  idle_timeout: soon\n', 'limits.idle_timeout (line 2)', 'expected a period');
+    fails('auth:\n  scram_iterations: 1000\n', 'auth.scram_iterations (line 2)', 'at least 4096');
+    fails('auth:\n  scram_iterations: 4096.5\n', 'auth.scram_iterations', 'whole number');
+    fails('auth:\n  mechanisms: [SCRAM-SHA-256, DIGEST-MD5]\n', 'auth.mechanisms (line 2)', 'DIGEST-MD5');
+    fails('auth:\n  mechanisms: []\n', 'auth.mechanisms', 'at least one');
+    fails('auth:\n  resource_conflict: newest\n', 'auth.resource_conflict (line 2)', 'kick_old');
+    fails('log:\n  level: loud\n', 'log.level (line 2)');
+    fails('storage:\n  backend: mysql\n', 'storage.backend (line 2)', 'sqlite');
+    fails('tls:\n  min_version: TLSv1.1\n', 'tls.min_version (line 2)', 'RFC 8996');
+    fails('tls:\n  min_version: TLSv1\n', 'tls.min_version (line 2)', 'insecure');
+    fails('tls:\n  ciphers: NOT-A-CIPHER\n', 'tls.ciphers (line 2)');
+    fails('tls:\n  certificate: a.pem\n', 'tls.key', 'without its key', 'line 2');
+    fails('limits: 5\n', 'limits (line 1)', 'expected a mapping');
+    fails('data_dir: 7\n', 'data_dir (line 1)');
+    fails('- a\n- b\n', '(top level)', 'expected a mapping');
+  });
+
+  it('listeners', () => {
+    fails('listeners:\n  - { type: c2s_starttls, port: 5222 }\n  - { type: c2s_direct_tls, port: 5222 }\n', 'listeners[1].port (line 3)', 'already used by listeners[0]');
+    fails('listeners:\n  - { port: 5222 }\n', 'listeners[0].type (line 2)', 'required');
+    fails('listeners:\n  - { type: s2s, port: 5269 }\n', 'listeners[0].type (line 2)');
+    fails('listeners:\n  - { type: c2s_starttls, port: 70000 }\n', 'listeners[0].port', 'at most 65535');
+    fails('listeners:\n  - { type: c2s_starttls, address: "example.org" }\n', 'listeners[0].address', 'IP address');
+    fails('listeners: []\n', 'listeners (line 1)', 'at least one');
+  });
+
+  it('hosts', () => {
+    fails('hosts:\n  localhost: {}\n  "bad_host!": {}\n', 'hosts.bad_host!', 'line 3', 'not a valid domain');
+    fails('hosts:\n  example.org: {}\n  EXAMPLE.org: {}\n', 'listed twice', 'line 3');
+    fails('hosts: {}\n', 'hosts', 'at least one host');
+    fails('hosts:\n  example.org:\n    key: a.key\n', 'hosts.example.org.certificate', 'host example.org');
+  });
+
+  it('modules', () => {
+    fails('modules:\n  disco: {}\n  muc: {}\n', 'config: modules.muc (line 3): unknown module');
+    fails('hosts:\n  example.org:\n    modules:\n      foo: {}\n', 'hosts.example.org.modules.foo', 'host example.org', 'line 4', 'unknown module');
+    fails('modules:\n  offline: 7\n', 'modules.offline (line 2)', 'true or false');
+  });
+
+  it('YAML syntax errors and duplicate keys carry the line', () => {
+    fails('log:\n  level: info\n  file: [a, b\n', 'config: syntax (line');
+    fails('log:\n  level: info\n  level: debug\n', 'config: syntax (line 3)', 'unique');
+    fails('a: 1\n---\nb: 2\n', 'config: syntax');
+  });
+});
+
+describe('loadConfig', () => {
+  let dir: string;
+  before(() => {
+    dir = mkdtempSync(join(tmpdir(), 'jabberx-config-'));
+  });
+  after(() => rmSync(dir, { recursive: true, force: true }));
+
+  it('resolves data_dir and certificate paths against the file folder', () => {
+    const file = join(dir, 'jabberx.yml');
+    writeFileSync(file, 'data_dir: state\ntls:\n  certificate: tls/c.pem\n  key: tls/k.pem\nhosts:\n  example.org:\n    certificate: h.pem\n    key: /abs/h.key\n');
+    const c = loadConfig(file, opts);
+    assert.equal(c.configPath, file);
+    assert.equal(c.dataDir, join(dir, 'state'));
+    assert.equal(c.storage.path, join(dir, 'state', 'jabberx.sqlite'));
+    assert.equal(c.tls.certificate, join(dir, 'tls/c.pem'));
+    assert.equal(c.hosts.get('example.org')?.certificate, join(dir, 'h.pem'));
+    assert.equal(c.hosts.get('example.org')?.key, '/abs/h.key');
+  });
+
+  it('names a missing file', () => {
+    const missing = join(dir, 'nope.yml');
+    assert.throws(() => loadConfig(missing, opts), (e: unknown) => e instanceof ConfigError && e.message.includes(missing) && e.message.includes('no such file'));
+  });
+});

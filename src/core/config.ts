@@ -1,0 +1,372 @@
+// Server configuration (YAML): load, validate every key with its line, and build the per-host view.
+// Host names are domainparts (RFC 7622 §3.2); TLS floor per RFC 8996 / RFC 9325 (TLS 1.2 at least).
+import { readFileSync } from 'node:fs';
+import { isIP } from 'node:net';
+import { dirname, resolve } from 'node:path';
+import { createSecureContext } from 'node:tls';
+import { domainToASCII, domainToUnicode } from 'node:url';
+import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
+import { ConfigError } from './errors.ts';
+import { option, parseOptions, type OptionDecl, type OptionDecls } from './options.ts';
+
+export interface ListenerConfig {
+  type: 'c2s_starttls' | 'c2s_direct_tls';
+  port: number;
+  address: string;
+  line?: number;
+}
+
+/** A module as enabled for one host: raw options, validated later by the module loader. */
+export interface HostModuleConfig {
+  options: Record<string, unknown>;
+  /** Option key -> line, for the loader's error messages. */
+  lines: Map<string, number>;
+  line?: number;
+}
+
+export interface HostConfig {
+  /** Prepared domain: lowercased, Unicode form (RFC 7622 §3.2). */
+  name: string;
+  certificate?: string;
+  key?: string;
+  /** Effective enabled modules after merging the host's entries over the top-level `modules`. */
+  modules: Map<string, HostModuleConfig>;
+}
+
+export interface ServerConfig {
+  configPath: string | undefined;
+  dataDir: string;
+  log: { level: string; file: string };
+  listeners: ListenerConfig[];
+  tls: { minVersion: 'TLSv1.2' | 'TLSv1.3'; ciphers: string; certificate?: string; key?: string };
+  storage: { backend: 'sqlite'; path: string };
+  limits: { maxStanzaSize: number; idleTimeoutMs: number; handshakeTimeoutMs: number; maxResourcesPerUser: number };
+  auth: { scramIterations: number; mechanisms: string[]; resourceConflict: 'kick_old' | 'refuse' | 'random' };
+  hosts: Map<string, HostConfig>;
+}
+
+export interface ConfigOptions {
+  /** Every module the server knows, for 'unknown module' errors. */
+  knownModules: string[];
+  /** Enabled when the config has no top-level `modules` key. */
+  defaultModules: string[];
+}
+
+export const SASL_MECHANISMS = ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-1-PLUS', 'SCRAM-SHA-1', 'PLAIN'] as const;
+
+/** ECDHE with AEAD only for TLS 1.2 (RFC 9325 §4.2); the TLS 1.3 suites are all AEAD and stay on. */
+export const DEFAULT_CIPHERS = [
+  'TLS_AES_256_GCM_SHA384', 'TLS_CHACHA20_POLY1305_SHA256', 'TLS_AES_128_GCM_SHA256',
+  'ECDHE-ECDSA-AES128-GCM-SHA256', 'ECDHE-RSA-AES128-GCM-SHA256',
+  'ECDHE-ECDSA-AES256-GCM-SHA384', 'ECDHE-RSA-AES256-GCM-SHA384',
+  'ECDHE-ECDSA-CHACHA20-POLY1305', 'ECDHE-RSA-CHACHA20-POLY1305',
+].join(':');
+
+const tlsVersion: OptionDecl<'TLSv1.2' | 'TLSv1.3'> = {
+  ...option.enum(['TLSv1.2', 'TLSv1.3'] as const, 'TLSv1.2', 'Oldest TLS version accepted.'),
+  parse(raw) {
+    if (raw === 'TLSv1.2' || raw === 'TLSv1.3') return raw;
+    if (typeof raw === 'string' && /^(SSLv|TLSv1(\.[01])?$)/.test(raw)) throw `${raw} is deprecated and insecure (RFC 8996); use TLSv1.2 or TLSv1.3`;
+    throw `expected TLSv1.2 or TLSv1.3, got ${JSON.stringify(raw)}`;
+  },
+};
+
+/** Declarations of the fixed sections; keys are what the operator types. Exported for the docs. */
+export const CONFIG_SECTIONS = {
+  log: {
+    level: option.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info', 'Log verbosity.'),
+    file: option.string('-', '"-" for stdout, else a file path relative to data_dir.'),
+  },
+  tls: {
+    min_version: tlsVersion,
+    ciphers: option.string(DEFAULT_CIPHERS, 'OpenSSL cipher list; TLS 1.3 suites are always enabled.'),
+    certificate: option.string('', 'Default certificate (PEM) for hosts without their own; none = self-signed.'),
+    key: option.string('', 'Private key (PEM) of tls.certificate.'),
+  },
+  storage: {
+    backend: option.enum(['sqlite'] as const, 'sqlite', 'Storage backend.'),
+    path: option.string('jabberx.sqlite', 'SQLite database file, relative to data_dir.'),
+  },
+  limits: {
+    // RFC 6120 §13.12: the limit "MUST NOT be smaller than 10000 bytes".
+    max_stanza_size: option.size('256KiB', 'Largest stanza accepted.', { min: 10000 }),
+    idle_timeout: option.period('15m', 'A silent client is closed with <connection-timeout/> after this.', { min: 1 }),
+    handshake_timeout: option.period('60s', 'Time allowed to authenticate and bind a resource.', { min: 1 }),
+    max_resources_per_user: option.integer(10, 'Concurrent sessions per account.', { min: 1, max: 10000 }),
+  },
+  auth: {
+    scram_iterations: option.integer(10000, 'PBKDF2 iterations for new SCRAM credentials.', { min: 4096, max: 1_000_000 }),
+    mechanisms: option.list([...SASL_MECHANISMS], 'SASL mechanisms offered, in this order.'),
+    resource_conflict: option.enum(['kick_old', 'refuse', 'random'] as const, 'kick_old', 'On a resource already bound (RFC 6120 §7.7.2.2).'),
+  },
+} satisfies Record<string, OptionDecls>;
+
+const TOP_KEYS = ['data_dir', 'log', 'listeners', 'tls', 'storage', 'limits', 'auth', 'hosts', 'modules'];
+const HOST_KEYS = ['certificate', 'key', 'modules'];
+const LISTENER_TYPES = ['c2s_starttls', 'c2s_direct_tls'] as const;
+
+/** A YAML node reduced to what validation needs: the JS value, its line, and children with their lines. */
+interface RNode {
+  value: unknown;
+  line: number | undefined;
+  entries?: Map<string, RNode>;
+  items?: RNode[];
+}
+
+function toRNode(node: unknown, doc: Document, lc: LineCounter, path: string, line?: number): RNode {
+  if (isAlias(node)) return toRNode(node.resolve(doc), doc, lc, path, line);
+  const at = (n: { range?: readonly number[] | null }): number | undefined => (n.range ? lc.linePos(n.range[0] ?? 0).line : undefined);
+  if (isMap(node)) {
+    const entries = new Map<string, RNode>();
+    for (const pair of node.items) {
+      const key = isScalar(pair.key) ? pair.key.value : pair.key;
+      const keyLine = isScalar(pair.key) ? at(pair.key) : undefined;
+      if (typeof key !== 'string' && typeof key !== 'number') {
+        throw new ConfigError(path || '(top level)', 'keys must be plain names', { line: keyLine });
+      }
+      const name = String(key);
+      entries.set(name, toRNode(pair.value, doc, lc, path ? `${path}.${name}` : name, keyLine));
+    }
+    return { value: node.toJS(doc), line: line ?? at(node), entries };
+  }
+  if (isSeq(node)) {
+    const items = node.items.map((item, i) => toRNode(item, doc, lc, `${path}[${i}]`));
+    return { value: node.toJS(doc), line: line ?? at(node), items };
+  }
+  if (isScalar(node)) return { value: node.toJS(doc), line: line ?? at(node) };
+  return { value: null, line };
+}
+
+/** The children of a mapping node; absent or empty (null) is an empty mapping. */
+function mapping(node: RNode | undefined, path: string, host?: string): Map<string, RNode> {
+  if (!node || node.value === null || node.value === undefined) return new Map();
+  if (!node.entries) throw new ConfigError(path, `expected a mapping, got ${JSON.stringify(node.value)}`, { host, line: node.line });
+  return node.entries;
+}
+
+function checkKeys(entries: Map<string, RNode>, known: string[], scope: string, host?: string): void {
+  for (const [key, child] of entries) {
+    if (!known.includes(key)) {
+      throw new ConfigError(scope ? `${scope}.${key}` : key, `unknown option (known: ${known.join(', ')})`, { host, line: child.line });
+    }
+  }
+}
+
+function section<D extends OptionDecls>(root: Map<string, RNode>, name: keyof typeof CONFIG_SECTIONS & string, decls: D) {
+  const entries = mapping(root.get(name), name);
+  const raw: Record<string, unknown> = {};
+  const lines = new Map<string, number>();
+  for (const [key, child] of entries) {
+    raw[key] = child.value;
+    if (child.line !== undefined) lines.set(key, child.line);
+  }
+  return { values: parseOptions(decls, raw, name, { lines }), lines };
+}
+
+/** RFC 7622 §3.2 domainpart, via the WHATWG/UTS #46 mapping Node ships; undefined when invalid. */
+export function prepareDomain(raw: string): string | undefined {
+  let s = raw.normalize('NFC').toLowerCase();
+  if (s.endsWith('.')) s = s.slice(0, -1); // RFC 7622 §3.2: a trailing dot is stripped
+  if (!s || /[\s/@:[\]]/.test(s)) return undefined;
+  const ascii = domainToASCII(s);
+  if (!ascii || ascii.length > 253) return undefined;
+  if (!ascii.split('.').every((l) => /^[a-z0-9](?:[a-z0-9-]{0,61}[a-z0-9])?$/.test(l))) return undefined;
+  return domainToUnicode(ascii);
+}
+
+function parseListeners(node: RNode | undefined): ListenerConfig[] {
+  if (!node || node.value === null || node.value === undefined) {
+    return [
+      { type: 'c2s_starttls', port: 5222, address: '::' },
+      { type: 'c2s_direct_tls', port: 5223, address: '::' },
+    ];
+  }
+  if (!node.items) throw new ConfigError('listeners', 'expected a list of listeners', { line: node.line });
+  if (node.items.length === 0) throw new ConfigError('listeners', 'at least one listener is needed', { line: node.line });
+  const seen = new Map<number, string>();
+  return node.items.map((item, i) => {
+    const scope = `listeners[${i}]`;
+    const entries = mapping(item, scope);
+    const raw: Record<string, unknown> = {};
+    const lines = new Map<string, number>();
+    for (const [key, child] of entries) {
+      raw[key] = child.value;
+      if (child.line !== undefined) lines.set(key, child.line);
+    }
+    if (raw['type'] === undefined || raw['type'] === null) throw new ConfigError(`${scope}.type`, `required (${LISTENER_TYPES.join(' or ')})`, { line: item.line });
+    const v = parseOptions({
+      type: option.enum(LISTENER_TYPES, 'c2s_starttls', 'Listener kind.'),
+      // Port 0 picks a free port (tests); XEP-0368 direct TLS defaults to 5223.
+      port: option.integer(raw['type'] === 'c2s_direct_tls' ? 5223 : 5222, 'TCP port.', { min: 0, max: 65535 }),
+      address: option.string('::', 'IP address to listen on.'),
+    }, raw, scope, { lines });
+    if (isIP(v.address) === 0 && v.address !== 'localhost') {
+      throw new ConfigError(`${scope}.address`, `expected an IP address such as "::" or "127.0.0.1", got ${JSON.stringify(v.address)}`, { line: lines.get('address') });
+    }
+    const previous = seen.get(v.port);
+    if (previous !== undefined) throw new ConfigError(`${scope}.port`, `port ${v.port} is already used by ${previous}`, { line: lines.get('port') ?? item.line });
+    if (v.port !== 0) seen.set(v.port, scope);
+    return { type: v.type, port: v.port, address: v.address, line: item.line };
+  });
+}
+
+/** A `modules` mapping: name -> options, or false when disabled. */
+function parseModuleEntries(node: RNode | undefined, scope: string, known: string[], host?: string): Map<string, HostModuleConfig | false> {
+  const out = new Map<string, HostModuleConfig | false>();
+  for (const [name, child] of mapping(node, scope, host)) {
+    if (!known.includes(name)) {
+      throw new ConfigError(`${scope}.${name}`, `unknown module (known: ${known.join(', ') || 'none'})`, { host, line: child.line });
+    }
+    if (child.value === false) {
+      out.set(name, false);
+    } else if (child.value === true || child.value === null || child.value === undefined) {
+      out.set(name, { options: {}, lines: new Map(), line: child.line });
+    } else if (child.entries) {
+      const options: Record<string, unknown> = {};
+      const lines = new Map<string, number>();
+      for (const [key, opt] of child.entries) {
+        options[key] = opt.value;
+        if (opt.line !== undefined) lines.set(key, opt.line);
+      }
+      out.set(name, { options, lines, line: child.line });
+    } else {
+      throw new ConfigError(`${scope}.${name}`, `expected a mapping of options, true or false, got ${JSON.stringify(child.value)}`, { host, line: child.line });
+    }
+  }
+  return out;
+}
+
+/** Host entries override the top-level ones option by option; `false` on a host disables the module there. */
+function mergeModules(top: Map<string, HostModuleConfig | false>, own: Map<string, HostModuleConfig | false>): Map<string, HostModuleConfig> {
+  const out = new Map<string, HostModuleConfig>();
+  for (const [name, m] of top) if (m) out.set(name, { options: { ...m.options }, lines: new Map(m.lines), line: m.line });
+  for (const [name, m] of own) {
+    if (!m) {
+      out.delete(name);
+      continue;
+    }
+    const base = out.get(name);
+    out.set(name, {
+      options: { ...base?.options, ...m.options },
+      lines: new Map([...(base?.lines ?? []), ...m.lines]),
+      line: m.line ?? base?.line,
+    });
+  }
+  return out;
+}
+
+function pathPair(cert: string, key: string, scope: string, baseDir: string, lines: Map<string, number>, host?: string): { certificate?: string; key?: string } {
+  if (!cert && !key) return {};
+  if (!cert) throw new ConfigError(`${scope}.certificate`, 'a key is configured without its certificate', { host, line: lines.get('key') });
+  if (!key) throw new ConfigError(`${scope}.key`, 'a certificate is configured without its key', { host, line: lines.get('certificate') });
+  return { certificate: resolve(baseDir, cert), key: resolve(baseDir, key) };
+}
+
+function parseHosts(node: RNode | undefined, baseDir: string, topModules: Map<string, HostModuleConfig | false>, known: string[]): Map<string, HostConfig> {
+  const hosts = new Map<string, HostConfig>();
+  if (!node || node.value === null || node.value === undefined) {
+    hosts.set('localhost', { name: 'localhost', modules: mergeModules(topModules, new Map()) });
+    return hosts;
+  }
+  const entries = mapping(node, 'hosts');
+  if (entries.size === 0) throw new ConfigError('hosts', 'at least one host is needed', { line: node.line });
+  for (const [rawName, child] of entries) {
+    const scope = `hosts.${rawName}`;
+    const name = prepareDomain(rawName);
+    if (!name) throw new ConfigError(scope, `${JSON.stringify(rawName)} is not a valid domain name`, { line: child.line });
+    if (hosts.has(name)) throw new ConfigError(scope, `host ${name} is listed twice`, { host: name, line: child.line });
+    const own = mapping(child, scope, name);
+    checkKeys(own, HOST_KEYS, scope, name);
+    const lines = new Map<string, number>();
+    const str = (key: string): string => {
+      const v = own.get(key);
+      if (v?.line !== undefined) lines.set(key, v.line);
+      if (v === undefined || v.value === null || v.value === undefined) return '';
+      if (typeof v.value !== 'string' || v.value === '') throw new ConfigError(`${scope}.${key}`, `expected a file path, got ${JSON.stringify(v.value)}`, { host: name, line: v.line });
+      return v.value;
+    };
+    const files = pathPair(str('certificate'), str('key'), scope, baseDir, lines, name);
+    const modules = mergeModules(topModules, parseModuleEntries(own.get('modules'), `${scope}.modules`, known, name));
+    hosts.set(name, { name, ...files, modules });
+  }
+  return hosts;
+}
+
+/** Parses config text; relative paths resolve against baseDir (the config file's folder). */
+export function parseConfigText(text: string, baseDir: string, opts: ConfigOptions, configPath?: string): ServerConfig {
+  const lc = new LineCounter();
+  const doc = parseDocument(text, { lineCounter: lc, prettyErrors: true, uniqueKeys: true });
+  const err = doc.errors[0];
+  if (err) {
+    const pos = err.linePos?.[0];
+    const first = (err.message.split('\n')[0] ?? err.message).replace(/ at line \d+, column \d+:?$/, '');
+    throw new ConfigError('syntax', pos ? `${first} (column ${pos.col})` : first, { line: pos?.line });
+  }
+  const tree = toRNode(doc.contents, doc, lc, '');
+  const root = mapping(tree, '(top level)');
+  checkKeys(root, TOP_KEYS, '');
+
+  const dataDirNode = root.get('data_dir');
+  const dataDirRaw = dataDirNode?.value ?? './data';
+  if (typeof dataDirRaw !== 'string' || dataDirRaw === '') throw new ConfigError('data_dir', `expected a folder path, got ${JSON.stringify(dataDirRaw)}`, { line: dataDirNode?.line });
+  const dataDir = resolve(baseDir, dataDirRaw);
+
+  const log = section(root, 'log', CONFIG_SECTIONS.log).values;
+  const tls = section(root, 'tls', CONFIG_SECTIONS.tls);
+  const storage = section(root, 'storage', CONFIG_SECTIONS.storage).values;
+  const limits = section(root, 'limits', CONFIG_SECTIONS.limits).values;
+  const auth = section(root, 'auth', CONFIG_SECTIONS.auth);
+
+  try {
+    createSecureContext({ ciphers: tls.values.ciphers });
+  } catch {
+    throw new ConfigError('tls.ciphers', 'OpenSSL matches no cipher in this list', { line: tls.lines.get('ciphers') });
+  }
+  const mechanisms = auth.values.mechanisms.map((m) => m.toUpperCase());
+  for (const m of mechanisms) {
+    if (!(SASL_MECHANISMS as readonly string[]).includes(m)) {
+      throw new ConfigError('auth.mechanisms', `unknown mechanism ${m} (known: ${SASL_MECHANISMS.join(', ')})`, { line: auth.lines.get('mechanisms') });
+    }
+  }
+  if (mechanisms.length === 0) throw new ConfigError('auth.mechanisms', 'at least one mechanism is needed', { line: auth.lines.get('mechanisms') });
+
+  // The default modules are always on unless set to false; `modules` entries add options or enable more.
+  const topModules = new Map<string, HostModuleConfig | false>(opts.defaultModules.map((name) => [name, { options: {}, lines: new Map<string, number>() }]));
+  if (root.has('modules')) for (const [name, entry] of parseModuleEntries(root.get('modules'), 'modules', opts.knownModules)) topModules.set(name, entry);
+
+  return {
+    configPath,
+    dataDir,
+    log: { level: log.level, file: log.file === '-' ? '-' : resolve(dataDir, log.file) },
+    listeners: parseListeners(root.get('listeners')),
+    tls: {
+      minVersion: tls.values.min_version,
+      ciphers: tls.values.ciphers,
+      ...pathPair(tls.values.certificate, tls.values.key, 'tls', baseDir, tls.lines),
+    },
+    storage: { backend: storage.backend, path: resolve(dataDir, storage.path) },
+    limits: {
+      maxStanzaSize: limits.max_stanza_size,
+      idleTimeoutMs: limits.idle_timeout,
+      handshakeTimeoutMs: limits.handshake_timeout,
+      maxResourcesPerUser: limits.max_resources_per_user,
+    },
+    auth: { scramIterations: auth.values.scram_iterations, mechanisms: [...new Set(mechanisms)], resourceConflict: auth.values.resource_conflict },
+    hosts: parseHosts(root.get('hosts'), baseDir, topModules, opts.knownModules),
+  };
+}
+
+/** Loads the config file; with no path, the embedded defaults (serving `localhost`) relative to the CWD. */
+export function loadConfig(path: string | undefined, opts: ConfigOptions): ServerConfig {
+  if (path === undefined) return parseConfigText('', process.cwd(), opts);
+  const abs = resolve(path);
+  let text: string;
+  try {
+    text = readFileSync(abs, 'utf8');
+  } catch (e) {
+    const code = (e as NodeJS.ErrnoException).code;
+    const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'is a folder' : String(e);
+    throw new ConfigError(abs, `cannot read the config file: ${why}`);
+  }
+  return parseConfigText(text, dirname(abs), opts, abs);
+}

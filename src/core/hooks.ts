@@ -1,0 +1,84 @@
+// Typed hooks. Modules extend HookMap by declaration merging:
+//   declare module '../../core/hooks.ts' { interface HookMap { 'roster/changed': {...} } }
+// A handler returning true stops the chain ("handled"); phases order handlers without magic numbers.
+
+import type { Element } from './xml/element.ts';
+import type { Jid } from './jid.ts';
+import type { Session } from './session.ts';
+
+/** A stanza on its way through the router. */
+export interface StanzaEvent {
+  stanza: Element;
+  from: Jid;
+  to: Jid;
+  /** The local client session it came from, if any. */
+  origin: Session | undefined;
+}
+
+export interface HookMap {
+  /** A stanza from a local client, before routing (outbound filters: blocking, policy). */
+  'stanza/outbound': StanzaEvent;
+  /** A stanza about to be delivered to a local account (bare or full JID): inbound filters. */
+  'stanza/inbound': StanzaEvent;
+  /** A message to a local bare JID or unavailable full JID with no resource to take it. */
+  'message/offline': StanzaEvent;
+  /** Presence addressed to a local account's bare JID (subscriptions, probes). */
+  'presence/bare': StanzaEvent;
+  /** Presence without a 'to' from a local client: broadcast to the roster. */
+  'presence/broadcast': StanzaEvent & { origin: Session };
+  /** Presence addressed to a domain (the server itself). */
+  'presence/host': StanzaEvent;
+  /** Message addressed to the domain itself. */
+  'message/host': StanzaEvent;
+  'session/bound': { session: Session };
+  /** After the session's first available presence (RFC 6121 §4.2). */
+  'session/initial-presence': { session: Session };
+  'session/closed': { session: Session };
+  'user/created': { host: string; user: string };
+  'user/deleted': { host: string; user: string };
+}
+
+export type HookName = keyof HookMap;
+export type HookResult = void | boolean | undefined;
+export type HookHandler<K extends HookName> = (event: HookMap[K]) => HookResult | Promise<HookResult>;
+
+export const PHASES = ['first', 'early', 'normal', 'late', 'last'] as const;
+export type Phase = (typeof PHASES)[number];
+
+interface Entry {
+  phase: number;
+  handler: (ev: never) => HookResult | Promise<HookResult>;
+}
+
+export class Hooks {
+  readonly #handlers = new Map<string, Entry[]>();
+
+  /** Adds a handler; returns the function that removes it. */
+  on<K extends HookName>(name: K, handler: HookHandler<K>, phase: Phase = 'normal'): () => void {
+    const list = this.#handlers.get(name) ?? [];
+    const entry: Entry = { phase: PHASES.indexOf(phase), handler: handler as Entry['handler'] };
+    list.push(entry);
+    list.sort((a, b) => a.phase - b.phase);
+    this.#handlers.set(name, list);
+    return () => {
+      const cur = this.#handlers.get(name);
+      if (cur) this.#handlers.set(name, cur.filter((e) => e !== entry));
+    };
+  }
+
+  has(name: HookName): boolean {
+    return (this.#handlers.get(name)?.length ?? 0) > 0;
+  }
+
+  /** Runs handlers in phase order; resolves true as soon as one returns true. */
+  async emit<K extends HookName>(name: K, event: HookMap[K]): Promise<boolean> {
+    const list = this.#handlers.get(name);
+    if (!list) return false;
+    for (const { handler } of list) {
+      let r = (handler as HookHandler<K>)(event);
+      if (r instanceof Promise) r = await r;
+      if (r === true) return true;
+    }
+    return false;
+  }
+}

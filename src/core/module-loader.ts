@@ -1,0 +1,156 @@
+// Loads modules per host in dependency order and builds their contexts; every registration made
+// through a context is tracked and undone on unload (as Prosody and ejabberd do).
+import type { Logger } from 'pino';
+import type { Element } from './xml/element.ts';
+import { Hooks, type HookHandler, type HookName, type Phase } from './hooks.ts';
+import { parseOptions, type OptionDecls } from './options.ts';
+import { ConfigError } from './errors.ts';
+import type { AnyModule, DiscoData, DiscoIdentity, DiscoItem, IqHandler, IqTarget, ModuleContext, ServerInfo } from './modules.ts';
+import type { StorageBackend, Json } from './storage.ts';
+import type { SessionManager } from './sessions.ts';
+import type { Router } from './router.ts';
+import { parseJid } from './jid.ts';
+
+export interface HostModulesConfig {
+  /** Enabled module name -> raw options, with line numbers for error messages. */
+  modules: Map<string, { options: Record<string, unknown>; lines: Map<string, number>; line?: number }>;
+}
+
+/** What one host exposes to the core: its hooks, disco data and stream features. */
+export class HostRuntime implements DiscoData {
+  readonly name: string;
+  readonly hooks = new Hooks();
+  readonly features = new Set<string>();
+  readonly accountFeatures = new Set<string>();
+  readonly identities: DiscoIdentity[] = [];
+  readonly items: DiscoItem[] = [];
+  readonly streamFeatures: (() => Element)[] = [];
+  readonly loaded: string[] = [];
+  readonly #disposers: (() => void | Promise<void>)[] = [];
+
+  constructor(name: string) {
+    this.name = name;
+  }
+
+  addDisposer(fn: () => void | Promise<void>): void {
+    this.#disposers.push(fn);
+  }
+
+  async unload(log: Logger): Promise<void> {
+    for (const fn of this.#disposers.splice(0).reverse()) {
+      try {
+        await fn();
+      } catch (err) {
+        log.warn({ err, host: this.name }, 'module cleanup failed');
+      }
+    }
+  }
+}
+
+export interface LoaderDeps {
+  server: ServerInfo;
+  storage: StorageBackend;
+  sessions: SessionManager;
+  router: Router;
+  log: Logger;
+}
+
+/** Orders modules so that dependencies come first; a missing or cyclic dependency is a ConfigError. */
+export function orderModules(names: string[], registry: ReadonlyMap<string, AnyModule>, host: string): AnyModule[] {
+  const out: AnyModule[] = [];
+  const state = new Map<string, 'visiting' | 'done'>();
+  const visit = (name: string, from?: string): void => {
+    const mod = registry.get(name);
+    if (!mod) throw new ConfigError(`modules.${name}`, from ? `needed by ${from}, but not known` : 'unknown module', { host });
+    if (state.get(name) === 'done') return;
+    if (state.get(name) === 'visiting') throw new ConfigError(`modules.${name}`, 'dependency cycle', { host });
+    state.set(name, 'visiting');
+    for (const dep of mod.dependencies ?? []) {
+      if (!names.includes(dep)) throw new ConfigError(`modules.${name}`, `needs module ${dep}, which is disabled`, { host });
+      visit(dep, name);
+    }
+    state.set(name, 'done');
+    out.push(mod);
+  };
+  for (const n of names) visit(n);
+  return out;
+}
+
+/** Validates every module's options for a host without starting anything (check-config). */
+export function validateHostModules(host: string, cfg: HostModulesConfig, registry: ReadonlyMap<string, AnyModule>): void {
+  for (const mod of orderModules([...cfg.modules.keys()], registry, host)) {
+    const raw = cfg.modules.get(mod.name);
+    parseOptions(mod.options, raw?.options ?? {}, `modules.${mod.name}`, { host, lines: raw?.lines });
+  }
+}
+
+export async function loadHostModules(rt: HostRuntime, cfg: HostModulesConfig, registry: ReadonlyMap<string, AnyModule>, deps: LoaderDeps): Promise<void> {
+  for (const mod of orderModules([...cfg.modules.keys()], registry, rt.name)) {
+    const raw = cfg.modules.get(mod.name);
+    const options = parseOptions(mod.options as OptionDecls, raw?.options ?? {}, `modules.${mod.name}`, { host: rt.name, lines: raw?.lines });
+    const ctx = makeContext(rt, mod, options, deps);
+    await mod.setup(ctx);
+    rt.loaded.push(mod.name);
+  }
+}
+
+function makeContext(rt: HostRuntime, mod: AnyModule, options: unknown, deps: LoaderDeps): ModuleContext<never> {
+  const host = rt.name;
+  const log = deps.log.child({ module: mod.name, host });
+  const iq = (type: 'get' | 'set') => (target: IqTarget, ns: string, name: string, handler: IqHandler) => {
+    rt.addDisposer(deps.router.addIqHandler(host, target, type, ns, name, handler));
+  };
+  const timers: NodeJS.Timeout[] = [];
+  rt.addDisposer(() => timers.forEach((t) => clearInterval(t)));
+  const hostJid = parseJid(host);
+  const ctx: ModuleContext<unknown> = {
+    name: mod.name,
+    host,
+    server: deps.server,
+    options,
+    log,
+    sessions: deps.sessions,
+    iq: { get: iq('get'), set: iq('set') },
+    hooks: {
+      on<K extends HookName>(name: K, handler: HookHandler<K>, phase?: Phase) {
+        rt.addDisposer(rt.hooks.on(name, handler, phase));
+      },
+    },
+    discoData: rt,
+    disco: {
+      addItem: (item) => void rt.items.push(item),
+      addFeature: (ns) => void rt.features.add(ns),
+      addIdentity: (id) => void rt.identities.push(id),
+      addAccountFeature: (ns) => void rt.accountFeatures.add(ns),
+    },
+    streamFeatures: { add: (f) => void rt.streamFeatures.push(f) },
+    store: {
+      keyval: <T extends Json>(name: string) => deps.storage.keyval<T>(host, name),
+      map: <T extends Json>(name: string) => deps.storage.map<T>(host, name),
+      archive: <T extends Json>(name: string) => deps.storage.archive<T>(host, name),
+    },
+    async route(stanza) {
+      const from = stanza.attrs['from'] ? parseJid(stanza.attrs['from']) : hostJid;
+      const toAttr = stanza.attrs['to'];
+      if (!toAttr) throw new Error(`${mod.name}: ctx.route needs a 'to' address`);
+      if (!stanza.attrs['from']) stanza.attrs['from'] = host;
+      await deps.router.route(stanza, from, parseJid(toAttr));
+    },
+    every(periodMs, fn) {
+      const run = async () => {
+        try {
+          await fn();
+        } catch (err) {
+          log.error({ err }, 'periodic task failed');
+        }
+      };
+      timers.push(setTimeout(() => void run(), 1000).unref());
+      timers.push(setInterval(() => void run(), periodMs).unref());
+    },
+    onClose(fn) {
+      rt.addDisposer(fn);
+    },
+  };
+  return ctx as ModuleContext<never>;
+}
+

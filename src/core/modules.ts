@@ -1,0 +1,129 @@
+// The module API: a feature registers only through its ModuleContext; the loader undoes
+// every registration on unload (hooks, IQ handlers, features, timers, close callbacks).
+import type { Logger } from 'pino';
+import type { Element } from './xml/element.ts';
+import type { Jid } from './jid.ts';
+import type { Session, SessionDirectory } from './session.ts';
+import type { HookHandler, HookName, Phase } from './hooks.ts';
+import type { ArchiveStore, Json, KeyValueStore, MapStore, StorageBackend } from './storage.ts';
+import type { OptionDecls, OptionValues } from './options.ts';
+
+export interface XepRef {
+  number: number;
+  version: string;
+  /** 'complete' unless noted; 'partial' needs a note saying what is missing. */
+  status?: 'complete' | 'partial';
+  note?: string;
+}
+
+/** An IQ request as a handler sees it. */
+export interface IqRequest {
+  stanza: Element;
+  /** The payload element (first child). */
+  payload: Element;
+  from: Jid;
+  /** The addressee: the domain, or the local account's bare JID (a missing 'to' means the sender's own). */
+  to: Jid;
+  /** True when the addressee is the sender's own account. */
+  isSelf: boolean;
+  origin: Session | undefined;
+}
+
+/** Returns the result payload (or nothing for an empty result); throws StanzaError for an error. */
+export type IqHandler = (req: IqRequest) => Element | undefined | Promise<Element | undefined>;
+
+/** Where an IQ handler listens: the domain itself, or local accounts' bare JIDs. */
+export type IqTarget = 'host' | 'account';
+
+export interface DiscoIdentity {
+  category: string;
+  type: string;
+  name?: string;
+}
+
+export interface DiscoItem {
+  jid: string;
+  name?: string;
+}
+
+export interface DiscoData {
+  readonly identities: readonly DiscoIdentity[];
+  readonly features: ReadonlySet<string>;
+  readonly accountFeatures: ReadonlySet<string>;
+  readonly items: readonly DiscoItem[];
+}
+
+export interface ServerInfo {
+  readonly name: string;
+  readonly version: string;
+  readonly hosts: readonly string[];
+  isLocalHost(domain: string): boolean;
+}
+
+export interface ModuleContext<O> {
+  readonly name: string;
+  readonly host: string;
+  readonly server: ServerInfo;
+  readonly options: O;
+  readonly log: Logger;
+  readonly sessions: SessionDirectory;
+  readonly iq: {
+    get(target: IqTarget, ns: string, name: string, handler: IqHandler): void;
+    set(target: IqTarget, ns: string, name: string, handler: IqHandler): void;
+  };
+  readonly hooks: {
+    /** Listens to a hook for this module's host only (events carry the host via JIDs or fields). */
+    on<K extends HookName>(name: K, handler: HookHandler<K>, phase?: Phase): void;
+  };
+  /** The host's disco data as registered by all modules (read by the disco module). */
+  readonly discoData: DiscoData;
+  readonly disco: {
+    /** An item of the domain (disco#items), e.g. a MUC service or a gateway. */
+    addItem(item: DiscoItem): void;
+    /** A feature of the domain (disco#info to the host). */
+    addFeature(ns: string): void;
+    addIdentity(identity: DiscoIdentity): void;
+    /** A feature of every local account (disco#info to a bare JID), e.g. XEP-0191 is per host. */
+    addAccountFeature(ns: string): void;
+  };
+  readonly streamFeatures: {
+    /** A stream feature offered after authentication (e.g. <ver xmlns='urn:xmpp:features:rosterver'/>). */
+    add(feature: () => Element): void;
+  };
+  readonly store: {
+    keyval<T extends Json>(name: string): KeyValueStore<T>;
+    map<T extends Json>(name: string): MapStore<T>;
+    archive<T extends Json>(name: string): ArchiveStore<T>;
+  };
+  /** Routes a stanza as the server (roster pushes, presence on behalf of users, errors). */
+  route(stanza: Element): Promise<void>;
+  /** Runs fn every period (ms) and once soon after start; errors are logged, never thrown. */
+  every(periodMs: number, fn: () => Promise<void> | void): void;
+  onClose(fn: () => Promise<void> | void): void;
+}
+
+export interface ModuleDefinition<D extends OptionDecls = OptionDecls> {
+  name: string;
+  description: string;
+  xeps?: XepRef[];
+  rfcs?: string[];
+  options: D;
+  /** Modules that must be loaded (on the same host) before this one. */
+  dependencies?: string[];
+  setup(ctx: ModuleContext<OptionValues<D>>): void | Promise<void>;
+}
+
+/** Declares a module; the identity function exists for type inference of ctx.options. */
+export function defineModule<D extends OptionDecls>(def: ModuleDefinition<D>): ModuleDefinition<D> {
+  return def;
+}
+
+export type AnyModule = ModuleDefinition<OptionDecls>;
+
+/** What the loader needs from the server to build contexts. */
+export interface ModuleHost {
+  server: ServerInfo;
+  storage: StorageBackend;
+  sessions: SessionDirectory;
+  rootLog: Logger;
+}

@@ -1,0 +1,140 @@
+// SASL negotiation for client streams (RFC 6120 §6): SCRAM-SHA-1/-256 and their -PLUS variants
+// (RFC 5802, RFC 7677), PLAIN over TLS only (RFC 4616), XEP-0440 channel-binding capabilities
+// and XEP-0474 downgrade protection.
+import { el, type Element } from './xml/element.ts';
+import { ScramServer, type ScramHash } from '../lib/scram.ts';
+import type { Accounts } from './accounts.ts';
+import type { ChannelBindingType, XmlTransport } from './transport.ts';
+import { prepLocalpart } from './jid.ts';
+
+export const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
+export const NS_SASL_CB = 'urn:xmpp:sasl-cb:0';
+
+export type SaslFailureCondition =
+  | 'aborted' | 'account-disabled' | 'credentials-expired' | 'encryption-required' | 'incorrect-encoding'
+  | 'invalid-authzid' | 'invalid-mechanism' | 'malformed-request' | 'mechanism-too-weak' | 'not-authorized'
+  | 'temporary-auth-failure';
+
+export type SaslStep =
+  | { kind: 'challenge'; data: Buffer }
+  | { kind: 'success'; data: Buffer | undefined; user: string }
+  | { kind: 'failure'; condition: SaslFailureCondition; text?: string };
+
+const SCRAM: Record<string, { hash: ScramHash; plus: boolean }> = {
+  'SCRAM-SHA-1': { hash: 'SHA-1', plus: false },
+  'SCRAM-SHA-1-PLUS': { hash: 'SHA-1', plus: true },
+  'SCRAM-SHA-256': { hash: 'SHA-256', plus: false },
+  'SCRAM-SHA-256-PLUS': { hash: 'SHA-256', plus: true },
+};
+
+/** Channel-binding types this TLS session can supply (RFC 9266: tls-exporter needs TLS 1.3 here). */
+export function channelBindingTypes(transport: XmlTransport): ChannelBindingType[] {
+  if (!transport.secure) return [];
+  const types: ChannelBindingType[] = [];
+  for (const t of ['tls-exporter', 'tls-server-end-point', 'tls-unique'] as const) {
+    if (transport.channelBinding(t) !== undefined) types.push(t);
+  }
+  return types;
+}
+
+/** The mechanisms to offer on this connection: none before TLS, -PLUS only with channel binding. */
+export function offeredMechanisms(configured: readonly string[], transport: XmlTransport): string[] {
+  if (!transport.secure) return [];
+  const hasCb = channelBindingTypes(transport).length > 0;
+  return configured.filter((m) => (m.endsWith('-PLUS') ? hasCb : true));
+}
+
+export function mechanismsFeature(mechs: string[], cbTypes: string[]): Element[] {
+  const out = [el('mechanisms', { xmlns: NS_SASL }, ...mechs.map((m) => el('mechanism', {}, m)))];
+  if (cbTypes.length) out.push(el('sasl-channel-binding', { xmlns: NS_SASL_CB }, ...cbTypes.map((t) => el('channel-binding', { type: t }))));
+  return out;
+}
+
+/** One SASL exchange on one stream. */
+export class SaslExchange {
+  readonly #host: string;
+  readonly #accounts: Accounts;
+  readonly #scram: ScramServer | undefined;
+  readonly #mechanism: string;
+
+  constructor(
+    mechanism: string,
+    host: string,
+    accounts: Accounts,
+    transport: XmlTransport,
+    offered: string[],
+    cbTypes: ChannelBindingType[],
+    secrets: { iterations: number; unknownUserSecret: Buffer },
+  ) {
+    this.#host = host;
+    this.#accounts = accounts;
+    this.#mechanism = mechanism;
+    const scram = SCRAM[mechanism];
+    if (scram) {
+      this.#scram = new ScramServer({
+        hash: scram.hash,
+        plus: scram.plus,
+        lookup: async (username) => {
+          const user = safePrep(username);
+          return user === undefined ? undefined : accounts.scramCredentials(host, user, scram.hash);
+        },
+        channelBinding: (type) => transport.channelBinding(type as ChannelBindingType),
+        supportedCbTypes: cbTypes,
+        // RFC 5802 §6: 'y' (client supports channel binding, thinks we don't) after we offered -PLUS
+        // signals a downgrade. COMPAT: clients that only know tls-unique (slixmpp/poezio) can't
+        // bind on TLS 1.3, where tls-unique doesn't exist; for them 'y' is honest, so we treat it
+        // as a downgrade only when tls-unique was available. Modern clients also have XEP-0474.
+        plusAdvertised: offered.some((m) => m.endsWith('-PLUS')) && cbTypes.includes('tls-unique'),
+        downgradeProtection: { mechanisms: offered, cbTypes },
+        // Unknown users go through the same steps with the same cost as real ones.
+        unknownUserIterations: secrets.iterations,
+        unknownUserSecret: secrets.unknownUserSecret,
+      });
+    }
+  }
+
+  /** Handles <auth/>'s initial response (undefined when the client sent none). */
+  async start(initial: Buffer | undefined): Promise<SaslStep> {
+    if (this.#mechanism === 'PLAIN') {
+      if (!initial || initial.length === 0) return { kind: 'challenge', data: Buffer.alloc(0) };
+      return this.#plain(initial);
+    }
+    if (!this.#scram) return { kind: 'failure', condition: 'invalid-mechanism' };
+    if (!initial || initial.length === 0) return { kind: 'failure', condition: 'malformed-request', text: 'SCRAM needs an initial response' };
+    const r = await this.#scram.clientFirst(initial);
+    if ('failure' in r) return { kind: 'failure', condition: r.failure.condition as SaslFailureCondition, text: r.failure.text };
+    return { kind: 'challenge', data: r.challenge };
+  }
+
+  /** Handles a <response/>. */
+  async step(data: Buffer): Promise<SaslStep> {
+    if (this.#mechanism === 'PLAIN') return this.#plain(data);
+    if (!this.#scram) return { kind: 'failure', condition: 'invalid-mechanism' };
+    const r = this.#scram.clientFinal(data);
+    if ('failure' in r) return { kind: 'failure', condition: r.failure.condition as SaslFailureCondition, text: r.failure.text };
+    const user = safePrep(r.username);
+    if (user === undefined) return { kind: 'failure', condition: 'not-authorized' };
+    if (r.authzid && r.authzid !== `${user}@${this.#host}`) return { kind: 'failure', condition: 'invalid-authzid' };
+    return { kind: 'success', data: r.success, user };
+  }
+
+  async #plain(data: Buffer): Promise<SaslStep> {
+    const parts = data.toString('utf8').split('\u0000');
+    if (parts.length !== 3) return { kind: 'failure', condition: 'malformed-request' };
+    const [authzid, authcid, password] = parts as [string, string, string];
+    const user = safePrep(authcid);
+    if (user === undefined || !(await this.#accounts.checkPassword(this.#host, user, password))) {
+      return { kind: 'failure', condition: 'not-authorized' };
+    }
+    if (authzid && authzid !== `${user}@${this.#host}`) return { kind: 'failure', condition: 'invalid-authzid' };
+    return { kind: 'success', data: undefined, user };
+  }
+}
+
+function safePrep(username: string): string | undefined {
+  try {
+    return prepLocalpart(username);
+  } catch {
+    return undefined;
+  }
+}

@@ -1,0 +1,79 @@
+// The storage interface: every module reaches persistent data only through these stores.
+// Values are JSON-serializable; a backend seals each value through its ValueCodec, with the
+// record's identity (host, user, store, key) as associated data, so a value can't be moved.
+
+export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
+
+/** One value per user (e.g. vCard, account credentials, block list). */
+export interface KeyValueStore<T> {
+  get(user: string): Promise<T | undefined>;
+  set(user: string, value: T): Promise<void>;
+  delete(user: string): Promise<void>;
+  /** Users that have a value in this store (e.g. list-users over the accounts store). */
+  users(): Promise<string[]>;
+}
+
+/** Many keyed values per user (e.g. roster items by contact JID, private XML by namespace). */
+export interface MapStore<T> {
+  get(user: string, key: string): Promise<T | undefined>;
+  set(user: string, key: string, value: T): Promise<void>;
+  delete(user: string, key: string): Promise<void>;
+  getAll(user: string): Promise<Map<string, T>>;
+  deleteAll(user: string): Promise<void>;
+}
+
+export interface ArchiveEntry<T> {
+  id: string;
+  when: Date;
+  value: T;
+}
+
+/** Time-ordered entries per user (e.g. the offline buffer). */
+export interface ArchiveStore<T> {
+  /** Appends and returns the new entry's id. Ids increase with insertion order. */
+  append(user: string, value: T, when?: Date): Promise<string>;
+  /** Oldest first. */
+  list(user: string, opts?: { limit?: number }): Promise<ArchiveEntry<T>[]>;
+  count(user: string): Promise<number>;
+  delete(user: string, ids: string[]): Promise<void>;
+  deleteAll(user: string): Promise<void>;
+  /** Deletes every entry of this store (all users of the host) older than the cutoff; returns the count. */
+  purgeOlderThan(cutoff: Date): Promise<number>;
+}
+
+/** Seals and opens stored values. The identity codec stores JSON as is; issue 3 adds encryption. */
+export interface ValueCodec {
+  encode(plain: Uint8Array, aad: string): Uint8Array;
+  decode(sealed: Uint8Array, aad: string): Uint8Array;
+}
+
+export interface UserExport {
+  host: string;
+  user: string;
+  keyval: Record<string, Json>;
+  map: Record<string, Record<string, Json>>;
+  archive: Record<string, { id: string; when: string; value: Json }[]>;
+}
+
+export interface StorageBackend {
+  readonly kind: string;
+  open(): Promise<void>;
+  close(): Promise<void>;
+  keyval<T extends Json>(host: string, store: string): KeyValueStore<T>;
+  map<T extends Json>(host: string, store: string): MapStore<T>;
+  archive<T extends Json>(host: string, store: string): ArchiveStore<T>;
+  /** Every stored value of the user on the host, in all stores: the portable export. */
+  exportUser(host: string, user: string): Promise<UserExport>;
+  /** Removes every stored value of the user on the host, in all stores, at once. */
+  deleteUser(host: string, user: string): Promise<void>;
+}
+
+/** The associated data that binds a sealed value to its record. */
+export function recordAad(kind: 'keyval' | 'map' | 'archive', host: string, user: string, store: string, key: string): string {
+  return `${kind}\u0000${host}\u0000${user}\u0000${store}\u0000${key}`;
+}
+
+export const identityCodec: ValueCodec = {
+  encode: (plain) => plain,
+  decode: (sealed) => sealed,
+};

@@ -1,0 +1,170 @@
+// The `jabberx` command line: start the server and manage accounts.
+import { parseArgs } from 'node:util';
+import { loadConfig, type ServerConfig } from './core/config.ts';
+import { ConfigError } from './core/errors.ts';
+import { parseJid, JidError } from './core/jid.ts';
+import { Accounts, AccountError } from './core/accounts.ts';
+import { validateHostModules } from './core/module-loader.ts';
+import { Server, openStorage } from './server.ts';
+import { builtinModuleNames, moduleRegistry } from './modules/registry.ts';
+import { readSecret } from './cli/prompt.ts';
+import { VERSION } from './version.ts';
+
+const EXIT_USAGE = 64;
+const EXIT_CONFIG = 78;
+
+class UsageError extends Error {}
+
+const USAGE = `jabberx ${VERSION}: a privacy-first XMPP server
+
+Usage: jabberx <command> [--config FILE] [options]
+
+Commands:
+  start                         Run the server
+  check-config                  Validate the configuration and exit
+  adduser USER@HOST [--password P]   Create an account (prompts for the password when omitted)
+  passwd USER@HOST [--password P]    Change an account's password
+  deluser USER@HOST             Delete an account and all its data (the address is free at once)
+  list-users [HOST]             List accounts (all hosts when HOST is omitted)
+
+Options:
+  --config FILE                 Configuration file (default: embedded defaults serving localhost)
+  --help, --version
+`;
+
+function config(path: string | undefined): ServerConfig {
+  return loadConfig(path, { knownModules: builtinModuleNames, defaultModules: builtinModuleNames });
+}
+
+function account(cfg: ServerConfig, arg: string | undefined): { host: string; user: string } {
+  if (!arg) throw new UsageError('expected USER@HOST');
+  let jid;
+  try {
+    jid = parseJid(arg);
+  } catch (e) {
+    if (e instanceof JidError) throw new UsageError(`${arg} is not a valid address: ${e.message}`);
+    throw e;
+  }
+  if (!jid.local || jid.resource) throw new UsageError(`${arg}: expected USER@HOST (a bare address)`);
+  if (!cfg.hosts.has(jid.domain)) throw new UsageError(`${jid.domain} is not a host of this server (hosts: ${[...cfg.hosts.keys()].join(', ')})`);
+  return { host: jid.domain, user: jid.local };
+}
+
+async function withAccounts<T>(cfg: ServerConfig, fn: (a: Accounts) => Promise<T>): Promise<T> {
+  const storage = openStorage(cfg);
+  await storage.open();
+  try {
+    return await fn(new Accounts(storage, cfg.auth.scramIterations));
+  } finally {
+    await storage.close();
+  }
+}
+
+async function password(given: string | undefined, confirm: boolean): Promise<string> {
+  if (given !== undefined) return given;
+  const p = await readSecret('Password: ');
+  if (confirm && process.stdin.isTTY) {
+    const again = await readSecret('Repeat password: ');
+    if (again !== p) throw new UsageError('the passwords do not match');
+  }
+  return p;
+}
+
+async function run(argv: string[]): Promise<number> {
+  const { values, positionals } = parseArgs({
+    args: argv,
+    allowPositionals: true,
+    options: {
+      config: { type: 'string', short: 'c' },
+      password: { type: 'string', short: 'p' },
+      help: { type: 'boolean', short: 'h' },
+      version: { type: 'boolean', short: 'v' },
+    },
+  });
+  const [command, ...rest] = positionals;
+  if (values.version) {
+    process.stdout.write(`jabberx ${VERSION}\n`);
+    return 0;
+  }
+  if (values.help || !command) {
+    process.stdout.write(USAGE);
+    return command || values.help ? 0 : EXIT_USAGE;
+  }
+  switch (command) {
+    case 'start': {
+      const cfg = config(values.config);
+      const server = new Server(cfg);
+      await server.start();
+      process.send?.({ type: 'ready', ports: server.ports });
+      await new Promise<void>((resolve) => {
+        const stop = () => resolve();
+        process.once('SIGTERM', stop);
+        process.once('SIGINT', stop);
+        process.once('disconnect', stop);
+      });
+      await server.stop();
+      return 0;
+    }
+    case 'check-config': {
+      const cfg = config(values.config);
+      for (const [host, h] of cfg.hosts) validateHostModules(host, h, moduleRegistry);
+      process.stdout.write(`${cfg.configPath ?? 'embedded defaults'}: OK (hosts: ${[...cfg.hosts.keys()].join(', ')})\n`);
+      return 0;
+    }
+    case 'adduser': {
+      const cfg = config(values.config);
+      const { host, user } = account(cfg, rest[0]);
+      const pw = await password(values.password, true);
+      await withAccounts(cfg, (a) => a.create(host, user, pw));
+      process.stdout.write(`created ${user}@${host}\n`);
+      return 0;
+    }
+    case 'passwd': {
+      const cfg = config(values.config);
+      const { host, user } = account(cfg, rest[0]);
+      const pw = await password(values.password, true);
+      await withAccounts(cfg, (a) => a.setPassword(host, user, pw));
+      process.stdout.write(`password changed for ${user}@${host}\n`);
+      return 0;
+    }
+    case 'deluser': {
+      const cfg = config(values.config);
+      const { host, user } = account(cfg, rest[0]);
+      await withAccounts(cfg, (a) => a.delete(host, user));
+      process.stdout.write(`deleted ${user}@${host} and all its data\n`);
+      return 0;
+    }
+    case 'list-users': {
+      const cfg = config(values.config);
+      const hosts = rest[0] ? [rest[0]] : [...cfg.hosts.keys()];
+      for (const h of hosts) if (!cfg.hosts.has(h)) throw new UsageError(`${h} is not a host of this server`);
+      await withAccounts(cfg, async (a) => {
+        for (const h of hosts) for (const u of await a.list(h)) process.stdout.write(`${u}@${h}\n`);
+      });
+      return 0;
+    }
+    default:
+      throw new UsageError(`unknown command "${command}" (see jabberx --help)`);
+  }
+}
+
+run(process.argv.slice(2)).then(
+  (code) => {
+    process.exitCode = code;
+  },
+  (e: unknown) => {
+    if (e instanceof ConfigError) {
+      process.stderr.write(`jabberx: ${e.message}\n`);
+      process.exitCode = EXIT_CONFIG;
+    } else if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
+      process.stderr.write(`jabberx: ${(e as Error).message}\n`);
+      process.exitCode = EXIT_USAGE;
+    } else if (e instanceof AccountError) {
+      process.stderr.write(`jabberx: ${e.message}\n`);
+      process.exitCode = 1;
+    } else {
+      process.stderr.write(`jabberx: ${(e as Error).stack ?? String(e)}\n`);
+      process.exitCode = 1;
+    }
+  },
+);

@@ -1,0 +1,50 @@
+// XEP-0030 Service Discovery: the server's identity and features, and each account's.
+import { defineModule } from '../../core/modules.ts';
+import { el } from '../../core/xml/element.ts';
+import { itemNotFound } from '../../core/errors.ts';
+import type { DiscoIdentity } from '../../core/modules.ts';
+
+export const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
+export const NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
+
+function info(node: string | undefined, identities: readonly DiscoIdentity[], features: Iterable<string>) {
+  return el(
+    'query',
+    { xmlns: NS_DISCO_INFO, node },
+    ...identities.map((i) => el('identity', { category: i.category, type: i.type, name: i.name })),
+    ...[...new Set(features)].sort().map((f) => el('feature', { var: f })),
+  );
+}
+
+export const disco = defineModule({
+  name: 'disco',
+  description: 'Service discovery (XEP-0030): what the server and each account support.',
+  xeps: [{ number: 30, version: '2.5rc3' }],
+  options: {},
+  setup(ctx) {
+    ctx.disco.addIdentity({ category: 'server', type: 'im', name: 'JabberX' });
+    ctx.disco.addFeature(NS_DISCO_INFO);
+    ctx.disco.addFeature(NS_DISCO_ITEMS);
+    ctx.disco.addAccountFeature(NS_DISCO_INFO);
+    ctx.disco.addAccountFeature(NS_DISCO_ITEMS);
+    const rt = ctx.discoData;
+    ctx.iq.get('host', NS_DISCO_INFO, 'query', ({ payload }) => {
+      const node = payload.attrs['node'];
+      if (node) throw itemNotFound('No such node');
+      return info(undefined, rt.identities, rt.features);
+    });
+    ctx.iq.get('host', NS_DISCO_ITEMS, 'query', ({ payload }) => {
+      if (payload.attrs['node']) throw itemNotFound('No such node');
+      return el('query', { xmlns: NS_DISCO_ITEMS }, ...rt.items.map((i) => el('item', { jid: i.jid, name: i.name })));
+    });
+    // Accounts (bare JIDs): the server answers on the account's behalf (XEP-0030 §3.1, RFC 6121 §8.5.2).
+    ctx.iq.get('account', NS_DISCO_INFO, 'query', ({ payload }) => {
+      if (payload.attrs['node']) throw itemNotFound('No such node');
+      return info(undefined, [{ category: 'account', type: 'registered' }], rt.accountFeatures);
+    });
+    ctx.iq.get('account', NS_DISCO_ITEMS, 'query', ({ payload }) => {
+      if (payload.attrs['node']) throw itemNotFound('No such node');
+      return el('query', { xmlns: NS_DISCO_ITEMS });
+    });
+  },
+});

@@ -1,0 +1,119 @@
+// Composition root: config -> storage -> accounts/sessions/router -> hosts and modules -> listeners.
+import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { randomBytes } from 'node:crypto';
+import { join } from 'node:path';
+import { createSecureContext } from 'node:tls';
+import type { Logger } from 'pino';
+import type { ServerConfig } from './core/config.ts';
+import { prepareDomain } from './core/config.ts';
+import { createLogger } from './core/logger.ts';
+import { Accounts } from './core/accounts.ts';
+import { SessionManager } from './core/sessions.ts';
+import { Router } from './core/router.ts';
+import { HostRuntime, loadHostModules } from './core/module-loader.ts';
+import { C2sStream } from './core/c2s-stream.ts';
+import { StreamError } from './core/errors.ts';
+import type { ServerCore } from './core/server-core.ts';
+import type { ServerInfo } from './core/modules.ts';
+import type { StorageBackend } from './core/storage.ts';
+import { SqliteBackend } from './storage/sqlite.ts';
+import { ensureCertificates } from './transports/certificates.ts';
+import { createTlsServerOptions } from './transports/tls-options.ts';
+import { listenC2s, type Listener } from './transports/c2s-tcp.ts';
+import { moduleRegistry } from './modules/registry.ts';
+import { VERSION } from './version.ts';
+
+export function openStorage(config: ServerConfig): StorageBackend {
+  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+  return new SqliteBackend({ path: config.storage.path });
+}
+
+/** A random per-installation secret kept in the data directory (mode 0600). */
+function loadOrCreateSecret(path: string): Buffer {
+  try {
+    return readFileSync(path);
+  } catch {
+    const secret = randomBytes(32);
+    writeFileSync(path, secret, { mode: 0o600, flag: 'wx' });
+    return secret;
+  }
+}
+
+export class Server implements ServerCore {
+  readonly config: ServerConfig;
+  readonly log: Logger;
+  readonly storage: StorageBackend;
+  readonly accounts: Accounts;
+  readonly sessions = new SessionManager();
+  readonly router: Router;
+  readonly defaultHost: string;
+  readonly secret: Buffer;
+  readonly #hosts = new Map<string, HostRuntime>();
+  readonly #listeners: Listener[] = [];
+  readonly ports: Record<string, number> = {};
+
+  constructor(config: ServerConfig, log?: Logger) {
+    this.config = config;
+    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
+    this.log = log ?? createLogger(config.log);
+    this.storage = openStorage(config);
+    this.accounts = new Accounts(this.storage, config.auth.scramIterations);
+    this.router = new Router(this.sessions, this.accounts, (h) => this.#hosts.get(h)?.hooks, this.log.child({ component: 'router' }));
+    const first = [...config.hosts.keys()][0];
+    if (!first) throw new Error('no host configured');
+    this.defaultHost = first;
+    this.secret = loadOrCreateSecret(join(config.dataDir, 'server.secret'));
+  }
+
+  host(name: string): HostRuntime | undefined {
+    return this.#hosts.get(name);
+  }
+
+  prepHost(domain: string): string | undefined {
+    const d = prepareDomain(domain);
+    return d !== undefined && this.#hosts.has(d) ? d : undefined;
+  }
+
+  get info(): ServerInfo {
+    const hosts = [...this.config.hosts.keys()];
+    return { name: 'JabberX', version: VERSION, hosts, isLocalHost: (d) => this.#hosts.has(d) };
+  }
+
+  async start(): Promise<void> {
+    await this.storage.open();
+    for (const [name, hostCfg] of this.config.hosts) {
+      const rt = new HostRuntime(name);
+      this.#hosts.set(name, rt);
+      await loadHostModules(rt, hostCfg, moduleRegistry, {
+        server: this.info,
+        storage: this.storage,
+        sessions: this.sessions,
+        router: this.router,
+        log: this.log,
+      });
+    }
+    const certs = await ensureCertificates(this.config);
+    const options = createTlsServerOptions(this.config, certs);
+    const tlsSetup = { options, secureContext: options.secureContext ?? createSecureContext(options) };
+    for (const l of this.config.listeners) {
+      const listener = await listenC2s(
+        { port: l.port, address: l.address, direct: l.type === 'c2s_direct_tls' },
+        tlsSetup,
+        () => true,
+        (transport) => new C2sStream(this, transport),
+      );
+      this.#listeners.push(listener);
+      this.ports[l.type] = listener.port;
+    }
+    this.log.info({ hosts: [...this.#hosts.keys()], ports: this.ports, version: VERSION }, 'JabberX started');
+  }
+
+  async stop(): Promise<void> {
+    await Promise.all(this.#listeners.splice(0).map((l) => l.close().catch(() => undefined)));
+    for (const s of [...this.sessions.all()]) s.close(new StreamError('system-shutdown'));
+    for (const rt of this.#hosts.values()) await rt.unload(this.log);
+    await this.storage.close();
+    this.log.info('JabberX stopped');
+    this.log.flush();
+  }
+}

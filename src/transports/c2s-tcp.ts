@@ -1,0 +1,212 @@
+// Client connections over TCP: STARTTLS on one port (RFC 6120 §5), direct TLS on another (XEP-0368).
+import net from 'node:net';
+import tls from 'node:tls';
+import { createHash, X509Certificate } from 'node:crypto';
+import type { ChannelBindingType, XmlTransport } from '../core/transport.ts';
+
+export interface TlsSetup {
+  /** Options for tls.createServer / new TLSSocket (certificates, SNI, minimum version, ciphers). */
+  options: tls.TlsOptions;
+  secureContext: tls.SecureContext;
+}
+
+export interface Listener {
+  readonly port: number;
+  close(): Promise<void>;
+}
+
+/** Decides before any byte is read whether a peer may connect (IP blocks plug in here). */
+export type AdmitPeer = (address: string | undefined) => boolean;
+
+class TcpTransport implements XmlTransport {
+  #socket: net.Socket | tls.TLSSocket;
+  #tlsSetup: TlsSetup;
+  #dataCb: ((chunk: Buffer) => void) | undefined;
+  #closeCbs: (() => void)[] = [];
+  #drainCbs: (() => void)[] = [];
+  #upgraded = false;
+  #closed = false;
+  readonly peerAddress: string | undefined;
+
+  constructor(socket: net.Socket | tls.TLSSocket, tlsSetup: TlsSetup) {
+    this.#socket = socket;
+    this.#tlsSetup = tlsSetup;
+    this.peerAddress = socket.remoteAddress;
+    socket.setNoDelay(true);
+    socket.setKeepAlive(true, 60_000);
+    this.#attach(socket);
+  }
+
+  #attach(s: net.Socket): void {
+    s.on('data', (chunk: Buffer) => this.#dataCb?.(chunk));
+    s.on('drain', () => this.#drainCbs.forEach((cb) => cb()));
+    s.on('error', () => s.destroy());
+    s.on('close', () => this.#onClose());
+  }
+
+  #onClose(): void {
+    if (this.#closed) return;
+    this.#closed = true;
+    for (const cb of this.#closeCbs) cb();
+  }
+
+  get secure(): boolean {
+    return this.#socket instanceof tls.TLSSocket && this.#socket.encrypted === true;
+  }
+
+  get canStartTls(): boolean {
+    return !this.secure && !this.#upgraded;
+  }
+
+  get serverName(): string | undefined {
+    const s = this.#socket as tls.TLSSocket & { servername?: string | false };
+    return typeof s.servername === 'string' ? s.servername : undefined;
+  }
+
+  get pendingBytes(): number {
+    return this.#socket.writableLength;
+  }
+
+  write(data: string): boolean {
+    if (this.#socket.destroyed || this.#socket.writableEnded) return false;
+    return this.#socket.write(data);
+  }
+
+  startTls(): Promise<void> {
+    this.#upgraded = true;
+    const raw = this.#socket;
+    raw.removeAllListeners('data');
+    raw.removeAllListeners('close');
+    raw.removeAllListeners('drain');
+    return new Promise((resolve, reject) => {
+      const secure = new tls.TLSSocket(raw, {
+        isServer: true,
+        secureContext: this.#tlsSetup.secureContext,
+        SNICallback: this.#tlsSetup.options.SNICallback,
+      });
+      this.#socket = secure;
+      const onError = (err: Error) => {
+        secure.destroy();
+        reject(err);
+      };
+      secure.once('error', onError);
+      secure.once('secure', () => {
+        secure.off('error', onError);
+        resolve();
+      });
+      this.#attach(secure);
+    });
+  }
+
+  channelBinding(type: ChannelBindingType): Buffer | undefined {
+    const s = this.#socket;
+    if (!(s instanceof tls.TLSSocket) || !s.encrypted) return undefined;
+    const version = s.getProtocol();
+    switch (type) {
+      case 'tls-exporter':
+        // RFC 9266: defined for TLS 1.3 (TLS 1.2 only with extended master secret, which we can't check);
+        // in TLS 1.3 an empty context equals no context (RFC 8446 §7.5).
+        return version === 'TLSv1.3' ? s.exportKeyingMaterial(32, 'EXPORTER-Channel-Binding', Buffer.alloc(0)) : undefined;
+      case 'tls-server-end-point':
+        return serverEndPoint(s);
+      case 'tls-unique':
+        // RFC 5929 §3: the first Finished message of the handshake; undefined in TLS 1.3.
+        if (version === 'TLSv1.3') return undefined;
+        return s.isSessionReused() ? s.getFinished() : s.getPeerFinished();
+    }
+  }
+
+  tlsVersion(): string | undefined {
+    const s = this.#socket;
+    return s instanceof tls.TLSSocket ? (s.getProtocol() ?? undefined) : undefined;
+  }
+
+  end(): void {
+    if (!this.#socket.destroyed) this.#socket.end();
+  }
+
+  destroy(): void {
+    this.#socket.destroy();
+  }
+
+  onData(cb: (chunk: Buffer) => void): void {
+    this.#dataCb = cb;
+  }
+
+  onClose(cb: () => void): void {
+    this.#closeCbs.push(cb);
+  }
+
+  onDrain(cb: () => void): void {
+    this.#drainCbs.push(cb);
+  }
+
+  pause(): void {
+    this.#socket.pause();
+  }
+
+  resume(): void {
+    this.#socket.resume();
+  }
+}
+
+const endPointCache = new WeakMap<object, Buffer>();
+
+/** RFC 5929 §4.1: hash of our certificate, SHA-256 unless its signature uses a stronger hash. */
+function serverEndPoint(s: tls.TLSSocket): Buffer | undefined {
+  const cert = s.getCertificate();
+  if (!cert || !('raw' in cert) || !cert.raw) return undefined;
+  const cached = endPointCache.get(cert.raw);
+  if (cached) return cached;
+  let algo = 'sha256';
+  try {
+    const x = new X509Certificate(cert.raw) as X509Certificate & { signatureAlgorithm?: string };
+    const sig = (x.signatureAlgorithm ?? '').toLowerCase();
+    if (sig.includes('sha384')) algo = 'sha384';
+    else if (sig.includes('sha512')) algo = 'sha512';
+  } catch {
+    // keep SHA-256
+  }
+  const digest = createHash(algo).update(cert.raw).digest();
+  endPointCache.set(cert.raw, digest);
+  return digest;
+}
+
+/** Listens for clients; `direct` selects XEP-0368 direct TLS instead of STARTTLS. */
+export function listenC2s(
+  opts: { port: number; address: string; direct: boolean },
+  tlsSetup: TlsSetup,
+  admit: AdmitPeer,
+  onConnection: (t: XmlTransport) => void,
+): Promise<Listener> {
+  const handle = (socket: net.Socket | tls.TLSSocket) => {
+    if (!admit(socket.remoteAddress)) {
+      socket.destroy();
+      return;
+    }
+    onConnection(new TcpTransport(socket, tlsSetup));
+  };
+  const server = opts.direct
+    ? tls.createServer({ ...tlsSetup.options, secureContext: tlsSetup.secureContext }, handle)
+    : net.createServer(handle);
+  if (opts.direct) {
+    // Refuse blocked peers before the TLS handshake too.
+    server.on('connection', (socket: net.Socket) => {
+      if (!admit(socket.remoteAddress)) socket.destroy();
+    });
+    server.on('tlsClientError', (_err: Error, socket: tls.TLSSocket) => socket.destroy());
+  }
+  server.maxConnections = 19_000;
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: opts.port, host: opts.address === '::' || opts.address === '*' ? undefined : opts.address }, () => {
+      server.off('error', reject);
+      const addr = server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+      resolve({
+        port,
+        close: () => new Promise<void>((res) => server.close(() => res())),
+      });
+    });
+  });
+}

@@ -1,0 +1,282 @@
+// Test harness: an @xmpp/client (xmpp.js) session, the first independent client implementation
+// (RFC 6120 STARTTLS or XEP-0368 direct TLS, SASL SCRAM-SHA-1 or PLAIN, resource binding).
+import type { TLSSocket, ConnectionOptions as TlsOptions } from 'node:tls';
+import { client, xml, type Client } from '@xmpp/client';
+import type { Element } from '@xmpp/xml';
+import type { JID } from '@xmpp/jid';
+
+export { xml };
+export type { Element };
+
+export interface ClientOptions {
+  /** STARTTLS port, or the direct TLS port when `directTls`. */
+  port: number;
+  /** The XMPP domain: stream `to`, SNI and the JID's domainpart. */
+  domain: string;
+  username: string;
+  password: string;
+  resource?: string;
+  /** Address to connect to. Default 127.0.0.1. */
+  host?: string;
+  /** XEP-0368: TLS from the first byte instead of STARTTLS. */
+  directTls?: boolean;
+  /** Forces one SASL mechanism (xmpp.js itself supports only these two). */
+  mechanism?: 'SCRAM-SHA-1' | 'PLAIN';
+  /** Extra options for the TLS handshake (e.g. maxVersion), for this connection only. */
+  tls?: TlsOptions;
+  /** Timeout of each negotiation step and iq, ms. Default 10000. */
+  timeoutMs?: number;
+}
+
+export type Predicate = (el: Element) => boolean;
+
+export interface TestClient {
+  readonly xmpp: Client;
+  /** The full JID the server bound. */
+  readonly jid: JID;
+  /** Every top-level element received since login (stanzas and nonzas), in order. */
+  readonly received: Element[];
+  /** 'error' events of the connection (stream errors arrive here too). */
+  readonly errors: Error[];
+  /** Resolves when the connection has gone offline (closed by either side). */
+  readonly offline: Promise<void>;
+  readonly isOnline: boolean;
+  send(el: Element): Promise<void>;
+  /** iq get/set to `to`; resolves with the payload child of the result, rejects with the StanzaError. */
+  iqGet(payload: Element, to?: string): Promise<Element>;
+  iqSet(payload: Element, to?: string): Promise<Element>;
+  iqCaller: Client['iqCaller'];
+  /**
+   * Resolves with the first element matching `pred` that no earlier waitFor consumed, including
+   * elements that arrived before the call; rejects after timeoutMs (default 5000).
+   */
+  waitFor(pred: Predicate, timeoutMs?: number, what?: string): Promise<Element>;
+  /** Fails if an element matching `pred` arrives (or arrived unconsumed) within `ms`. */
+  expectNone(pred: Predicate, ms: number, what?: string): Promise<void>;
+  /** Marks every element received so far as consumed. */
+  clear(): void;
+  /** The TLS socket under the stream (for protocol checks). */
+  tlsSocket(): TLSSocket | undefined;
+  /** Sends </stream:stream>, waits for the server's, then closes the socket. Never throws. */
+  close(): Promise<void>;
+}
+
+/** Per-connection TLS options, read by the patched xmpp.js TLS socket. */
+const kTestTls = Symbol('jabberx-test-tls');
+
+type Ctor = new (...args: unknown[]) => object;
+
+interface TransportProto {
+  socketParameters(service: string): unknown;
+  Socket: Ctor;
+}
+
+const patched = new WeakSet<object>();
+
+/**
+ * xmpp.js's STARTTLS upgrade calls tls.connect({ socket, host }) with no way to pass options, so
+ * certificate checks cannot be relaxed per connection. We wrap its TLS socket class once: when the
+ * plain socket being upgraded carries our symbol, its options are merged in. Other connections
+ * (and the rest of the process: no NODE_TLS_REJECT_UNAUTHORIZED) are untouched.
+ */
+function patchTlsSocket(TlsSocketClass: Ctor): void {
+  const proto = TlsSocketClass.prototype as Record<string, unknown>;
+  if (patched.has(proto)) return;
+  patched.add(proto);
+  const original = proto['connect'] as (...args: unknown[]) => unknown;
+  proto['connect'] = function (this: unknown, ...args: unknown[]): unknown {
+    const first = args[0] as { socket?: Record<symbol, unknown> } | undefined;
+    const extra = first?.socket?.[kTestTls];
+    if (extra && typeof extra === 'object') args[0] = { ...first, ...extra };
+    return original.apply(this, args);
+  };
+}
+
+function messageOf(e: unknown): string {
+  return e instanceof Error ? e.message : String(e);
+}
+
+/** Logs in and binds a resource; rejects (and cleans up) if any step fails. */
+export async function connectClient(opts: ClientOptions): Promise<TestClient> {
+  const host = opts.host ?? '127.0.0.1';
+  const timeout = opts.timeoutMs ?? 10_000;
+  const tlsOptions: TlsOptions = {
+    // The server's certificate is self-signed (made on first start); trust is not under test here.
+    rejectUnauthorized: false,
+    servername: opts.domain,
+    ...opts.tls,
+  };
+  const service = `${opts.directTls ? 'xmpps' : 'xmpp'}://${host}:${String(opts.port)}`;
+  const forced = opts.mechanism;
+  const xmpp = client({
+    service,
+    domain: opts.domain,
+    resource: opts.resource,
+    timeout,
+    ...(forced
+      ? {
+          credentials: async (authenticate, mechanisms) => {
+            if (!mechanisms.includes(forced)) throw new Error(`server does not offer ${forced} (offers ${mechanisms.join(', ')})`);
+            // The third argument (a XEP-0388 user-agent) only matters for SASL2.
+            await authenticate({ username: opts.username, password: opts.password }, forced, xml('user-agent'));
+          },
+        }
+      : { username: opts.username, password: opts.password }),
+  });
+  // A test decides itself when to reconnect; a kicked session must stay kicked.
+  xmpp.reconnect.stop();
+
+  const transports = xmpp.transports as unknown as Ctor[];
+  const find = (uri: string): Ctor | undefined =>
+    transports.find((T) => {
+      try {
+        return (T.prototype as unknown as TransportProto).socketParameters(uri) !== undefined;
+      } catch {
+        return false;
+      }
+    });
+  const TcpBase = find('xmpp://h:1');
+  const TlsBase = find('xmpps://h:1');
+  if (!TcpBase || !TlsBase) throw new Error('xmpp.js TCP/TLS transports not found');
+  const tlsProto = TlsBase.prototype as unknown as TransportProto;
+  patchTlsSocket(tlsProto.Socket);
+
+  const PlainSocket = (TcpBase.prototype as unknown as TransportProto).Socket;
+  const TestPlainSocket = class extends PlainSocket {
+    [kTestTls] = tlsOptions;
+  };
+  const TestTcp = class extends TcpBase {};
+  (TestTcp.prototype as unknown as TransportProto).Socket = TestPlainSocket;
+  const TestTls = class extends TlsBase {};
+  const baseParams = tlsProto.socketParameters.bind(tlsProto);
+  (TestTls.prototype as unknown as TransportProto).socketParameters = (uri: string): unknown => {
+    const params = baseParams(uri);
+    return params === undefined ? undefined : { ...(params as object), ...tlsOptions };
+  };
+  transports.splice(0, transports.length, TestTcp, TestTls);
+
+  const received: Element[] = [];
+  const errors: Error[] = [];
+  let consumed = new WeakSet<Element>();
+  const waiters = new Set<(el: Element) => void>();
+  let online = false;
+  let resolveOffline!: () => void;
+  const offline = new Promise<void>((r) => (resolveOffline = r));
+
+  xmpp.on('element', (el: Element) => {
+    received.push(el);
+    for (const w of [...waiters]) w(el);
+  });
+  xmpp.on('error', (err: Error) => errors.push(err));
+  xmpp.on('online', () => (online = true));
+  xmpp.on('offline', () => {
+    online = false;
+    resolveOffline();
+  });
+  xmpp.on('disconnect', () => {
+    online = false;
+    resolveOffline();
+  });
+
+  let jid: JID;
+  try {
+    jid = await xmpp.start();
+  } catch (e) {
+    await xmpp.disconnect().catch(() => undefined);
+    throw e;
+  }
+
+  const waitFor = (pred: Predicate, timeoutMs = 5000, what = 'a matching element'): Promise<Element> => {
+    for (const el of received) {
+      if (!consumed.has(el) && pred(el)) {
+        consumed.add(el);
+        return Promise.resolve(el);
+      }
+    }
+    return new Promise<Element>((resolvePromise, reject) => {
+      const waiter = (el: Element): void => {
+        if (consumed.has(el) || !pred(el)) return;
+        consumed.add(el);
+        waiters.delete(waiter);
+        clearTimeout(timer);
+        resolvePromise(el);
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(waiter);
+        const recent = received.slice(-5).map((e) => e.toString().slice(0, 300)).join('\n  ');
+        reject(new Error(`${String(jid)}: timed out after ${String(timeoutMs)} ms waiting for ${what}; last received:\n  ${recent}`));
+      }, timeoutMs);
+      waiters.add(waiter);
+    });
+  };
+
+  const iq = async (type: 'get' | 'set', payload: Element, to?: string): Promise<Element> => {
+    const caller = xmpp.iqCaller;
+    return type === 'get' ? caller.get(payload, to, timeout) : caller.set(payload, to, timeout);
+  };
+
+  let closing: Promise<void> | undefined;
+  const tc: TestClient = {
+    xmpp,
+    jid,
+    received,
+    errors,
+    offline,
+    get isOnline() {
+      return online;
+    },
+    send: (el) => xmpp.send(el),
+    iqGet: (payload, to) => iq('get', payload, to),
+    iqSet: (payload, to) => iq('set', payload, to),
+    iqCaller: xmpp.iqCaller,
+    waitFor,
+    async expectNone(pred, ms, what = 'no such element') {
+      try {
+        const el = await waitFor(pred, ms);
+        throw new Error(`${String(jid)}: expected ${what}, got ${el.toString().slice(0, 500)}`);
+      } catch (e) {
+        if (!messageOf(e).includes('timed out')) throw e;
+      }
+    },
+    clear() {
+      consumed = new WeakSet(received);
+    },
+    tlsSocket() {
+      const wrapper = xmpp.socket as unknown as { socket?: TLSSocket } | null;
+      return wrapper?.socket;
+    },
+    close() {
+      closing ??= (async () => {
+        try {
+          if (xmpp.status !== 'offline' && xmpp.status !== 'disconnect') await xmpp.stop();
+        } catch {
+          await xmpp.disconnect().catch(() => undefined);
+        }
+      })();
+      return closing;
+    },
+  };
+  return tc;
+}
+
+/** Predicate helpers for waitFor. */
+export const match = {
+  message(from?: string, body?: string): Predicate {
+    return (el) =>
+      el.is('message') &&
+      (from === undefined || el.attrs['from'] === from || String(el.attrs['from']).startsWith(`${from}/`)) &&
+      (body === undefined || el.getChildText('body') === body);
+  },
+  presence(from?: string, type?: string): Predicate {
+    return (el) =>
+      el.is('presence') &&
+      (from === undefined || el.attrs['from'] === from || String(el.attrs['from']).startsWith(`${from}/`)) &&
+      (type === undefined ? el.attrs['type'] === undefined : el.attrs['type'] === type);
+  },
+  /** A stream error with this condition (urn:ietf:params:xml:ns:xmpp-streams). */
+  streamError(condition?: string): Predicate {
+    return (el) =>
+      el.is('error', 'http://etherx.jabber.org/streams') &&
+      (condition === undefined || el.getChild(condition, 'urn:ietf:params:xml:ns:xmpp-streams') !== undefined);
+  },
+};

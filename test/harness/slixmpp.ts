@@ -1,0 +1,261 @@
+// Test harness: drives test/interop/slix_driver.py, a Debian python3-slixmpp client, the second
+// independent XMPP client implementation (RFC 6120 / RFC 6121) of the end-to-end tests.
+import { spawn, spawnSync, type ChildProcessWithoutNullStreams } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { createInterface } from 'node:readline';
+import { join } from 'node:path';
+import type { TestContext } from 'node:test';
+import { REPO_ROOT } from './server.ts';
+
+const DRIVER = join(REPO_ROOT, 'test', 'interop', 'slix_driver.py');
+
+/**
+ * Debian's python3-slixmpp lives in the system interpreter; a python3 earlier on PATH (pyenv,
+ * venv) would not see it. JABBERX_PYTHON overrides.
+ */
+export function pythonBinary(): string {
+  const fromEnv = process.env['JABBERX_PYTHON'];
+  if (fromEnv) return fromEnv;
+  return existsSync('/usr/bin/python3') ? '/usr/bin/python3' : 'python3';
+}
+
+/** Why slixmpp cannot run here, or undefined when it can (for `{ skip }` in tests). */
+export function slixmppUnavailable(): string | undefined {
+  const r = spawnSync(pythonBinary(), ['-c', 'import slixmpp'], { encoding: 'utf8' });
+  if (r.error) return `python3 not found (${r.error.message})`;
+  return r.status === 0 ? undefined : 'python3-slixmpp is not installed (apt-get install python3-slixmpp)';
+}
+
+export interface SlixConnectOptions {
+  /** Bare JID. */
+  jid: string;
+  password: string;
+  port: number;
+  host?: string;
+  resource?: string;
+  directTls?: boolean;
+  /** Restricts SASL to this mechanism, e.g. 'SCRAM-SHA-256-PLUS'. */
+  mechanism?: string;
+  /** Channel binding for -PLUS: slixmpp's own tls-unique, or tls-server-end-point (driver-computed). */
+  cbType?: 'tls-unique' | 'tls-server-end-point';
+  /** Caps the client at TLS 1.2. */
+  tlsMax?: 'TLSv1.2';
+  timeoutS?: number;
+}
+
+export interface SlixStanza {
+  event: 'stanza';
+  name: string;
+  ns: string;
+  type: string | null;
+  from: string | null;
+  to: string | null;
+  id: string | null;
+  body: string | null;
+  xml: string;
+}
+
+export type SlixEvent =
+  | SlixStanza
+  | { event: 'failed_auth'; mechanism: string | null; condition: string }
+  | { event: 'stream_error'; condition: string; text: string }
+  | { event: 'disconnected'; reason: string | null }
+  | { event: 'connection_failed'; reason: string }
+  | { event: 'driver_error'; error: string };
+
+export interface RosterItem {
+  jid: string;
+  name: string | null;
+  subscription: string;
+  ask: string | null;
+  groups: string[];
+}
+
+type Reply = Record<string, unknown> & { id: number; ok: boolean; error?: string };
+
+export class SlixClient {
+  #proc: ChildProcessWithoutNullStreams;
+  #nextId = 1;
+  #pending = new Map<number, (r: Reply) => void>();
+  #waiters = new Set<() => void>();
+  #consumed = new WeakSet<SlixEvent>();
+  #exited: Promise<void>;
+  /** Every event the driver reported, in order. */
+  readonly events: SlixEvent[] = [];
+  stderr = '';
+  /** The bound full JID after connect(). */
+  jid = '';
+  /** The SASL mechanism used and the TLS version, after connect(). */
+  mechanism: string | null = null;
+  tlsVersion: string | null = null;
+
+  constructor() {
+    this.#proc = spawn(pythonBinary(), [DRIVER], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.#proc.stderr.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
+    this.#exited = new Promise((r) => this.#proc.once('exit', () => r()));
+    void this.#exited.then(() => {
+      for (const [, resolve] of this.#pending) resolve({ id: 0, ok: false, error: `driver exited: ${this.stderr}` });
+      this.#pending.clear();
+    });
+    createInterface({ input: this.#proc.stdout }).on('line', (line) => {
+      let msg: Record<string, unknown>;
+      try {
+        msg = JSON.parse(line) as Record<string, unknown>;
+      } catch {
+        this.stderr += `[non-JSON] ${line}\n`;
+        return;
+      }
+      if (typeof msg['id'] === 'number') {
+        const resolve = this.#pending.get(msg['id']);
+        this.#pending.delete(msg['id']);
+        resolve?.(msg as Reply);
+      } else if (typeof msg['event'] === 'string') {
+        this.events.push(msg as unknown as SlixEvent);
+        for (const w of [...this.#waiters]) w();
+      }
+    });
+  }
+
+  /** Sends a command and resolves with its reply (rejects when the reply says ok: false). */
+  async command(cmd: string, args: Record<string, unknown> = {}, timeoutMs = 30_000): Promise<Reply> {
+    const id = this.#nextId++;
+    const reply = await new Promise<Reply>((resolve, reject) => {
+      const timer = setTimeout(() => {
+        this.#pending.delete(id);
+        reject(new Error(`slixmpp ${cmd}: no reply after ${String(timeoutMs)} ms\n${this.stderr}`));
+      }, timeoutMs);
+      this.#pending.set(id, (r) => {
+        clearTimeout(timer);
+        resolve(r);
+      });
+      this.#proc.stdin.write(`${JSON.stringify({ id, cmd, ...args })}\n`);
+    });
+    if (!reply.ok) throw new Error(`slixmpp ${cmd}: ${reply.error ?? 'failed'}`);
+    return reply;
+  }
+
+  async connect(o: SlixConnectOptions): Promise<string> {
+    const reply = await this.command(
+      'connect',
+      {
+        jid: o.jid,
+        password: o.password,
+        host: o.host ?? '127.0.0.1',
+        port: o.port,
+        resource: o.resource,
+        direct_tls: o.directTls ?? false,
+        mechanism: o.mechanism,
+        cb_type: o.cbType,
+        tls_max: o.tlsMax,
+        timeout: o.timeoutS ?? 20,
+      },
+      ((o.timeoutS ?? 20) + 10) * 1000,
+    );
+    this.jid = String(reply['jid']);
+    this.mechanism = typeof reply['mechanism'] === 'string' ? reply['mechanism'] : null;
+    this.tlsVersion = typeof reply['tls_version'] === 'string' ? reply['tls_version'] : null;
+    return this.jid;
+  }
+
+  async sendMessage(to: string, body: string, type = 'chat'): Promise<void> {
+    await this.command('send_message', { to, body, type });
+  }
+
+  async sendPresence(p: { to?: string; type?: string; show?: string; status?: string; priority?: number } = {}): Promise<void> {
+    await this.command('send_presence', p);
+  }
+
+  async subscribe(jid: string, type: 'subscribe' | 'subscribed' | 'unsubscribe' | 'unsubscribed' = 'subscribe'): Promise<void> {
+    await this.command('subscribe', { jid, type });
+  }
+
+  async sendRaw(xml: string): Promise<void> {
+    await this.command('send_raw', { xml });
+  }
+
+  /** Sends an iq (XML text; jabber:client is implied) and returns the reply's type and XML. */
+  async iq(xml: string): Promise<{ type: string; xml: string }> {
+    const r = await this.command('iq', { xml });
+    return { type: String(r['type']), xml: String(r['xml']) };
+  }
+
+  async rosterGet(): Promise<{ items: RosterItem[]; ver: string | null }> {
+    const r = await this.command('roster_get');
+    return { items: r['items'] as RosterItem[], ver: (r['ver'] as string | null) ?? null };
+  }
+
+  async rosterSet(jid: string, item: { name?: string; groups?: string[]; remove?: boolean } = {}): Promise<void> {
+    await this.command('roster_set', { jid, ...item });
+  }
+
+  /**
+   * The first event matching `pred` not yet consumed (earlier events included); rejects after
+   * timeoutMs (default 5000).
+   */
+  waitFor(pred: (e: SlixEvent) => boolean, timeoutMs = 5000, what = 'a matching event'): Promise<SlixEvent> {
+    const find = (): SlixEvent | undefined => {
+      const e = this.events.find((x) => !this.#consumed.has(x) && pred(x));
+      if (e) this.#consumed.add(e);
+      return e;
+    };
+    const now = find();
+    if (now) return Promise.resolve(now);
+    return new Promise((resolve, reject) => {
+      const check = (): void => {
+        const e = find();
+        if (!e) return;
+        this.#waiters.delete(check);
+        clearTimeout(timer);
+        resolve(e);
+      };
+      const timer = setTimeout(() => {
+        this.#waiters.delete(check);
+        const recent = this.events.slice(-5).map((e) => JSON.stringify(e).slice(0, 300)).join('\n  ');
+        reject(new Error(`slixmpp ${this.jid}: timed out after ${String(timeoutMs)} ms waiting for ${what}; last events:\n  ${recent}`));
+      }, timeoutMs);
+      this.#waiters.add(check);
+    });
+  }
+
+  /** A stanza with this element name (and optionally from/type/body). */
+  waitForStanza(f: { name: string; from?: string; type?: string | null; body?: string }, timeoutMs?: number): Promise<SlixStanza> {
+    return this.waitFor(
+      (e) =>
+        e.event === 'stanza' &&
+        e.name === f.name &&
+        (f.from === undefined || e.from === f.from || (e.from ?? '').startsWith(`${f.from}/`)) &&
+        (f.type === undefined || e.type === f.type) &&
+        (f.body === undefined || e.body === f.body),
+      timeoutMs,
+      JSON.stringify(f),
+    ) as Promise<SlixStanza>;
+  }
+
+  async disconnect(): Promise<void> {
+    await this.command('disconnect').catch(() => undefined);
+  }
+
+  /** Disconnects and ends the driver process. Never throws. */
+  async close(): Promise<void> {
+    if (this.#proc.exitCode === null && this.#proc.signalCode === null) {
+      await this.command('quit', {}, 10_000).catch(() => undefined);
+      this.#proc.stdin.end();
+      const timer = setTimeout(() => this.#proc.kill('SIGKILL'), 5000);
+      await this.#exited;
+      clearTimeout(timer);
+    }
+  }
+}
+
+/** Starts a driver and connects it; the driver is closed when `t` ends (or on failure). */
+export async function connectSlix(t: TestContext | undefined, o: SlixConnectOptions): Promise<SlixClient> {
+  const c = new SlixClient();
+  t?.after(() => c.close());
+  try {
+    await c.connect(o);
+  } catch (e) {
+    if (!t) await c.close();
+    throw e;
+  }
+  return c;
+}

@@ -1,0 +1,318 @@
+#!/usr/bin/env python3
+# Test driver: one slixmpp (Debian python3-slixmpp) client session, the second independent client
+# implementation of the interop tests (RFC 6120 STARTTLS / XEP-0368 direct TLS, SASL SCRAM and
+# PLAIN, RFC 6121 roster and presence).
+#
+# Protocol: one JSON object per line on stdin, one per line on stdout.
+#   command  {"id": 1, "cmd": "connect", "jid": ..., "password": ..., "host": ..., "port": ...,
+#             "direct_tls": false, "mechanism": null, "cb_type": null, "tls_max": null}
+#   reply    {"id": 1, "ok": true, ...} or {"id": 1, "ok": false, "error": "..."}
+#   event    {"event": "stanza", "xml": "...", "name": "message", ...} (no "id")
+# Commands: connect, send_message, send_presence, send_raw, iq, roster_get, roster_set,
+#           subscribe, disconnect, quit.
+import asyncio
+import hashlib
+import json
+import logging
+import ssl
+import sys
+
+from slixmpp import ClientXMPP
+from slixmpp.util.sasl import mechanisms as sasl_mechanisms
+from slixmpp.xmlstream import ET as SET
+from slixmpp.xmlstream.tostring import tostring
+
+logging.basicConfig(level=logging.CRITICAL, stream=sys.stderr)
+
+CB_TYPE = {'value': None}
+
+
+def emit(obj):
+    sys.stdout.write(json.dumps(obj) + '\n')
+    sys.stdout.flush()
+
+
+def der_header(buf, pos):
+    tag = buf[pos]
+    length = buf[pos + 1]
+    start = pos + 2
+    if length & 0x80:
+        n = length & 0x7F
+        length = int.from_bytes(buf[start:start + n], 'big')
+        start += n
+    return tag, start, length
+
+
+def tls_server_end_point(der):
+    """RFC 5929 section 4.1: hash of the certificate with its signature hash; MD5/SHA-1 -> SHA-256."""
+    _, cert_start, _ = der_header(der, 0)
+    _, tbs_start, tbs_len = der_header(der, cert_start)
+    _, alg_start, _ = der_header(der, tbs_start + tbs_len)
+    _, oid_start, oid_len = der_header(der, alg_start)
+    oid = der[oid_start:oid_start + oid_len].hex()
+    by_oid = {
+        '2a864886f70d01010c': 'sha384',  # sha384WithRSAEncryption
+        '2a864886f70d01010d': 'sha512',  # sha512WithRSAEncryption
+        '2a8648ce3d040303': 'sha384',    # ecdsa-with-SHA384
+        '2a8648ce3d040304': 'sha512',    # ecdsa-with-SHA512
+    }
+    return hashlib.new(by_oid.get(oid, 'sha256'), der).digest()
+
+
+# slixmpp 1.8 only knows tls-unique for -PLUS (undefined for TLS 1.3, RFC 9266). When a test asks
+# for tls-server-end-point, swap the GS2 flag; the binding data comes from sasl_callback below.
+_orig_process_1 = sasl_mechanisms.SCRAM.process_1
+
+
+def _process_1(self, challenge):
+    out = _orig_process_1(self, challenge)
+    cb = CB_TYPE['value']
+    if cb and cb != 'tls-unique' and self.use_channel_binding:
+        flag = ('p=' + cb).encode()
+        self.gs2_header = self.gs2_header.replace(b'p=tls-unique', flag)
+        self.client_first_message = self.client_first_message.replace(b'p=tls-unique', flag)
+        out = self.client_first_message
+    return out
+
+
+sasl_mechanisms.SCRAM.process_1 = _process_1
+
+
+def element_info(stanza):
+    xml = stanza.xml
+    tag = xml.tag
+    ns, _, name = tag[1:].partition('}') if tag.startswith('{') else ('', '', tag)
+    body = xml.find('{jabber:client}body')
+    return {
+        'event': 'stanza',
+        'name': name,
+        'ns': ns,
+        'type': xml.get('type'),
+        'from': xml.get('from'),
+        'to': xml.get('to'),
+        'id': xml.get('id'),
+        'body': body.text if body is not None else None,
+        'xml': tostring(xml),
+    }
+
+
+class Driver:
+    def __init__(self, loop):
+        self.loop = loop
+        self.xmpp = None
+        self.session_future = None
+
+    async def handle(self, msg):
+        cmd = msg.get('cmd')
+        fn = getattr(self, 'cmd_' + str(cmd), None)
+        if fn is None:
+            raise ValueError('unknown command %r' % cmd)
+        return await fn(msg)
+
+    async def cmd_connect(self, m):
+        jid = m['jid']
+        if m.get('resource'):
+            jid = jid + '/' + m['resource']
+        xmpp = ClientXMPP(jid, m['password'], sasl_mech=m.get('mechanism'))
+        self.xmpp = xmpp
+        CB_TYPE['value'] = m.get('cb_type')
+        # The server's certificate is self-signed; trust is not what these tests check.
+        xmpp.ssl_context.check_hostname = False
+        xmpp.ssl_context.verify_mode = ssl.CERT_NONE
+        if m.get('tls_max') == 'TLSv1.2':
+            xmpp.ssl_context.maximum_version = ssl.TLSVersion.TLSv1_2
+        host, port = m.get('host', '127.0.0.1'), int(m['port'])
+
+        async def dns(domain, port_=None):
+            return [(domain, host, port)]
+        xmpp.get_dns_records = dns  # no SRV/A lookups for test domains
+
+        mech_plugin = xmpp['feature_mechanisms']
+        default_cb = mech_plugin.sasl_callback
+
+        def sasl_callback(required, optional):
+            creds = default_cb(required, optional)
+            cb = CB_TYPE['value']
+            if 'channel_binding' in creds and cb == 'tls-server-end-point' and xmpp.socket is not None:
+                creds['channel_binding'] = tls_server_end_point(xmpp.socket.getpeercert(True))
+            return creds
+        mech_plugin.sasl_callback = sasl_callback
+
+        fut = self.loop.create_future()
+
+        def settle(value):
+            if not fut.done():
+                fut.set_result(value)
+
+        def on_session(_):
+            settle({'ok': True, 'jid': str(xmpp.boundjid), 'mechanism': mech_plugin.mech.name if mech_plugin.mech else None,
+                    'tls_version': xmpp.socket.version() if hasattr(xmpp.socket, 'version') else None})
+
+        def on_failed_auth(stanza):
+            emit({'event': 'failed_auth', 'mechanism': mech_plugin.mech.name if mech_plugin.mech else None,
+                  'condition': stanza['condition']})
+
+        def on_failed_all_auth(_):
+            settle({'ok': False, 'error': 'failed_auth'})
+
+        def on_stream_error(err):
+            emit({'event': 'stream_error', 'condition': err['condition'], 'text': err['text']})
+            settle({'ok': False, 'error': 'stream_error:' + str(err['condition'])})
+
+        def on_disconnected(reason):
+            emit({'event': 'disconnected', 'reason': str(reason) if reason else None})
+            settle({'ok': False, 'error': 'disconnected: %s' % reason})
+
+        def on_connection_failed(reason):
+            emit({'event': 'connection_failed', 'reason': str(reason)})
+            settle({'ok': False, 'error': 'connection_failed: %s' % reason})
+            xmpp.cancel_connection_attempt()
+
+        def on_ssl_invalid_chain(e):
+            settle({'ok': False, 'error': 'tls: %s' % e})
+
+        def in_filter(stanza):
+            try:
+                emit(element_info(stanza))
+            except Exception as e:  # never break the stream over a report
+                emit({'event': 'driver_error', 'error': repr(e)})
+            return stanza
+
+        xmpp.add_event_handler('session_start', on_session)
+        xmpp.add_event_handler('failed_auth', on_failed_auth)
+        xmpp.add_event_handler('failed_all_auth', on_failed_all_auth)
+        xmpp.add_event_handler('stream_error', on_stream_error)
+        xmpp.add_event_handler('disconnected', on_disconnected)
+        xmpp.add_event_handler('connection_failed', on_connection_failed)
+        xmpp.add_event_handler('ssl_invalid_chain', on_ssl_invalid_chain)
+        xmpp.add_filter('in', in_filter)
+
+        xmpp.connect((host, port), use_ssl=bool(m.get('direct_tls')))
+        try:
+            result = await asyncio.wait_for(fut, timeout=float(m.get('timeout', 20)))
+        except asyncio.TimeoutError:
+            result = {'ok': False, 'error': 'timeout'}
+        if not result.get('ok'):
+            xmpp.cancel_connection_attempt()
+            xmpp.abort()
+        return result
+
+    async def cmd_send_message(self, m):
+        self.xmpp.send_message(mto=m['to'], mbody=m.get('body'), mtype=m.get('type', 'chat'))
+        return {'ok': True}
+
+    async def cmd_send_presence(self, m):
+        kwargs = {}
+        for key, arg in (('to', 'pto'), ('type', 'ptype'), ('show', 'pshow'), ('status', 'pstatus'), ('priority', 'ppriority')):
+            if m.get(key) is not None:
+                kwargs[arg] = m[key]
+        self.xmpp.send_presence(**kwargs)
+        return {'ok': True}
+
+    async def cmd_subscribe(self, m):
+        self.xmpp.send_presence(pto=m['jid'], ptype=m.get('type', 'subscribe'))
+        return {'ok': True}
+
+    async def cmd_send_raw(self, m):
+        self.xmpp.send_raw(m['xml'])
+        return {'ok': True}
+
+    async def cmd_iq(self, m):
+        """Sends an iq given as XML and returns the reply's XML (result or error)."""
+        # Stanzas written without a namespace get jabber:client, as on the wire.
+        xml = SET.fromstring("<w xmlns='jabber:client'>" + m['xml'] + '</w>')[0]
+        iq = self.xmpp.Iq(xml=xml)
+        if not iq['id']:
+            iq['id'] = self.xmpp.new_id()
+        try:
+            reply = await iq.send(timeout=float(m.get('timeout', 10)))
+            return {'ok': True, 'xml': tostring(reply.xml), 'type': reply['type']}
+        except Exception as e:  # IqError carries the error reply
+            stanza = getattr(e, 'iq', None)
+            if stanza is not None:
+                return {'ok': True, 'xml': tostring(stanza.xml), 'type': stanza['type']}
+            return {'ok': False, 'error': repr(e)}
+
+    async def cmd_roster_get(self, m):
+        reply = await self.xmpp.get_roster(timeout=float(m.get('timeout', 10)))
+        items = []
+        for jid, item in reply['roster']['items'].items():
+            items.append({'jid': str(jid), 'name': item.get('name'), 'subscription': item.get('subscription'),
+                          'ask': item.get('ask'), 'groups': list(item.get('groups', []))})
+        return {'ok': True, 'items': items, 'ver': reply['roster']['ver'] or None}
+
+    async def cmd_roster_set(self, m):
+        iq = self.xmpp.Iq()
+        iq['type'] = 'set'
+        entry = {'name': m.get('name') or '', 'groups': m.get('groups') or []}
+        if m.get('remove'):
+            entry = {'subscription': 'remove'}
+        iq['roster']['items'] = {m['jid']: entry}
+        reply = await iq.send(timeout=float(m.get('timeout', 10)))
+        return {'ok': True, 'type': reply['type']}
+
+    async def cmd_disconnect(self, m):
+        if self.xmpp is None:
+            return {'ok': True}
+        if self.xmpp.transport is None:
+            return {'ok': True, 'already': True}
+        done = self.xmpp.disconnected
+        self.xmpp.disconnect(wait=float(m.get('wait', 2)))
+        try:
+            await asyncio.wait_for(done, timeout=float(m.get('wait', 2)) + 3)
+        except asyncio.TimeoutError:
+            self.xmpp.abort()
+        return {'ok': True}
+
+    async def cmd_quit(self, m):
+        await self.cmd_disconnect(m)
+        return {'ok': True, 'quit': True}
+
+
+async def main():
+    loop = asyncio.get_running_loop()
+    reader = asyncio.StreamReader(limit=64 * 1024 * 1024)
+    await loop.connect_read_pipe(lambda: asyncio.StreamReaderProtocol(reader), sys.stdin)
+    driver = Driver(loop)
+    tasks = set()
+
+    async def run(msg):
+        mid = msg.get('id')
+        try:
+            result = await driver.handle(msg)
+        except Exception as e:
+            result = {'ok': False, 'error': '%s: %s' % (type(e).__name__, e)}
+        result['id'] = mid
+        emit(result)
+        if result.get('quit'):
+            quit_event.set()
+
+    quit_event = asyncio.Event()
+    quit_wait = asyncio.ensure_future(quit_event.wait())
+    while True:
+        read = asyncio.ensure_future(reader.readline())
+        await asyncio.wait({read, quit_wait}, return_when=asyncio.FIRST_COMPLETED)
+        if quit_event.is_set():
+            read.cancel()
+            return
+        line = read.result()
+        if not line:
+            break
+        line = line.strip()
+        if not line:
+            continue
+        try:
+            msg = json.loads(line)
+        except ValueError as e:
+            emit({'event': 'driver_error', 'error': 'bad json: %s' % e})
+            continue
+        task = asyncio.ensure_future(run(msg))
+        tasks.add(task)
+        task.add_done_callback(tasks.discard)
+    quit_wait.cancel()
+    if driver.xmpp is not None and driver.xmpp.transport is not None:
+        await driver.cmd_disconnect({})
+
+
+if __name__ == '__main__':
+    asyncio.run(main())
