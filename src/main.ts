@@ -5,7 +5,9 @@ import { ConfigError } from './core/errors.ts';
 import { parseJid, JidError } from './core/jid.ts';
 import { Accounts, AccountError } from './core/accounts.ts';
 import { validateHostModules } from './core/module-loader.ts';
-import { Server, openStorage } from './server.ts';
+import { Server, controlSocketPath, openStorage } from './server.ts';
+import { controlRequest } from './transports/control-socket.ts';
+import { createInterface } from 'node:readline';
 import { builtinModuleNames, moduleRegistry } from './modules/registry.ts';
 import { readSecret } from './cli/prompt.ts';
 import { VERSION } from './version.ts';
@@ -23,6 +25,7 @@ Commands:
   start                         Run the server
   check-config                  Validate the configuration and exit
   adduser USER@HOST [--password P]   Create an account (prompts for the password when omitted)
+  adduser --batch               Create accounts from "user@host password" lines on stdin
   passwd USER@HOST [--password P]    Change an account's password
   deluser USER@HOST             Delete an account and all its data (the address is free at once)
   list-users [HOST]             List accounts (all hosts when HOST is omitted)
@@ -50,7 +53,33 @@ function account(cfg: ServerConfig, arg: string | undefined): { host: string; us
   return { host: jid.domain, user: jid.local };
 }
 
-async function withAccounts<T>(cfg: ServerConfig, fn: (a: Accounts) => Promise<T>): Promise<T> {
+interface AccountOps {
+  create(host: string, user: string, password: string): Promise<void>;
+  setPassword(host: string, user: string, password: string): Promise<void>;
+  delete(host: string, user: string): Promise<void>;
+  list(host: string): Promise<string[]>;
+}
+
+/**
+ * Account operations go through the running server when there is one (so it ends sessions and
+ * forgets cached state at once), else straight to the store.
+ */
+async function withAccounts<T>(cfg: ServerConfig, fn: (a: AccountOps) => Promise<T>): Promise<T> {
+  const sock = controlSocketPath(cfg);
+  const live = async (command: string, args: Record<string, unknown>): Promise<unknown> => {
+    const reply = await controlRequest(sock, { command, args });
+    if (!reply) throw new Error('the server stopped');
+    if (!reply.ok) throw new AccountError(reply.error);
+    return reply.result;
+  };
+  if (await controlRequest(sock, { command: 'list-users', args: { host: [...cfg.hosts.keys()][0] } })) {
+    return fn({
+      create: async (host, user, password) => void (await live('adduser', { host, user, password })),
+      setPassword: async (host, user, password) => void (await live('passwd', { host, user, password })),
+      delete: async (host, user) => void (await live('deluser', { host, user })),
+      list: async (host) => (await live('list-users', { host })) as string[],
+    });
+  }
   const storage = openStorage(cfg);
   await storage.open();
   try {
@@ -58,6 +87,40 @@ async function withAccounts<T>(cfg: ServerConfig, fn: (a: Accounts) => Promise<T
   } finally {
     await storage.close();
   }
+}
+
+/** `adduser --batch`: "user@host password" per line on stdin; several accounts are derived at once. */
+async function addBatch(cfg: ServerConfig): Promise<number> {
+  const rl = createInterface({ input: process.stdin });
+  let created = 0;
+  let failed = 0;
+  let lineNo = 0;
+  await withAccounts(cfg, async (a) => {
+    const inFlight = new Set<Promise<void>>();
+    for await (const raw of rl) {
+      const n = ++lineNo;
+      const line = raw.trim();
+      if (!line || line.startsWith('#')) continue;
+      const sp = line.search(/\s/);
+      const task = (async () => {
+        try {
+          if (sp < 0) throw new UsageError('expected "user@host password"');
+          const { host, user } = account(cfg, line.slice(0, sp));
+          await a.create(host, user, line.slice(sp).trim());
+          created++;
+        } catch (e) {
+          failed++;
+          process.stderr.write(`jabberx: line ${n}: ${(e as Error).message}\n`);
+        }
+      })();
+      inFlight.add(task);
+      void task.finally(() => inFlight.delete(task));
+      if (inFlight.size >= 16) await Promise.race(inFlight);
+    }
+    await Promise.all(inFlight);
+  });
+  process.stdout.write(`created ${created} account(s)${failed ? `, ${failed} failed` : ''}\n`);
+  return failed ? 1 : 0;
 }
 
 async function password(given: string | undefined, confirm: boolean): Promise<string> {
@@ -77,6 +140,7 @@ async function run(argv: string[]): Promise<number> {
     options: {
       config: { type: 'string', short: 'c' },
       password: { type: 'string', short: 'p' },
+      batch: { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -113,6 +177,7 @@ async function run(argv: string[]): Promise<number> {
     }
     case 'adduser': {
       const cfg = config(values.config);
+      if (values.batch) return addBatch(cfg);
       const { host, user } = account(cfg, rest[0]);
       const pw = await password(values.password, true);
       await withAccounts(cfg, (a) => a.create(host, user, pw));

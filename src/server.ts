@@ -20,8 +20,13 @@ import { SqliteBackend } from './storage/sqlite.ts';
 import { ensureCertificates } from './transports/certificates.ts';
 import { createTlsServerOptions } from './transports/tls-options.ts';
 import { listenC2s, type Listener } from './transports/c2s-tcp.ts';
+import { listenControl, type ControlRequest } from './transports/control-socket.ts';
 import { moduleRegistry } from './modules/registry.ts';
 import { VERSION } from './version.ts';
+
+export function controlSocketPath(config: ServerConfig): string {
+  return join(config.dataDir, 'control.sock');
+}
 
 export function openStorage(config: ServerConfig): StorageBackend {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
@@ -50,6 +55,7 @@ export class Server implements ServerCore {
   readonly secret: Buffer;
   readonly #hosts = new Map<string, HostRuntime>();
   readonly #listeners: Listener[] = [];
+  #control: { close(): Promise<void> } | undefined;
   readonly ports: Record<string, number> = {};
 
   constructor(config: ServerConfig, log?: Logger) {
@@ -105,10 +111,43 @@ export class Server implements ServerCore {
       this.#listeners.push(listener);
       this.ports[l.type] = listener.port;
     }
+    this.#control = await listenControl(controlSocketPath(this.config), (req) => this.#onControl(req));
     this.log.info({ hosts: [...this.#hosts.keys()], ports: this.ports, version: VERSION }, 'JabberX started');
   }
 
+  /** Deletes an account and everything stored for it, ending its sessions first. */
+  async deleteAccount(host: string, user: string): Promise<void> {
+    for (const s of this.sessions.resources(host, user)) s.close(new StreamError('not-authorized', 'This account has been deleted'));
+    await this.accounts.delete(host, user);
+    await this.#hosts.get(host)?.hooks.emit('user/deleted', { host, user });
+  }
+
+  /** Operator commands from the CLI while the server runs (see src/main.ts). */
+  async #onControl(req: ControlRequest): Promise<unknown> {
+    const a = req.args;
+    const host = String(a['host'] ?? '');
+    const user = String(a['user'] ?? '');
+    if (req.command !== 'list-users' && !this.#hosts.has(host)) throw new Error(`${host} is not a host of this server`);
+    switch (req.command) {
+      case 'adduser':
+        await this.accounts.create(host, user, String(a['password'] ?? ''));
+        await this.#hosts.get(host)?.hooks.emit('user/created', { host, user });
+        return null;
+      case 'passwd':
+        await this.accounts.setPassword(host, user, String(a['password'] ?? ''));
+        return null;
+      case 'deluser':
+        await this.deleteAccount(host, user);
+        return null;
+      case 'list-users':
+        return this.accounts.list(host);
+      default:
+        throw new Error(`unknown control command ${req.command}`);
+    }
+  }
+
   async stop(): Promise<void> {
+    await this.#control?.close();
     await Promise.all(this.#listeners.splice(0).map((l) => l.close().catch(() => undefined)));
     for (const s of [...this.sessions.all()]) s.close(new StreamError('system-shutdown'));
     for (const rt of this.#hosts.values()) await rt.unload(this.log);
