@@ -167,6 +167,9 @@ async function run(argv: string[]): Promise<number> {
         process.once('disconnect', stop);
       });
       await server.stop();
+      // Lingering client sockets or the parent's IPC channel must not keep a stopped server alive.
+      process.disconnect?.();
+      setTimeout(() => process.exit(0), 1000).unref();
       return 0;
     }
     case 'check-config': {
