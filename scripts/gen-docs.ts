@@ -1,0 +1,71 @@
+// Generates the README's features table and module option reference from the modules' own
+// metadata, so the README can't drift from the code. `--check` exits 1 when the README is stale.
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import { moduleRegistry } from '../src/modules/registry.ts';
+import type { AnyModule } from '../src/core/modules.ts';
+
+const README = join(import.meta.dirname, '..', 'README.md');
+
+/** What the core itself implements (not a module). */
+const CORE_SPECS: [spec: string, what: string, status: string][] = [
+  ['RFC 6120', 'XMPP core: streams, STARTTLS, SASL, resource binding, stream and stanza errors, restricted XML (§11)', 'complete for client streams; server-to-server not yet'],
+  ['RFC 6121', 'IM delivery rules (§8) for bare and full JIDs, by message type and priority', 'complete'],
+  ['RFC 7622', 'JIDs with PRECIS: UsernameCaseMapped localpart, OpaqueString resource, IDNA domain', 'complete'],
+  ['RFC 5802, RFC 7677', 'SCRAM-SHA-1, SCRAM-SHA-256 and their -PLUS variants', 'complete'],
+  ['RFC 5929, RFC 9266', 'channel binding: tls-server-end-point, tls-exporter (TLS 1.3), tls-unique (TLS 1.2)', 'complete'],
+  ['RFC 4616', 'SASL PLAIN, over TLS only, checked against the SCRAM data', 'complete'],
+  ['XEP-0368', 'direct TLS listener', 'complete'],
+  ['XEP-0440', 'SASL channel-binding type capability', 'complete'],
+  ['XEP-0474', 'SASL SCRAM downgrade protection', 'complete'],
+];
+
+const pad = (n: number) => String(n).padStart(4, '0');
+
+function featuresTable(mods: AnyModule[]): string {
+  const rows = CORE_SPECS.map(([spec, what, status]) => `| ${spec} | core | ${what} | ${status} |`);
+  const xepRows: [number, string][] = [];
+  for (const m of mods) {
+    for (const x of m.xeps ?? []) {
+      const status = x.status === 'partial' ? `partial: ${x.note ?? ''}` : 'complete';
+      xepRows.push([x.number, `| XEP-${pad(x.number)} (v${x.version}) | \`${m.name}\` | ${m.description} | ${status} |`]);
+    }
+    for (const r of m.rfcs ?? []) rows.push(`| ${r} | \`${m.name}\` | ${m.description} | complete |`);
+  }
+  xepRows.sort((a, b) => a[0] - b[0]);
+  return ['| spec | module | what | status |', '|---|---|---|---|', ...rows, ...xepRows.map((r) => r[1])].join('\n');
+}
+
+function optionsTable(mods: AnyModule[]): string {
+  const lines = ['| option | default | meaning |', '|---|---|---|'];
+  for (const m of mods) {
+    for (const [key, decl] of Object.entries(m.options)) {
+      lines.push(`| \`modules.${m.name}.${key}\` | \`${decl.defaultText}\` | ${decl.doc} |`);
+    }
+  }
+  return lines.join('\n');
+}
+
+function replaceBetween(text: string, name: string, body: string): string {
+  const start = `<!-- generated:${name} -->`;
+  const end = `<!-- /generated:${name} -->`;
+  const i = text.indexOf(start);
+  const j = text.indexOf(end);
+  if (i < 0 || j < i) throw new Error(`README.md lacks the markers ${start} … ${end}`);
+  return text.slice(0, i + start.length) + '\n' + body + '\n' + text.slice(j);
+}
+
+const mods = [...moduleRegistry.values()].sort((a, b) => a.name.localeCompare(b.name));
+const current = readFileSync(README, 'utf8');
+let next = replaceBetween(current, 'features', featuresTable(mods));
+next = replaceBetween(next, 'module-options', optionsTable(mods));
+
+if (process.argv.includes('--check')) {
+  if (next !== current) {
+    process.stderr.write('README.md is stale: run `npm run docs`\n');
+    process.exit(1);
+  }
+} else if (next !== current) {
+  writeFileSync(README, next);
+  process.stdout.write('README.md updated\n');
+}
