@@ -13,6 +13,8 @@ import { Router } from './core/router.ts';
 import { HostRuntime, loadHostModules } from './core/module-loader.ts';
 import { C2sStream } from './core/c2s-stream.ts';
 import { StreamError } from './core/errors.ts';
+import { AuthThrottle } from './core/auth-throttle.ts';
+import { IpBlocks } from './core/ip-blocks.ts';
 import type { ServerCore } from './core/server-core.ts';
 import type { ServerInfo } from './core/modules.ts';
 import type { StorageBackend } from './core/storage.ts';
@@ -53,6 +55,8 @@ export class Server implements ServerCore {
   readonly router: Router;
   readonly defaultHost: string;
   readonly secret: Buffer;
+  readonly throttle: AuthThrottle;
+  readonly blocks: IpBlocks;
   readonly #hosts = new Map<string, HostRuntime>();
   readonly #listeners: Listener[] = [];
   #control: { close(): Promise<void> } | undefined;
@@ -69,6 +73,14 @@ export class Server implements ServerCore {
     if (!first) throw new Error('no host configured');
     this.defaultHost = first;
     this.secret = loadOrCreateSecret(join(config.dataDir, 'server.secret'));
+    const sec = config.security;
+    this.throttle = new AuthThrottle({
+      windowMs: sec.failedLoginWindowMs,
+      delayAfter: sec.failedLoginDelayAfter,
+      maxPerAddress: sec.failedLoginMaxPerAddress,
+      maxPerAccount: sec.failedLoginMaxPerAccount,
+    });
+    this.blocks = new IpBlocks(sec.blockedIps);
   }
 
   host(name: string): HostRuntime | undefined {
@@ -105,7 +117,7 @@ export class Server implements ServerCore {
       const listener = await listenC2s(
         { port: l.port, address: l.address, direct: l.type === 'c2s_direct_tls' },
         tlsSetup,
-        () => true,
+        (address) => !this.blocks.isBlocked(address),
         (transport) => new C2sStream(this, transport),
       );
       this.#listeners.push(listener);
@@ -151,6 +163,7 @@ export class Server implements ServerCore {
     await Promise.all(this.#listeners.splice(0).map((l) => l.close().catch(() => undefined)));
     for (const s of [...this.sessions.all()]) s.close(new StreamError('system-shutdown'));
     for (const rt of this.#hosts.values()) await rt.unload(this.log);
+    this.throttle.stop();
     await this.storage.close();
     this.log.info('JabberX stopped');
     this.log.flush();

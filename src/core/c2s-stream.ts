@@ -202,10 +202,13 @@ export class C2sStream {
     if (this.#user !== undefined) return this.#fail(new StreamError('policy-violation', 'Already authenticated'));
     const host = this.#host ?? this.#core.defaultHost;
     let step: SaslStep;
+    const peer = this.#transport.peerAddress;
     if (e.name === 'auth') {
       const mech = e.attrs['mechanism'] ?? '';
       const offered = offeredMechanisms(this.#core.config.auth.mechanisms, this.#transport);
-      if (!offered.includes(mech)) {
+      if (this.#core.throttle.check(peer).refuse) {
+        step = { kind: 'failure', condition: 'temporary-auth-failure', text: 'Too many failed logins from your address; try again later' };
+      } else if (!offered.includes(mech)) {
         step = { kind: 'failure', condition: 'invalid-mechanism' };
       } else {
         this.#sasl = new SaslExchange(mech, host, this.#core.accounts, this.#transport, offered, channelBindingTypes(this.#transport), {
@@ -222,6 +225,16 @@ export class C2sStream {
       step = { kind: 'failure', condition: 'aborted' };
     } else {
       step = { kind: 'failure', condition: 'malformed-request' };
+    }
+    if (step.kind === 'success' && this.#core.throttle.accountLocked(`${step.user}@${host}`, peer)) {
+      step = { kind: 'failure', condition: 'temporary-auth-failure', text: 'Too many failed logins for this account; try again later' };
+    }
+    if (step.kind === 'failure' && step.condition === 'not-authorized') {
+      const user = this.#sasl?.username;
+      this.#core.throttle.failed(peer, user === undefined ? undefined : `${user}@${host}`);
+      const verdict = this.#core.throttle.check(peer);
+      // Slow down guessing: the failure answer waits longer after each failure past the threshold.
+      if (!verdict.refuse && verdict.delayMs > 0) await new Promise((r) => setTimeout(r, verdict.delayMs));
     }
     switch (step.kind) {
       case 'challenge':

@@ -7,6 +7,7 @@ import { createSecureContext } from 'node:tls';
 import { domainToASCII, domainToUnicode } from 'node:url';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { ConfigError } from './errors.ts';
+import { parseBlockRule } from './ip-blocks.ts';
 import { option, parseOptions, type OptionDecl, type OptionDecls } from './options.ts';
 
 export interface ListenerConfig {
@@ -42,6 +43,14 @@ export interface ServerConfig {
   storage: { backend: 'sqlite'; path: string };
   limits: { maxStanzaSize: number; idleTimeoutMs: number; handshakeTimeoutMs: number; maxResourcesPerUser: number };
   auth: { scramIterations: number; mechanisms: string[]; resourceConflict: 'kick_old' | 'refuse' | 'random' };
+  security: {
+    failedLoginWindowMs: number;
+    failedLoginDelayAfter: number;
+    failedLoginMaxPerAddress: number;
+    failedLoginMaxPerAccount: number;
+    /** Canonical CIDR rules refused before TLS on every listener. */
+    blockedIps: string[];
+  };
   hosts: Map<string, HostConfig>;
 }
 
@@ -99,9 +108,16 @@ export const CONFIG_SECTIONS = {
     mechanisms: option.list([...SASL_MECHANISMS], 'SASL mechanisms offered, in this order.'),
     resource_conflict: option.enum(['kick_old', 'refuse', 'random'] as const, 'kick_old', 'On a resource already bound (RFC 6120 §7.7.2.2).'),
   },
+  security: {
+    failed_login_window: option.period('15m', 'How long a failed login is remembered (in memory only) for brute-force protection.', { min: 1000 }),
+    failed_login_delay_after: option.integer(3, 'Failed logins from one address before its answers are delayed.', { min: 0 }),
+    failed_login_max_per_address: option.integer(10, 'Failed logins from one address before it is refused until the window ends.', { min: 1 }),
+    failed_login_max_per_account: option.integer(30, 'Failed logins for one account before addresses that failed are refused for it.', { min: 1 }),
+    blocked_ips: option.list([], 'IP addresses and CIDR ranges refused before TLS on every listener (also `jabberx block`).'),
+  },
 } satisfies Record<string, OptionDecls>;
 
-const TOP_KEYS = ['data_dir', 'log', 'listeners', 'tls', 'storage', 'limits', 'auth', 'hosts', 'modules'];
+const TOP_KEYS = ['data_dir', 'log', 'listeners', 'tls', 'storage', 'limits', 'auth', 'security', 'hosts', 'modules'];
 const HOST_KEYS = ['certificate', 'key', 'modules'];
 const LISTENER_TYPES = ['c2s_starttls', 'c2s_direct_tls'] as const;
 
@@ -316,6 +332,14 @@ export function parseConfigText(text: string, baseDir: string, opts: ConfigOptio
   const storage = section(root, 'storage', CONFIG_SECTIONS.storage).values;
   const limits = section(root, 'limits', CONFIG_SECTIONS.limits).values;
   const auth = section(root, 'auth', CONFIG_SECTIONS.auth);
+  const security = section(root, 'security', CONFIG_SECTIONS.security);
+  const blockedIps = security.values.blocked_ips.map((r) => {
+    try {
+      return parseBlockRule(r).rule;
+    } catch (e) {
+      throw new ConfigError('security.blocked_ips', (e as Error).message, { line: security.lines.get('blocked_ips') });
+    }
+  });
 
   try {
     createSecureContext({ ciphers: tls.values.ciphers });
@@ -352,6 +376,13 @@ export function parseConfigText(text: string, baseDir: string, opts: ConfigOptio
       maxResourcesPerUser: limits.max_resources_per_user,
     },
     auth: { scramIterations: auth.values.scram_iterations, mechanisms: [...new Set(mechanisms)], resourceConflict: auth.values.resource_conflict },
+    security: {
+      failedLoginWindowMs: security.values.failed_login_window,
+      failedLoginDelayAfter: security.values.failed_login_delay_after,
+      failedLoginMaxPerAddress: security.values.failed_login_max_per_address,
+      failedLoginMaxPerAccount: security.values.failed_login_max_per_account,
+      blockedIps,
+    },
     hosts: parseHosts(root.get('hosts'), baseDir, topModules, opts.knownModules),
   };
 }

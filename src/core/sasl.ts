@@ -56,6 +56,8 @@ export class SaslExchange {
   readonly #accounts: Accounts;
   readonly #scram: ScramServer | undefined;
   readonly #mechanism: string;
+  /** The prepared username the client named, once known (for per-account brute-force counts). */
+  username: string | undefined;
 
   constructor(
     mechanism: string,
@@ -76,6 +78,7 @@ export class SaslExchange {
         plus: scram.plus,
         lookup: async (username) => {
           const user = safePrep(username);
+          this.username = user;
           return user === undefined ? undefined : accounts.scramCredentials(host, user, scram.hash);
         },
         channelBinding: (type) => transport.channelBinding(type as ChannelBindingType),
@@ -123,6 +126,7 @@ export class SaslExchange {
     if (parts.length !== 3) return { kind: 'failure', condition: 'malformed-request' };
     const [authzid, authcid, password] = parts as [string, string, string];
     const user = safePrep(authcid);
+    this.username = user;
     if (user === undefined || !(await this.#accounts.checkPassword(this.#host, user, password))) {
       return { kind: 'failure', condition: 'not-authorized' };
     }

@@ -5,6 +5,7 @@ import type { Accounts } from './accounts.ts';
 import type { SessionManager } from './sessions.ts';
 import type { Router } from './router.ts';
 import type { HostRuntime } from './module-loader.ts';
+import type { AuthThrottle } from './auth-throttle.ts';
 
 export interface ServerCore {
   readonly config: ServerConfig;
@@ -15,6 +16,8 @@ export interface ServerCore {
   readonly defaultHost: string;
   /** A per-installation random secret (fake SCRAM salts for unknown users). */
   readonly secret: Buffer;
+  /** Failed-login counts per address and account, in memory only. */
+  readonly throttle: AuthThrottle;
   /** The runtime of a served domain, or undefined. */
   host(name: string): HostRuntime | undefined;
   /** Prepares a domain from a stream header; undefined when this server doesn't serve it. */

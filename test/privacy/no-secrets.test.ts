@@ -8,7 +8,7 @@ import { match, xml } from '../harness/client.ts';
 import { connectSlix, slixmppUnavailable } from '../harness/slixmpp.ts';
 
 const PASSWORDS = { alice: 'PwMarker-alice-6f1e', bob: 'PwMarker-bob-93ac', carol: 'PwMarker-carol-2d77', dave: 'PwMarker-dave-c41b' };
-const BODIES = ['BodyMarker-online-5be2', 'BodyMarker-reply-0a9d', 'BodyMarker-offline-77f3', 'BodyMarker-slix-e810'];
+const BODIES = ['BodyMarker-online-5be2', 'BodyMarker-reply-0a9d', 'BodyMarker-offline-77f3', 'BodyMarker-slix-e810'] as const;
 /** IPv4 dotted quads and the IPv6 forms a loopback peer shows up as. */
 const IP_PATTERNS = [/(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])/, /::ffff:/i, /(?<![\w:])::1(?![\w:])/];
 
