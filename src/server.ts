@@ -15,6 +15,7 @@ import { C2sStream } from './core/c2s-stream.ts';
 import { StreamError } from './core/errors.ts';
 import { AuthThrottle } from './core/auth-throttle.ts';
 import { IpBlocks } from './core/ip-blocks.ts';
+import { RetentionEngine } from './core/retention.ts';
 import type { ServerCore } from './core/server-core.ts';
 import type { ServerInfo } from './core/modules.ts';
 import type { StorageBackend } from './core/storage.ts';
@@ -57,6 +58,7 @@ export class Server implements ServerCore {
   readonly secret: Buffer;
   readonly throttle: AuthThrottle;
   readonly blocks: IpBlocks;
+  readonly retention: RetentionEngine;
   readonly #hosts = new Map<string, HostRuntime>();
   readonly #listeners: Listener[] = [];
   #control: { close(): Promise<void> } | undefined;
@@ -81,6 +83,18 @@ export class Server implements ServerCore {
       maxPerAccount: sec.failedLoginMaxPerAccount,
     });
     this.blocks = new IpBlocks(sec.blockedIps);
+    this.retention = new RetentionEngine(this.log.child({ component: 'retention' }));
+    // Failed-login records expire on their own; the engine reports how many went.
+    this.retention.register({
+      name: 'failed-login records',
+      maxAgeMs: sec.failedLoginWindowMs,
+      purge: () => {
+        const before = this.throttle.size;
+        this.throttle.sweep();
+        const after = this.throttle.size;
+        return before.addresses - after.addresses + (before.accounts - after.accounts);
+      },
+    });
   }
 
   host(name: string): HostRuntime | undefined {
@@ -104,6 +118,7 @@ export class Server implements ServerCore {
       this.#hosts.set(name, rt);
       await loadHostModules(rt, hostCfg, moduleRegistry, {
         server: this.info,
+        retention: this.retention,
         storage: this.storage,
         sessions: this.sessions,
         router: this.router,
@@ -123,6 +138,7 @@ export class Server implements ServerCore {
       this.#listeners.push(listener);
       this.ports[l.type] = listener.port;
     }
+    this.retention.start(this.config.security.retentionIntervalMs);
     this.#control = await listenControl(controlSocketPath(this.config), (req) => this.#onControl(req));
     this.log.info({ hosts: [...this.#hosts.keys()], ports: this.ports, version: VERSION }, 'JabberX started');
   }
@@ -164,6 +180,7 @@ export class Server implements ServerCore {
     for (const s of [...this.sessions.all()]) s.close(new StreamError('system-shutdown'));
     for (const rt of this.#hosts.values()) await rt.unload(this.log);
     this.throttle.stop();
+    await this.retention.stop();
     await this.storage.close();
     this.log.info('JabberX stopped');
     this.log.flush();

@@ -50,6 +50,7 @@ export interface ServerConfig {
     failedLoginMaxPerAccount: number;
     /** Canonical CIDR rules refused before TLS on every listener. */
     blockedIps: string[];
+    retentionIntervalMs: number;
   };
   hosts: Map<string, HostConfig>;
 }
@@ -114,6 +115,7 @@ export const CONFIG_SECTIONS = {
     failed_login_max_per_address: option.integer(10, 'Failed logins from one address before it is refused until the window ends.', { min: 1 }),
     failed_login_max_per_account: option.integer(30, 'Failed logins for one account before addresses that failed are refused for it.', { min: 1 }),
     blocked_ips: option.list([], 'IP addresses and CIDR ranges refused before TLS on every listener (also `jabberx block`).'),
+    retention_interval: option.period('1h', 'How often the retention engine deletes expired data (it also runs at start).', { min: 1000 }),
   },
 } satisfies Record<string, OptionDecls>;
 
@@ -382,6 +384,7 @@ export function parseConfigText(text: string, baseDir: string, opts: ConfigOptio
       failedLoginMaxPerAddress: security.values.failed_login_max_per_address,
       failedLoginMaxPerAccount: security.values.failed_login_max_per_account,
       blockedIps,
+      retentionIntervalMs: security.values.retention_interval,
     },
     hosts: parseHosts(root.get('hosts'), baseDir, topModules, opts.knownModules),
   };

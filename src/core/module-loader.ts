@@ -9,6 +9,7 @@ import type { AnyModule, DiscoData, DiscoIdentity, DiscoItem, IqHandler, IqTarge
 import type { StorageBackend, Json } from './storage.ts';
 import type { SessionManager } from './sessions.ts';
 import type { Router } from './router.ts';
+import type { RetentionEngine } from './retention.ts';
 import { parseJid } from './jid.ts';
 
 export interface HostModulesConfig {
@@ -49,6 +50,8 @@ export class HostRuntime implements DiscoData {
 
 export interface LoaderDeps {
   server: ServerInfo;
+  /** Absent only in in-process test hosts. */
+  retention?: RetentionEngine;
   storage: StorageBackend;
   sessions: SessionManager;
   router: Router;
@@ -135,6 +138,9 @@ function makeContext(rt: HostRuntime, mod: AnyModule, options: unknown, deps: Lo
       if (!toAttr) throw new Error(`${mod.name}: ctx.route needs a 'to' address`);
       if (!stanza.attrs['from']) stanza.attrs['from'] = host;
       await deps.router.route(stanza, from, parseJid(toAttr));
+    },
+    retention(name, maxAgeMs, purge) {
+      if (deps.retention) rt.addDisposer(deps.retention.register({ name, host, maxAgeMs, purge }));
     },
     every(periodMs, fn) {
       const run = async () => {

@@ -97,6 +97,11 @@ export interface ModuleContext<O> {
   };
   /** Routes a stanza as the server (roster pushes, presence on behalf of users, errors). */
   route(stanza: Element): Promise<void>;
+  /**
+   * A retention limit of this module's data (e.g. offline messages after 7 days): the server's
+   * retention engine calls purge at start and periodically, and states the limit on /privacy.
+   */
+  retention(name: string, maxAgeMs: number, purge: (cutoff: Date) => Promise<number> | number): void;
   /** Runs fn every period (ms) and once soon after start; errors are logged, never thrown. */
   every(periodMs: number, fn: () => Promise<void> | void): void;
   onClose(fn: () => Promise<void> | void): void;
