@@ -176,8 +176,8 @@ export class Server implements ServerCore {
 
   async stop(): Promise<void> {
     await this.#control?.close();
-    await Promise.all(this.#listeners.splice(0).map((l) => l.close().catch(() => undefined)));
     for (const s of [...this.sessions.all()]) s.close(new StreamError('system-shutdown'));
+    await Promise.all(this.#listeners.splice(0).map((l) => l.close().catch(() => undefined)));
     for (const rt of this.#hosts.values()) await rt.unload(this.log);
     this.throttle.stop();
     await this.retention.stop();

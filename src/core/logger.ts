@@ -1,6 +1,8 @@
 // Structured logging (pino). Privacy rule: never an IP address, a message body or a password;
-// stanzas are logged by their top tag only (Element.topTag()).
-import { pino, type Logger, type DestinationStream } from 'pino';
+// stanzas are logged by their top tag only (Element.topTag()). Debug output can be switched on
+// at run time into its own file, which is deleted when it is switched off (see DebugLog).
+import { closeSync, openSync, rmSync, writeSync } from 'node:fs';
+import { pino, type Logger, type DestinationStream, type Level } from 'pino';
 
 export type { Logger };
 
@@ -10,18 +12,75 @@ export interface LogOptions {
   file: string;
 }
 
-export function createLogger(opts: LogOptions): Logger {
-  const dest: DestinationStream =
+const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
+
+/**
+ * The on-demand debug log: a file that exists only while debug logging is on. Writes are
+ * synchronous so that "off" leaves nothing half-written behind before the file is deleted.
+ */
+export class DebugLog implements DestinationStream {
+  readonly path: string;
+  #fd: number | undefined;
+  #timer: NodeJS.Timeout | undefined;
+  #until: number | undefined;
+
+  constructor(path: string) {
+    this.path = path;
+    // A debug file left by a crash is removed at start: debug logs never outlive their session.
+    rmSync(path, { force: true });
+  }
+
+  get enabled(): boolean {
+    return this.#fd !== undefined;
+  }
+
+  /** When debug logging ends by itself (ms since epoch), if a limit was given. */
+  get until(): number | undefined {
+    return this.#until;
+  }
+
+  on(forMs?: number): void {
+    this.#fd ??= openSync(this.path, 'a', 0o600);
+    clearTimeout(this.#timer);
+    this.#until = forMs ? Date.now() + forMs : undefined;
+    if (forMs) {
+      this.#timer = setTimeout(() => this.off(), forMs);
+      this.#timer.unref();
+    }
+  }
+
+  /** Stops debug logging and deletes the file. */
+  off(): void {
+    clearTimeout(this.#timer);
+    this.#until = undefined;
+    if (this.#fd !== undefined) closeSync(this.#fd);
+    this.#fd = undefined;
+    rmSync(this.path, { force: true });
+  }
+
+  write(line: string): void {
+    if (this.#fd !== undefined) writeSync(this.#fd, line);
+  }
+}
+
+export function createLogger(opts: LogOptions, debug?: DebugLog): Logger {
+  const main: DestinationStream =
     opts.file === '-' ? pino.destination({ fd: 1, sync: false }) : pino.destination({ dest: opts.file, mkdir: true, sync: false });
+  const configured = (opts.level === 'silent' ? 'fatal' : opts.level) as Level;
+  const streams: { level: Level; stream: DestinationStream }[] = [];
+  if (opts.level !== 'silent') streams.push({ level: configured, stream: main });
+  if (debug) streams.push({ level: 'debug', stream: debug });
+  // The logger emits down to debug when a debug file may be switched on; each stream filters.
+  const level = debug && (LEVELS[opts.level] ?? 30) > LEVELS['debug']! ? 'debug' : opts.level;
   return pino(
     {
-      level: opts.level,
+      level,
       base: undefined, // no pid/hostname noise
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
       // Defence in depth: redact fields that could ever carry secrets or addresses.
-      redact: { paths: ['password', '*.password', 'ip', '*.ip', 'remoteAddress', '*.remoteAddress', 'body', '*.body'], censor: '[redacted]' },
+      redact: { paths: ['password', '*.password', 'ip', '*.ip', 'remoteAddress', '*.remoteAddress', 'peerAddress', '*.peerAddress', 'body', '*.body'], censor: '[redacted]' },
     },
-    dest,
+    pino.multistream(streams),
   );
 }

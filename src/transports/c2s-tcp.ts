@@ -179,11 +179,14 @@ export function listenC2s(
   admit: AdmitPeer,
   onConnection: (t: XmlTransport) => void,
 ): Promise<Listener> {
+  const open = new Set<net.Socket>();
   const handle = (socket: net.Socket | tls.TLSSocket) => {
     if (!admit(socket.remoteAddress)) {
       socket.destroy();
       return;
     }
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
     onConnection(new TcpTransport(socket, tlsSetup));
   };
   const server = opts.direct
@@ -205,7 +208,16 @@ export function listenC2s(
       const port = typeof addr === 'object' && addr ? addr.port : opts.port;
       resolve({
         port,
-        close: () => new Promise<void>((res) => server.close(() => res())),
+        // Stops accepting, then gives open connections a moment to flush their goodbyes
+        // (the server sends <system-shutdown/> first) before cutting them off.
+        close: () =>
+          new Promise<void>((res) => {
+            server.close(() => res());
+            for (const s of open) s.end();
+            setTimeout(() => {
+              for (const s of open) s.destroy();
+            }, 500).unref();
+          }),
       });
     });
   });

@@ -31,8 +31,8 @@ export interface RawConnectOptions {
 export const PATTERN = {
   /** The end of a <features/> element. */
   features: /<(?:[\w-]+:)?features\s*\/>|<\/(?:[\w-]+:)?features>/,
-  /** A stream error element, complete. */
-  streamError: /<(?:[\w-]+:)?error[\s>][\s\S]*?<\/(?:[\w-]+:)?error>/,
+  /** A stream error element, complete (not a stanza's <error/>: the prefix or namespace says so). */
+  streamError: /<(?:stream:error[\s>]|error\s+xmlns=["']http:\/\/etherx\.jabber\.org\/streams["'])[\s\S]*?<\/(?:stream:)?error>/,
   streamClose: /<\/(?:[\w-]+:)?stream>/,
 } as const;
 

@@ -43,6 +43,8 @@ export interface StartOptions {
 export interface StopOptions {
   /** Delete the temp dir afterwards (default false, so privacy tests can grep the files). */
   remove?: boolean;
+  /** SIGKILL the server if it has not exited this long after SIGTERM. Default 10000. */
+  killAfterMs?: number;
 }
 
 export interface TestServer {
@@ -160,6 +162,9 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
     storage: { backend: 'sqlite', path: join(dataDir, 'jabberx.sqlite') },
     // The minimum the server accepts, to keep logins fast in tests.
     auth: { scram_iterations: 4096 },
+    // Tests log in (and fail on purpose) many times from 127.0.0.1: brute-force protection has
+    // its own tests, which set these back to realistic values.
+    security: { failed_login_delay_after: 100000, failed_login_max_per_address: 100000, failed_login_max_per_account: 100000 },
     hosts: Object.fromEntries(hosts.map((h) => [h, {}])),
   };
   if (opts.modules) {
@@ -236,7 +241,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       if (child.exitCode === null && child.signalCode === null) {
         child.ref(); // keep the test process alive until the server has exited
         child.kill('SIGTERM');
-        const timer = setTimeout(() => child.kill('SIGKILL'), 10_000);
+        const timer = setTimeout(() => child.kill('SIGKILL'), o.killAfterMs ?? 10_000);
         await exited;
         clearTimeout(timer);
       }

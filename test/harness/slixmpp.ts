@@ -90,7 +90,7 @@ export class SlixClient {
   tlsVersion: string | null = null;
 
   constructor() {
-    this.#proc = spawn(pythonBinary(), [DRIVER], { stdio: ['pipe', 'pipe', 'pipe'] });
+    this.#proc = spawn(pythonBinary(), ['-B', DRIVER], { stdio: ['pipe', 'pipe', 'pipe'] });
     this.#proc.stderr.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     this.#exited = new Promise((r) => this.#proc.once('exit', () => r()));
     void this.#exited.then(() => {

@@ -238,7 +238,7 @@ class Driver:
         items = []
         for jid, item in reply['roster']['items'].items():
             items.append({'jid': str(jid), 'name': item.get('name'), 'subscription': item.get('subscription'),
-                          'ask': item.get('ask'), 'groups': list(item.get('groups', []))})
+                          'ask': item.get('ask') or None, 'groups': list(item.get('groups', []))})
         return {'ok': True, 'items': items, 'ver': reply['roster']['ver'] or None}
 
     async def cmd_roster_set(self, m):
