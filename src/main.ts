@@ -3,9 +3,12 @@ import { parseArgs } from 'node:util';
 import { loadConfig, type ServerConfig } from './core/config.ts';
 import { ConfigError } from './core/errors.ts';
 import { parseJid, JidError } from './core/jid.ts';
-import { Accounts, AccountError } from './core/accounts.ts';
+import { AccountError } from './core/accounts.ts';
 import { validateHostModules } from './core/module-loader.ts';
-import { Server, controlSocketPath, openStorage } from './server.ts';
+import { Server, SERVER_SCOPE, controlSocketPath, openStorage } from './server.ts';
+import { IpBlocks, parseBlockRule } from './core/ip-blocks.ts';
+import { parsePeriod } from './core/options.ts';
+import type { KeyValueStore } from './core/storage.ts';
 import { controlRequest } from './transports/control-socket.ts';
 import { createInterface } from 'node:readline';
 import { builtinModuleNames, moduleRegistry } from './modules/registry.ts';
@@ -29,6 +32,12 @@ Commands:
   passwd USER@HOST [--password P]    Change an account's password
   deluser USER@HOST             Delete an account and all its data (the address is free at once)
   list-users [HOST]             List accounts (all hosts when HOST is omitted)
+  block ADDRESS|CIDR            Refuse connections from an address or range (IPv4/IPv6), at once
+  unblock ADDRESS|CIDR          Lift a block
+  blocks                        List blocked addresses and ranges
+  debug on [--for 1h] | off | status
+                                Verbose logging into its own file on the running server;
+                                off (or the end of --for) deletes that file
 
 Options:
   --config FILE                 Configuration file (default: embedded defaults serving localhost)
@@ -80,10 +89,29 @@ async function withAccounts<T>(cfg: ServerConfig, fn: (a: AccountOps) => Promise
       list: async (host) => (await live('list-users', { host })) as string[],
     });
   }
+  const server = new Server(cfg);
+  await server.start({ listen: false });
+  try {
+    return await fn({
+      create: async (host, user, password) => {
+        await server.accounts.create(host, user, password);
+        await server.host(host)?.hooks.emit('user/created', { host, user });
+      },
+      setPassword: (host, user, password) => server.accounts.setPassword(host, user, password),
+      delete: (host, user) => server.deleteAccount(host, user),
+      list: (host) => server.accounts.list(host),
+    });
+  } finally {
+    await server.stop();
+  }
+}
+
+/** Opens the store of server-wide data (run-time IP blocks) when no server is running. */
+async function withServerStore<T>(cfg: ServerConfig, fn: (store: KeyValueStore<string[]>) => Promise<T>): Promise<T> {
   const storage = openStorage(cfg);
   await storage.open();
   try {
-    return await fn(new Accounts(storage, cfg.auth.scramIterations));
+    return await fn(storage.keyval<string[]>(SERVER_SCOPE, 'ip-blocks'));
   } finally {
     await storage.close();
   }
@@ -141,6 +169,7 @@ async function run(argv: string[]): Promise<number> {
       config: { type: 'string', short: 'c' },
       password: { type: 'string', short: 'p' },
       batch: { type: 'boolean' },
+      for: { type: 'string' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -209,6 +238,59 @@ async function run(argv: string[]): Promise<number> {
       await withAccounts(cfg, async (a) => {
         for (const h of hosts) for (const u of await a.list(h)) process.stdout.write(`${u}@${h}\n`);
       });
+      return 0;
+    }
+    case 'block':
+    case 'unblock': {
+      const cfg = config(values.config);
+      const rule = rest[0];
+      if (!rule) throw new UsageError(`${command} needs an IP address or CIDR range, e.g. 203.0.113.0/24`);
+      try {
+        parseBlockRule(rule);
+      } catch (e) {
+        throw new UsageError((e as Error).message);
+      }
+      const reply = await controlRequest(controlSocketPath(cfg), { command, args: { rule } });
+      if (reply && !reply.ok) throw new Error(reply.error);
+      if (reply) {
+        const r = reply.result as { changed: boolean; closed: number };
+        process.stdout.write(`${command === 'block' ? 'blocked' : 'unblocked'} ${rule}${r.changed ? '' : ' (no change)'}${r.closed ? `; closed ${r.closed} connection(s)` : ''}\n`);
+        return 0;
+      }
+      // No server running: change the stored list directly; it applies at the next start.
+      const changed = await withServerStore(cfg, async (store) => {
+        const blocks = new IpBlocks((await store.get('_')) ?? []);
+        const did = command === 'block' ? blocks.add(rule) : blocks.remove(rule);
+        await store.set('_', blocks.list());
+        return did;
+      });
+      process.stdout.write(`${command === 'block' ? 'blocked' : 'unblocked'} ${rule}${changed ? '' : ' (no change)'} (applies when the server starts)\n`);
+      return 0;
+    }
+    case 'blocks': {
+      const cfg = config(values.config);
+      const reply = await controlRequest(controlSocketPath(cfg), { command: 'blocks', args: {} });
+      if (reply && !reply.ok) throw new Error(reply.error);
+      const rules = reply ? (reply.result as string[]) : [...cfg.security.blockedIps, ...(await withServerStore(cfg, async (s) => (await s.get('_')) ?? []))];
+      for (const r of rules) process.stdout.write(`${r}\n`);
+      return 0;
+    }
+    case 'debug': {
+      const cfg = config(values.config);
+      const mode = rest[0] ?? 'status';
+      if (!['on', 'off', 'status'].includes(mode)) throw new UsageError('usage: jabberx debug on [--for 1h] | off | status');
+      if (values.for !== undefined) {
+        try {
+          parsePeriod(values.for);
+        } catch (e) {
+          throw new UsageError(`--for: ${String(e)}`);
+        }
+      }
+      const reply = await controlRequest(controlSocketPath(cfg), { command: 'debug', args: { mode, for: values.for } });
+      if (!reply) throw new Error('no running server (debug logging is switched on a running server)');
+      if (!reply.ok) throw new Error(reply.error);
+      const r = reply.result as { enabled: boolean; until?: string; file: string };
+      process.stdout.write(r.enabled ? `debug logging on, into ${r.file}${r.until ? ` until ${r.until}` : ''}\n` : 'debug logging off (no debug file)\n');
       return 0;
     }
     default:

@@ -6,7 +6,8 @@ import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { ServerConfig } from './core/config.ts';
 import { prepareDomain } from './core/config.ts';
-import { createLogger } from './core/logger.ts';
+import { createLogger, DebugLog } from './core/logger.ts';
+import { parsePeriod } from './core/options.ts';
 import { Accounts } from './core/accounts.ts';
 import { SessionManager } from './core/sessions.ts';
 import { Router } from './core/router.ts';
@@ -26,6 +27,10 @@ import { listenC2s, type Listener } from './transports/c2s-tcp.ts';
 import { listenControl, type ControlRequest } from './transports/control-socket.ts';
 import { moduleRegistry } from './modules/registry.ts';
 import { VERSION } from './version.ts';
+
+/** Storage scope of server-wide data (not a valid domain, so it can't clash with a host). */
+export const SERVER_SCOPE = '_server';
+const ACCOUNT_COMMANDS = new Set(['adduser', 'passwd', 'deluser', 'list-users']);
 
 export function controlSocketPath(config: ServerConfig): string {
   return join(config.dataDir, 'control.sock');
@@ -62,12 +67,16 @@ export class Server implements ServerCore {
   readonly #hosts = new Map<string, HostRuntime>();
   readonly #listeners: Listener[] = [];
   #control: { close(): Promise<void> } | undefined;
+  readonly #streams = new Set<C2sStream>();
   readonly ports: Record<string, number> = {};
+
+  readonly debugLog: DebugLog;
 
   constructor(config: ServerConfig, log?: Logger) {
     this.config = config;
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-    this.log = log ?? createLogger(config.log);
+    this.debugLog = new DebugLog(join(config.dataDir, 'debug.log'));
+    this.log = log ?? createLogger(config.log, this.debugLog);
     this.storage = openStorage(config);
     this.accounts = new Accounts(this.storage, config.auth.scramIterations);
     this.router = new Router(this.sessions, this.accounts, (h) => this.#hosts.get(h)?.hooks, this.log.child({ component: 'router' }));
@@ -111,8 +120,19 @@ export class Server implements ServerCore {
     return { name: 'JabberX', version: VERSION, hosts, isLocalHost: (d) => this.#hosts.has(d) };
   }
 
-  async start(): Promise<void> {
+  /** Blocks added at run time (`jabberx block`), kept in the store; config blocks stay in config. */
+  #blockStore() {
+    return this.storage.keyval<string[]>(SERVER_SCOPE, 'ip-blocks');
+  }
+
+  /**
+   * Starts the server. With `listen: false` only storage and modules come up (no sockets, no
+   * timers): the CLI uses that to change accounts while the server is stopped, so that the
+   * modules' hooks (e.g. roster clean-up on deletion) still run.
+   */
+  async start(opts: { listen?: boolean } = {}): Promise<void> {
     await this.storage.open();
+    for (const rule of (await this.#blockStore().get('_')) ?? []) this.blocks.add(rule);
     for (const [name, hostCfg] of this.config.hosts) {
       const rt = new HostRuntime(name);
       this.#hosts.set(name, rt);
@@ -125,6 +145,7 @@ export class Server implements ServerCore {
         log: this.log,
       });
     }
+    if (opts.listen === false) return;
     const certs = await ensureCertificates(this.config);
     const options = createTlsServerOptions(this.config, certs);
     const tlsSetup = { options, secureContext: options.secureContext ?? createSecureContext(options) };
@@ -133,7 +154,11 @@ export class Server implements ServerCore {
         { port: l.port, address: l.address, direct: l.type === 'c2s_direct_tls' },
         tlsSetup,
         (address) => !this.blocks.isBlocked(address),
-        (transport) => new C2sStream(this, transport),
+        (transport) => {
+          const stream = new C2sStream(this, transport);
+          this.#streams.add(stream);
+          transport.onClose(() => this.#streams.delete(stream));
+        },
       );
       this.#listeners.push(listener);
       this.ports[l.type] = listener.port;
@@ -155,7 +180,7 @@ export class Server implements ServerCore {
     const a = req.args;
     const host = String(a['host'] ?? '');
     const user = String(a['user'] ?? '');
-    if (req.command !== 'list-users' && !this.#hosts.has(host)) throw new Error(`${host} is not a host of this server`);
+    if (ACCOUNT_COMMANDS.has(req.command) && req.command !== 'list-users' && !this.#hosts.has(host)) throw new Error(`${host} is not a host of this server`);
     switch (req.command) {
       case 'adduser':
         await this.accounts.create(host, user, String(a['password'] ?? ''));
@@ -169,9 +194,49 @@ export class Server implements ServerCore {
         return null;
       case 'list-users':
         return this.accounts.list(host);
+      case 'block':
+      case 'unblock':
+        return this.#changeBlock(req.command, String(a['rule'] ?? ''));
+      case 'blocks':
+        return this.blocks.list();
+      case 'debug':
+        return this.#debug(String(a['mode'] ?? 'status'), a['for'] === undefined ? undefined : String(a['for']));
       default:
         throw new Error(`unknown control command ${req.command}`);
     }
+  }
+
+  async #changeBlock(command: 'block' | 'unblock', rule: string): Promise<{ changed: boolean; closed: number }> {
+    const changed = command === 'block' ? this.blocks.add(rule) : this.blocks.remove(rule);
+    const configured = new Set(this.config.security.blockedIps);
+    await this.#blockStore().set('_', this.blocks.list().filter((r) => !configured.has(r)));
+    let closed = 0;
+    if (command === 'block') {
+      // A block also ends connections already open from that range.
+      for (const stream of this.#streams) {
+        if (this.blocks.isBlocked(stream.peerAddress)) {
+          stream.close(new StreamError('policy-violation', 'Your address is blocked'));
+          closed++;
+        }
+      }
+    }
+    this.log.info({ command, closed }, 'IP block list changed');
+    return { changed, closed };
+  }
+
+  #debug(mode: string, forText: string | undefined): { enabled: boolean; until?: string; file: string } {
+    if (mode === 'on') {
+      const ms = forText === undefined ? undefined : parsePeriod(forText);
+      this.debugLog.on(ms);
+      this.log.info({ forMs: ms }, 'debug logging on');
+    } else if (mode === 'off') {
+      this.debugLog.off();
+      this.log.info('debug logging off; debug log deleted');
+    } else if (mode !== 'status') {
+      throw new Error(`debug takes on, off or status, not ${mode}`);
+    }
+    const until = this.debugLog.until;
+    return { enabled: this.debugLog.enabled, ...(until ? { until: new Date(until).toISOString() } : {}), file: this.debugLog.path };
   }
 
   async stop(): Promise<void> {
@@ -180,6 +245,7 @@ export class Server implements ServerCore {
     await Promise.all(this.#listeners.splice(0).map((l) => l.close().catch(() => undefined)));
     for (const rt of this.#hosts.values()) await rt.unload(this.log);
     this.throttle.stop();
+    this.debugLog.off();
     await this.retention.stop();
     await this.storage.close();
     this.log.info('JabberX stopped');

@@ -78,6 +78,11 @@ export class C2sStream {
     this.#write(stanza.toString());
   }
 
+  /** The peer address, for IP blocks only: never logged or stored. */
+  get peerAddress(): string | undefined {
+    return this.#transport.peerAddress;
+  }
+
   #sendHeader(id: string): void {
     const from = this.#host ?? this.#core.defaultHost;
     this.#write(`<?xml version='1.0'?><stream:stream xmlns='${NS_CLIENT}' xmlns:stream='${NS_STREAM}' id='${id}' from='${from}' version='1.0' xml:lang='en'>`);

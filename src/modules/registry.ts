@@ -5,12 +5,22 @@ import { disco } from './disco/index.ts';
 import { ping } from './ping/index.ts';
 import { version } from './version/index.ts';
 import { time } from './time/index.ts';
+import { roster } from './roster/index.ts';
+import { vcard } from './vcard/index.ts';
+import { privateStorage } from './private/index.ts';
+import { blocking } from './blocking/index.ts';
+import { offline } from './offline/index.ts';
 
 const all: AnyModule[] = [
   disco,
   ping,
   version,
   time,
+  roster,
+  vcard,
+  privateStorage,
+  blocking,
+  offline,
 ] as AnyModule[];
 
 export const moduleRegistry: ReadonlyMap<string, AnyModule> = new Map(all.map((m) => [m.name, m]));

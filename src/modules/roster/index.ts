@@ -1,0 +1,55 @@
+// RFC 6121 roster management (§2), presence subscriptions (§3, Appendix A), presence (§4),
+// pre-approvals (§3.4) and XEP-0237 roster versioning: the IM core of the server.
+import { defineModule } from '../../core/modules.ts';
+import { option } from '../../core/options.ts';
+import { el } from '../../core/xml/element.ts';
+import { RosterStore, type RosterItem } from './roster-store.ts';
+import type { RosterMeta } from './versioning.ts';
+import type { Roster } from './roster-push.ts';
+import { NS_FEATURE_PREAPPROVAL, NS_FEATURE_ROSTERVER } from './roster-xml.ts';
+import { registerRosterIq } from './roster-iq.ts';
+import { onInbound, onOutbound } from './subscription-flow.ts';
+import { answerProbe, broadcast, initialPresence } from './presence.ts';
+import { onUserDeleted } from './account-cleanup.ts';
+
+export const roster = defineModule({
+  name: 'roster',
+  description: 'Contact lists, presence subscriptions and presence broadcast (RFC 6121), with roster versioning.',
+  rfcs: ['RFC 6121'],
+  xeps: [{ number: 237, version: '1.3' }],
+  options: {
+    max_items: option.integer(1000, 'Most contacts one roster may hold.', { min: 1 }),
+    max_name_length: option.integer(256, 'Most characters of a contact name or group name.', { min: 1 }),
+    max_groups: option.integer(64, 'Most groups one contact may be in.', { min: 0 }),
+    max_pending_requests: option.integer(
+      100,
+      'Most subscription requests kept from people not in the roster; later ones are dropped until some are answered.',
+      { min: 1 },
+    ),
+  },
+  setup(ctx) {
+    const r: Roster = {
+      ctx,
+      store: new RosterStore(ctx.store.map<RosterItem>('roster'), ctx.store.keyval<RosterMeta>('roster-meta')),
+    };
+    const o = ctx.options;
+
+    ctx.streamFeatures.add(() => el('ver', { xmlns: NS_FEATURE_ROSTERVER }));
+    ctx.streamFeatures.add(() => el('sub', { xmlns: NS_FEATURE_PREAPPROVAL }));
+
+    registerRosterIq(r, { maxItems: o.max_items, maxNameLength: o.max_name_length, maxGroups: o.max_groups });
+
+    // Late, so filters (blocking, policy) see subscription stanzas before they change rosters.
+    ctx.hooks.on('stanza/outbound', (ev) => onOutbound(r, ev), 'late');
+    ctx.hooks.on('presence/bare', async (ev) => {
+      if (ev.stanza.attrs['type'] === 'probe') {
+        await answerProbe(r, ev);
+        return true;
+      }
+      return onInbound(r, ev, { maxPendingRequests: o.max_pending_requests });
+    });
+    ctx.hooks.on('presence/broadcast', (ev) => broadcast(r, ev));
+    ctx.hooks.on('session/initial-presence', ({ session }) => initialPresence(r, session));
+    ctx.hooks.on('user/deleted', ({ user }) => onUserDeleted(r, user));
+  },
+});
