@@ -61,10 +61,12 @@ export class RetentionEngine {
     return reports;
   }
 
-  /** Runs now and then every interval. */
+  /** Runs now and then every interval, or more often when a rule's limit is short (twice per limit). */
   start(intervalMs: number): void {
+    let tick = intervalMs;
+    for (const r of this.#rules) tick = Math.min(tick, Math.max(1000, Math.floor(r.maxAgeMs / 2)));
     void this.run();
-    this.#timer = setInterval(() => void this.run(), intervalMs);
+    this.#timer = setInterval(() => void this.run(), tick);
     this.#timer.unref();
   }
 

@@ -25,6 +25,8 @@ export interface RawConnectOptions {
   /** SNI and stream `to`. */
   servername?: string;
   tls?: TlsOptions;
+  /** Source address (any of 127.0.0.0/8 works on loopback): tests of per-address behaviour. */
+  localAddress?: string;
 }
 
 /** Text patterns over the server's output; the stream prefix is whatever the server chose. */
@@ -79,14 +81,15 @@ export class RawConnection {
     const host = opts.host ?? '127.0.0.1';
     const servername = opts.servername ?? 'localhost';
     if (opts.directTls) {
-      const socket = tlsConnect({ host, port: opts.port, servername, rejectUnauthorized: false, ...opts.tls });
+      const under = opts.localAddress ? netConnect({ host, port: opts.port, localAddress: opts.localAddress }) : undefined;
+      const socket = tlsConnect({ host, port: opts.port, socket: under, servername, rejectUnauthorized: false, ...opts.tls });
       await new Promise<void>((resolve, reject) => {
         socket.once('secureConnect', () => resolve());
         socket.once('error', reject);
       });
       return new RawConnection(socket, servername);
     }
-    const socket = netConnect({ host, port: opts.port });
+    const socket = netConnect({ host, port: opts.port, localAddress: opts.localAddress });
     await new Promise<void>((resolve, reject) => {
       socket.once('connect', () => resolve());
       socket.once('error', reject);

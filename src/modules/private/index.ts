@@ -1,0 +1,98 @@
+// XEP-0049 Private XML Storage (jabber:iq:private): clients keep XML on the server, by namespace,
+// readable and writable by the account's own resources only.
+import { Buffer } from 'node:buffer';
+import { defineModule } from '../../core/modules.ts';
+import { option } from '../../core/options.ts';
+import { el, type Element } from '../../core/xml/element.ts';
+import { StanzaError, badRequest, forbidden } from '../../core/errors.ts';
+import { elementFromJson, elementToJson, type XmlJson } from '../../lib/xml-json.ts';
+
+export const NS_PRIVATE = 'jabber:iq:private';
+
+/**
+ * Namespaces that can't be stored: the stanza namespaces (a child without xmlns is in jabber:client)
+ * and the protocol's own. XEP-0049 §2.3 allows refusing reserved namespaces with "Not Acceptable".
+ */
+const RESERVED = new Set(['jabber:client', 'jabber:server', 'jabber:component:accept', NS_PRIVATE]);
+
+/** A child's namespace: its own, else the inherited one of <query/> (RFC 6120 §4.8.3). */
+function nsOf(child: Element): string {
+  return child.attrs['xmlns'] ?? NS_PRIVATE;
+}
+
+function checkNs(ns: string): void {
+  if (RESERVED.has(ns)) throw new StanzaError('not-acceptable', `The namespace ${ns} is reserved`);
+}
+
+/** Bytes a namespace's stored elements take, as JSON (what the store keeps). */
+function sizeOf(value: XmlJson[]): number {
+  return Buffer.byteLength(JSON.stringify(value));
+}
+
+export const privateStorage = defineModule({
+  name: 'private',
+  description: 'Lets clients keep settings and bookmarks as private XML on the server (XEP-0049), readable only by the account.',
+  xeps: [{ number: 49, version: '1.2' }],
+  options: {
+    max_size: option.size('256KiB', 'Largest total of private XML one account may store.', { min: 1024 }),
+  },
+  setup(ctx) {
+    // One entry per namespace: §2.3 retrieves "by the namespace used for storage of that fragment",
+    // and a set "MAY contain multiple elements qualified by the same namespace".
+    const store = ctx.store.map<XmlJson[]>('private');
+    const max = ctx.options.max_size;
+    /** user -> tail of that user's queue of writes, so two sets can't both pass the size check. */
+    const locks = new Map<string, Promise<unknown>>();
+    const locked = async <T>(user: string, fn: () => Promise<T>): Promise<T> => {
+      const run = (locks.get(user) ?? Promise.resolve()).then(fn, fn);
+      const tail = run.catch(() => undefined);
+      locks.set(user, tail);
+      try {
+        return await run;
+      } finally {
+        if (locks.get(user) === tail) locks.delete(user);
+      }
+    };
+
+    ctx.iq.get('account', NS_PRIVATE, 'query', async ({ payload, to, isSelf }) => {
+      // §2.3: another user's data "MUST return a Forbidden ... error (... the former is preferable)".
+      if (!isSelf) throw forbidden('Private XML belongs to its account only');
+      const children = payload.elements;
+      const wanted = children[0];
+      // §2.3: a get without a child element is refused ("Not Acceptable" in existing implementations).
+      if (!wanted) throw new StanzaError('not-acceptable', 'Name the namespace to retrieve with a child element');
+      // §2.3: "A client MUST NOT query for more than namespace in a single IQ get request."
+      if (children.length > 1) throw badRequest('Retrieve one namespace per request');
+      const ns = nsOf(wanted);
+      checkNs(ns);
+      const stored = await store.get(to.local, ns);
+      // Nothing stored: the empty element that was asked for, so clients see "no data", not an error.
+      const content = stored ? stored.map(elementFromJson) : [el(wanted.name, { xmlns: ns })];
+      return el('query', { xmlns: NS_PRIVATE }, ...content);
+    });
+
+    ctx.iq.set('account', NS_PRIVATE, 'query', async ({ payload, to, isSelf }) => {
+      if (!isSelf) throw forbidden('Private XML belongs to its account only');
+      const children = payload.elements;
+      // §2.3: "At least one child element with a proper namespace MUST be included".
+      if (children.length === 0) throw new StanzaError('not-acceptable', 'Nothing to store');
+      const byNs = new Map<string, XmlJson[]>();
+      for (const child of children) {
+        const ns = nsOf(child);
+        checkNs(ns);
+        const list = byNs.get(ns) ?? [];
+        list.push(elementToJson(child));
+        byNs.set(ns, list);
+      }
+      await locked(to.local, async () => {
+        let total = 0;
+        for (const [ns, value] of await store.getAll(to.local)) if (!byNs.has(ns)) total += sizeOf(value);
+        for (const value of byNs.values()) total += sizeOf(value);
+        if (total > max) throw new StanzaError('not-acceptable', `Private storage is limited to ${max} bytes per account`);
+        // Each namespace named in the set is replaced whole, as the XEP's clients expect.
+        for (const [ns, value] of byNs) await store.set(to.local, ns, value);
+      });
+      return undefined;
+    });
+  },
+});

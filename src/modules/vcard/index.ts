@@ -1,0 +1,47 @@
+// XEP-0054 vcard-temp: each account stores one vCard; the server answers for the account (§3.3).
+import { Buffer } from 'node:buffer';
+import { defineModule } from '../../core/modules.ts';
+import { option } from '../../core/options.ts';
+import { el } from '../../core/xml/element.ts';
+import { StanzaError, forbidden, itemNotFound } from '../../core/errors.ts';
+import { elementFromJson, elementToJson, type XmlJson } from '../../lib/xml-json.ts';
+
+export const NS_VCARD = 'vcard-temp';
+
+export const vcard = defineModule({
+  name: 'vcard',
+  description: 'Stores each account\'s vCard (XEP-0054) and shows it to whoever asks, as the XEP says vCards are public.',
+  xeps: [{ number: 54, version: '1.2' }],
+  options: {
+    max_size: option.size('64KiB', 'Largest vCard accepted, serialized (avatars in <PHOTO/> make up most of it).', { min: 1024 }),
+  },
+  setup(ctx) {
+    const store = ctx.store.keyval<XmlJson>('vcard');
+    const max = ctx.options.max_size;
+    // §4: "If an entity supports the vcard-temp protocol, it MUST report that" (server and accounts).
+    ctx.disco.addFeature(NS_VCARD);
+    ctx.disco.addAccountFeature(NS_VCARD);
+
+    // §3.1 own vCard (no 'to') and §3.3 another user's: a bare JID of this host, answered by the server.
+    ctx.iq.get('account', NS_VCARD, 'vCard', async ({ to, isSelf }) => {
+      const stored = await store.get(to.local);
+      if (stored) return elementFromJson(stored);
+      // §3.1: the empty element for oneself; §3.3: "If no vCard exists ... MUST return a stanza error".
+      if (isSelf) return el('vCard', { xmlns: NS_VCARD });
+      throw itemNotFound();
+    });
+
+    ctx.iq.set('account', NS_VCARD, 'vCard', async ({ to, isSelf, payload }) => {
+      // §3.2: setting another entity's vCard "MUST return a stanza error, which SHOULD be <forbidden/>".
+      if (!isSelf) throw forbidden('Only the owner can change a vCard');
+      if (Buffer.byteLength(payload.toString()) > max) {
+        // The client can shrink the photo and retry, hence a modify-type condition.
+        throw new StanzaError('not-acceptable', `The vCard is larger than ${max} bytes`);
+      }
+      // An empty vCard means "no vCard": nothing is kept.
+      if (payload.elements.length === 0) await store.delete(to.local);
+      else await store.set(to.local, elementToJson(payload));
+      return undefined;
+    });
+  },
+});
