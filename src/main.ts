@@ -7,6 +7,8 @@ import { AccountError } from './core/accounts.ts';
 import { validateHostModules } from './core/module-loader.ts';
 import { Server, SERVER_SCOPE, controlSocketPath, openStorage } from './server.ts';
 import { IpBlocks, parseBlockRule } from './core/ip-blocks.ts';
+import { KeyError } from './storage/encryption/key-error.ts';
+import { generateKey, loadMasterKey, writeNewKeyFile } from './storage/encryption/key-providers.ts';
 import { parsePeriod } from './core/options.ts';
 import type { KeyValueStore } from './core/storage.ts';
 import { controlRequest } from './transports/control-socket.ts';
@@ -35,6 +37,10 @@ Commands:
   block ADDRESS|CIDR            Refuse connections from an address or range (IPv4/IPv6), at once
   unblock ADDRESS|CIDR          Lift a block
   blocks                        List blocked addresses and ranges
+  keygen [--out FILE]           Make a new random master key (printed, or written with mode 0600)
+  rotate-key --new-key-file F | --new-key-env VAR | --new-key-command CMD
+                                Re-wrap the data keys under a new master key (server may run)
+  rotate-key --data-key         Start a new data key for new writes
   debug on [--for 1h] | off | status
                                 Verbose logging into its own file on the running server;
                                 off (or the end of --for) deletes that file
@@ -170,6 +176,11 @@ async function run(argv: string[]): Promise<number> {
       password: { type: 'string', short: 'p' },
       batch: { type: 'boolean' },
       for: { type: 'string' },
+      out: { type: 'string' },
+      'new-key-file': { type: 'string' },
+      'new-key-env': { type: 'string' },
+      'new-key-command': { type: 'string' },
+      'data-key': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -293,6 +304,53 @@ async function run(argv: string[]): Promise<number> {
       process.stdout.write(r.enabled ? `debug logging on, into ${r.file}${r.until ? ` until ${r.until}` : ''}\n` : 'debug logging off (no debug file)\n');
       return 0;
     }
+    case 'keygen': {
+      if (values.out) {
+        const cfg = config(values.config);
+        writeNewKeyFile(values.out, { dataDir: cfg.dataDir });
+        process.stdout.write(`wrote a new master key to ${values.out} (mode 0600)\n`);
+      } else {
+        process.stdout.write(`${generateKey()}\n`);
+      }
+      return 0;
+    }
+    case 'rotate-key': {
+      const cfg = config(values.config);
+      const sources = [values['new-key-file'], values['new-key-env'], values['new-key-command']].filter((v) => v !== undefined);
+      if (values['data-key'] ? sources.length > 0 : sources.length !== 1) {
+        throw new UsageError('usage: jabberx rotate-key (--new-key-file F | --new-key-env VAR | --new-key-command CMD) | --data-key');
+      }
+      let args: Record<string, unknown>;
+      if (values['data-key']) {
+        args = { dataKey: true };
+      } else {
+        const spec = values['new-key-file'] !== undefined
+          ? { provider: 'file' as const, file: values['new-key-file'] }
+          : values['new-key-env'] !== undefined
+            ? { provider: 'env' as const, env: values['new-key-env'] }
+            : { provider: 'command' as const, command: values['new-key-command'] };
+        args = { newKey: (await loadMasterKey(spec, { dataDir: cfg.dataDir })).toString('base64') };
+      }
+      const reply = await controlRequest(controlSocketPath(cfg), { command: 'rotate-key', args });
+      if (reply && !reply.ok) throw new Error(reply.error);
+      if (!reply) {
+        // No server running: rotate in the store directly.
+        const storage = openStorage(cfg);
+        await storage.open();
+        try {
+          if (args['dataKey']) await storage.rotateDataKey();
+          else await storage.rotateMasterKey(Buffer.from(String(args['newKey']), 'base64'));
+        } finally {
+          await storage.close();
+        }
+      }
+      process.stdout.write(
+        args['dataKey']
+          ? 'new data key active for new writes; older data keys are kept for reading\n'
+          : 'master key rotated: point storage.key_* at the new key before the next restart, and keep the old key for older backups\n',
+      );
+      return 0;
+    }
     default:
       throw new UsageError(`unknown command "${command}" (see jabberx --help)`);
   }
@@ -303,7 +361,7 @@ run(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    if (e instanceof ConfigError) {
+    if (e instanceof ConfigError || e instanceof KeyError) {
       process.stderr.write(`jabberx: ${e.message}\n`);
       process.exitCode = EXIT_CONFIG;
     } else if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {

@@ -1,5 +1,5 @@
 // Composition root: config -> storage -> accounts/sessions/router -> hosts and modules -> listeners.
-import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
+import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
 import { createSecureContext } from 'node:tls';
@@ -19,8 +19,9 @@ import { IpBlocks } from './core/ip-blocks.ts';
 import { RetentionEngine } from './core/retention.ts';
 import type { ServerCore } from './core/server-core.ts';
 import type { ServerInfo } from './core/modules.ts';
-import type { StorageBackend } from './core/storage.ts';
 import { SqliteBackend } from './storage/sqlite.ts';
+import { EncryptedBackend } from './storage/encrypted.ts';
+import { loadMasterKey, writeNewKeyFile } from './storage/encryption/key-providers.ts';
 import { ensureCertificates } from './transports/certificates.ts';
 import { createTlsServerOptions } from './transports/tls-options.ts';
 import { listenC2s, type Listener } from './transports/c2s-tcp.ts';
@@ -36,9 +37,24 @@ export function controlSocketPath(config: ServerConfig): string {
   return join(config.dataDir, 'control.sock');
 }
 
-export function openStorage(config: ServerConfig): StorageBackend {
+/**
+ * The store: SQLite under encryption at rest. The master key comes from the configured provider
+ * when the store opens; on the very first start (no database, no key file) a key file is made
+ * beside the configuration, outside data_dir.
+ */
+export function openStorage(config: ServerConfig, log?: Logger): EncryptedBackend {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  return new SqliteBackend({ path: config.storage.path });
+  const { path, key } = config.storage;
+  return new EncryptedBackend({
+    inner: (codec) => new SqliteBackend({ path, codec }),
+    masterKey: async () => {
+      if (key.provider === 'file' && !existsSync(key.file) && !existsSync(path)) {
+        writeNewKeyFile(key.file, { dataDir: config.dataDir });
+        log?.warn({ keyFile: key.file }, 'first start: made a new master key file; keep a copy apart from the data, and for production move it to another mount or a KMS');
+      }
+      return loadMasterKey({ provider: key.provider, file: key.file, env: key.env, command: key.command || undefined }, { dataDir: config.dataDir });
+    },
+  });
 }
 
 /** A random per-installation secret kept in the data directory (mode 0600). */
@@ -55,7 +71,7 @@ function loadOrCreateSecret(path: string): Buffer {
 export class Server implements ServerCore {
   readonly config: ServerConfig;
   readonly log: Logger;
-  readonly storage: StorageBackend;
+  readonly storage: EncryptedBackend;
   readonly accounts: Accounts;
   readonly sessions = new SessionManager();
   readonly router: Router;
@@ -77,7 +93,7 @@ export class Server implements ServerCore {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     this.debugLog = new DebugLog(join(config.dataDir, 'debug.log'));
     this.log = log ?? createLogger(config.log, this.debugLog);
-    this.storage = openStorage(config);
+    this.storage = openStorage(config, this.log);
     this.accounts = new Accounts(this.storage, config.auth.scramIterations);
     this.router = new Router(this.sessions, this.accounts, (h) => this.#hosts.get(h)?.hooks, this.log.child({ component: 'router' }));
     const first = [...config.hosts.keys()][0];
@@ -199,6 +215,15 @@ export class Server implements ServerCore {
         return this.#changeBlock(req.command, String(a['rule'] ?? ''));
       case 'blocks':
         return this.blocks.list();
+      case 'rotate-key': {
+        // The CLI read the new key from its provider; it travels only over the 0600 local socket.
+        if (a['dataKey'] === true) return { activeDataKey: await this.storage.rotateDataKey() };
+        const key = Buffer.from(String(a['newKey'] ?? ''), 'base64');
+        await this.storage.rotateMasterKey(key);
+        key.fill(0);
+        this.log.info('master key rotated');
+        return { rotated: true };
+      }
       case 'debug':
         return this.#debug(String(a['mode'] ?? 'status'), a['for'] === undefined ? undefined : String(a['for']));
       default:

@@ -43,7 +43,11 @@ describe('config defaults', () => {
       { type: 'c2s_direct_tls', port: 5223, address: '::' },
     ]);
     assert.deepEqual(c.tls, { minVersion: 'TLSv1.2', ciphers: DEFAULT_CIPHERS });
-    assert.deepEqual(c.storage, { backend: 'sqlite', path: join(process.cwd(), 'data', 'jabberx.sqlite') });
+    assert.deepEqual(c.storage, {
+      backend: 'sqlite',
+      path: join(process.cwd(), 'data', 'jabberx.sqlite'),
+      key: { provider: 'file', file: join(process.cwd(), 'jabberx.key'), env: 'JABBERX_MASTER_KEY', command: '' },
+    });
     assert.deepEqual(c.limits, { maxStanzaSize: 256 * 1024, idleTimeoutMs: 15 * 60_000, handshakeTimeoutMs: 60_000, maxResourcesPerUser: 10 });
     assert.deepEqual(c.auth, {
       scramIterations: 10000,
@@ -126,7 +130,11 @@ hosts:
       certificate: '/srv/jabberx/certs/all.pem',
       key: '/srv/jabberx/certs/all.key',
     });
-    assert.deepEqual(c.storage, { backend: 'sqlite', path: '/tmp/x.db' });
+    assert.deepEqual(c.storage, {
+      backend: 'sqlite',
+      path: '/tmp/x.db',
+      key: { provider: 'file', file: '/srv/jabberx/jabberx.key', env: 'JABBERX_MASTER_KEY', command: '' },
+    });
     assert.deepEqual(c.limits, { maxStanzaSize: 65536, idleTimeoutMs: 90_000, handshakeTimeoutMs: 500, maxResourcesPerUser: 3 });
     assert.deepEqual(c.auth, { scramIterations: 4096, mechanisms: ['SCRAM-SHA-256', 'PLAIN'], resourceConflict: 'random' });
   });
@@ -239,5 +247,56 @@ describe('loadConfig', () => {
   it('names a missing file', () => {
     const missing = join(dir, 'nope.yml');
     assert.throws(() => loadConfig(missing, opts), (e: unknown) => e instanceof ConfigError && e.message.includes(missing) && e.message.includes('no such file'));
+  });
+});
+
+describe('config: policy and http listeners', () => {
+  it('defaults: the first host names the service; no http listener unless configured', () => {
+    const c = parse('hosts:\n  chat.example.org: {}\n  example.org: {}\n');
+    assert.deepEqual(c.policy, {
+      serviceName: 'chat.example.org',
+      operatorName: 'the operator of this service',
+      contact: '',
+      jurisdiction: '',
+      extraTerms: [],
+    });
+    assert.ok(c.listeners.every((l) => l.type !== 'http' && l.type !== 'https'));
+  });
+
+  it('reads every policy key', () => {
+    const c = parse(`policy:
+  service_name: "  Example Chat "
+  operator_name: Example e.V.
+  contact: privacy@example.org
+  jurisdiction: Germany (EU)
+  extra_terms: ["No spam.", " No malware. "]
+`);
+    assert.deepEqual(c.policy, {
+      serviceName: 'Example Chat',
+      operatorName: 'Example e.V.',
+      contact: 'privacy@example.org',
+      jurisdiction: 'Germany (EU)',
+      extraTerms: ['No spam.', 'No malware.'],
+    });
+  });
+
+  it('http and https listeners default to ports 5280 and 5281', () => {
+    const c = parse('listeners:\n  - { type: c2s_starttls }\n  - { type: http, address: "127.0.0.1" }\n  - { type: https }\n');
+    assert.deepEqual(c.listeners.map((l) => [l.type, l.port, l.address, l.line]), [
+      ['c2s_starttls', 5222, '::', 2],
+      ['http', 5280, '127.0.0.1', 3],
+      ['https', 5281, '::', 4],
+    ]);
+    fails('listeners:\n  - { type: http }\n  - { type: c2s_starttls, port: 5280 }\n', 'listeners[1].port (line 3)', 'already used by listeners[0]');
+    fails('listeners:\n  - { type: gopher }\n', 'listeners[0].type (line 2)', 'http');
+  });
+
+  it('policy errors carry their line', () => {
+    fails('\npolicy:\n  operator: me\n', 'config: policy.operator (line 3): unknown option');
+    fails('policy:\n  contact: 42\n', 'policy.contact (line 2)', 'expected a string');
+    fails('policy:\n  extra_terms: No spam.\n', 'policy.extra_terms (line 2)', 'list of strings');
+    fails('policy:\n  extra_terms: ["a", 3]\n', 'policy.extra_terms (line 2)', 'list of strings');
+    fails('policy:\n  extra_terms: ["ok", "  "]\n', 'policy.extra_terms (line 2)', 'empty rule');
+    fails('policy: yes\n', 'policy (line 1)', 'expected a mapping');
   });
 });

@@ -11,7 +11,8 @@ import { parseBlockRule } from './ip-blocks.ts';
 import { option, parseOptions, type OptionDecl, type OptionDecls } from './options.ts';
 
 export interface ListenerConfig {
-  type: 'c2s_starttls' | 'c2s_direct_tls';
+  /** http/https serve the operator's /terms and /privacy pages (src/transports/http.ts). */
+  type: 'c2s_starttls' | 'c2s_direct_tls' | 'http' | 'https';
   port: number;
   address: string;
   line?: number;
@@ -40,7 +41,12 @@ export interface ServerConfig {
   log: { level: string; file: string };
   listeners: ListenerConfig[];
   tls: { minVersion: 'TLSv1.2' | 'TLSv1.3'; ciphers: string; certificate?: string; key?: string };
-  storage: { backend: 'sqlite'; path: string };
+  storage: {
+    backend: 'sqlite';
+    path: string;
+    /** The master key's source (encryption at rest); paths are absolute. */
+    key: { provider: 'file' | 'env' | 'command'; file: string; env: string; command: string };
+  };
   limits: { maxStanzaSize: number; idleTimeoutMs: number; handshakeTimeoutMs: number; maxResourcesPerUser: number };
   auth: { scramIterations: number; mechanisms: string[]; resourceConflict: 'kick_old' | 'refuse' | 'random' };
   security: {
@@ -52,6 +58,8 @@ export interface ServerConfig {
     blockedIps: string[];
     retentionIntervalMs: number;
   };
+  /** Who runs the service, for the /terms and /privacy pages (src/policy/). */
+  policy: { serviceName: string; operatorName: string; contact: string; jurisdiction: string; extraTerms: string[] };
   hosts: Map<string, HostConfig>;
 }
 
@@ -96,6 +104,10 @@ export const CONFIG_SECTIONS = {
   storage: {
     backend: option.enum(['sqlite'] as const, 'sqlite', 'Storage backend.'),
     path: option.string('jabberx.sqlite', 'SQLite database file, relative to data_dir.'),
+    key_provider: option.enum(['file', 'env', 'command'] as const, 'file', 'Where the master key of encryption at rest comes from (it is never stored in data_dir or the database).'),
+    key_file: option.string('jabberx.key', 'key_provider file: the key file, relative to the config file; made on first start when neither it nor the database exists. Must not be inside data_dir.'),
+    key_env: option.string('JABBERX_MASTER_KEY', 'key_provider env: the environment variable holding the key.'),
+    key_command: option.string('', "key_provider command: a shell command printing the key (an operator's KMS or vault CLI)."),
   },
   limits: {
     // RFC 6120 §13.12: the limit "MUST NOT be smaller than 10000 bytes".
@@ -117,11 +129,21 @@ export const CONFIG_SECTIONS = {
     blocked_ips: option.list([], 'IP addresses and CIDR ranges refused before TLS on every listener (also `jabberx block`).'),
     retention_interval: option.period('1h', 'How often the retention engine deletes expired data (it also runs at start).', { min: 1000 }),
   },
+  // The rest of the published terms and privacy policy is derived from what the server does.
+  policy: {
+    service_name: option.string('', 'Name of the service on the /terms and /privacy pages; empty = the first host.'),
+    operator_name: option.string('the operator of this service', 'Who runs the service (the data controller).'),
+    contact: option.string('', 'How to reach the operator: an e-mail address or a web address.'),
+    jurisdiction: option.string('', 'Whose law governs the service, e.g. "Germany (EU)".'),
+    extra_terms: option.list([], "The operator's own rules, one sentence each, e.g. \"No spam.\""),
+  },
 } satisfies Record<string, OptionDecls>;
 
-const TOP_KEYS = ['data_dir', 'log', 'listeners', 'tls', 'storage', 'limits', 'auth', 'security', 'hosts', 'modules'];
+const TOP_KEYS = ['data_dir', 'log', 'listeners', 'tls', 'storage', 'limits', 'auth', 'security', 'policy', 'hosts', 'modules'];
 const HOST_KEYS = ['certificate', 'key', 'modules'];
-const LISTENER_TYPES = ['c2s_starttls', 'c2s_direct_tls'] as const;
+const LISTENER_TYPES = ['c2s_starttls', 'c2s_direct_tls', 'http', 'https'] as const;
+// XEP-0368 direct TLS on 5223; 5280/5281 are the customary XMPP server HTTP(S) ports.
+const DEFAULT_PORTS: Record<string, number> = { c2s_starttls: 5222, c2s_direct_tls: 5223, http: 5280, https: 5281 };
 
 /** A YAML node reduced to what validation needs: the JS value, its line, and children with their lines. */
 interface RNode {
@@ -214,8 +236,8 @@ function parseListeners(node: RNode | undefined): ListenerConfig[] {
     if (raw['type'] === undefined || raw['type'] === null) throw new ConfigError(`${scope}.type`, `required (${LISTENER_TYPES.join(' or ')})`, { line: item.line });
     const v = parseOptions({
       type: option.enum(LISTENER_TYPES, 'c2s_starttls', 'Listener kind.'),
-      // Port 0 picks a free port (tests); XEP-0368 direct TLS defaults to 5223.
-      port: option.integer(raw['type'] === 'c2s_direct_tls' ? 5223 : 5222, 'TCP port.', { min: 0, max: 65535 }),
+      // Port 0 picks a free port (tests).
+      port: option.integer(DEFAULT_PORTS[String(raw['type'])] ?? 5222, 'TCP port.', { min: 0, max: 65535 }),
       address: option.string('::', 'IP address to listen on.'),
     }, raw, scope, { lines });
     if (isIP(v.address) === 0 && v.address !== 'localhost') {
@@ -355,12 +377,15 @@ export function parseConfigText(text: string, baseDir: string, opts: ConfigOptio
     }
   }
   if (mechanisms.length === 0) throw new ConfigError('auth.mechanisms', 'at least one mechanism is needed', { line: auth.lines.get('mechanisms') });
+  const policy = section(root, 'policy', CONFIG_SECTIONS.policy);
+  const extraTerms = policy.values.extra_terms.map((t) => t.trim());
+  if (extraTerms.some((t) => t === '')) throw new ConfigError('policy.extra_terms', 'an empty rule', { line: policy.lines.get('extra_terms') });
 
   // The default modules are always on unless set to false; `modules` entries add options or enable more.
   const topModules = new Map<string, HostModuleConfig | false>(opts.defaultModules.map((name) => [name, { options: {}, lines: new Map<string, number>() }]));
   if (root.has('modules')) for (const [name, entry] of parseModuleEntries(root.get('modules'), 'modules', opts.knownModules)) topModules.set(name, entry);
 
-  return {
+  const config: Omit<ServerConfig, 'policy'> = {
     configPath,
     dataDir,
     log: { level: log.level, file: log.file === '-' ? '-' : resolve(dataDir, log.file) },
@@ -370,7 +395,11 @@ export function parseConfigText(text: string, baseDir: string, opts: ConfigOptio
       ciphers: tls.values.ciphers,
       ...pathPair(tls.values.certificate, tls.values.key, 'tls', baseDir, tls.lines),
     },
-    storage: { backend: storage.backend, path: resolve(dataDir, storage.path) },
+    storage: {
+      backend: storage.backend,
+      path: resolve(dataDir, storage.path),
+      key: { provider: storage.key_provider, file: resolve(baseDir, storage.key_file), env: storage.key_env, command: storage.key_command },
+    },
     limits: {
       maxStanzaSize: limits.max_stanza_size,
       idleTimeoutMs: limits.idle_timeout,
@@ -387,6 +416,16 @@ export function parseConfigText(text: string, baseDir: string, opts: ConfigOptio
       retentionIntervalMs: security.values.retention_interval,
     },
     hosts: parseHosts(root.get('hosts'), baseDir, topModules, opts.knownModules),
+  };
+  return {
+    ...config,
+    policy: {
+      serviceName: policy.values.service_name.trim() || ([...config.hosts.keys()][0] ?? ''),
+      operatorName: policy.values.operator_name.trim() || CONFIG_SECTIONS.policy.operator_name.default,
+      contact: policy.values.contact.trim(),
+      jurisdiction: policy.values.jurisdiction.trim(),
+      extraTerms,
+    },
   };
 }
 
