@@ -36,6 +36,8 @@ export interface StartOptions {
   modules?: string[] | Record<string, Record<string, unknown>>;
   /** Accounts created (via `jabberx adduser`) before the server starts. */
   users?: Array<[jid: string, password: string]>;
+  /** Reuse this temp dir (from an earlier, stopped TestServer): restarts on the same data. */
+  root?: string;
   /** Milliseconds to wait for the 'ready' message. Default 30000. */
   readyTimeoutMs?: number;
 }
@@ -146,7 +148,7 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   const hosts = opts.hosts ?? ['localhost'];
   const domain = hosts[0];
   if (domain === undefined) throw new Error('startServer: at least one host');
-  const root = mkdtempSync(join(tmpdir(), 'jabberx-test-'));
+  const root = opts.root ?? mkdtempSync(join(tmpdir(), 'jabberx-test-'));
   const dataDir = join(root, 'data');
   const configPath = join(root, 'jabberx.yml');
   const logFile = join(dataDir, 'jabberx.log');
