@@ -63,6 +63,23 @@ export class DebugLog implements DestinationStream {
   }
 }
 
+const IPV4 = /(?<![\d.])(?:\d{1,3}\.){3}\d{1,3}(?![\d.])/g;
+const IPV6 = /(?<![\w:])(?:[0-9a-f]{0,4}:){2,7}[0-9a-f]{0,4}(?![\w:])/gi;
+
+/** Masks anything shaped like an IP address (error messages from sockets can carry one). */
+export function scrubAddresses(text: string): string {
+  return text.replace(IPV4, '[address]').replace(IPV6, (m) => (/[0-9a-f]/i.test(m) && m.includes('::') || m.split(':').length > 3 ? '[address]' : m));
+}
+
+/** Errors are logged with message and stack scrubbed of addresses, and without socket details. */
+function errorSerializer(err: unknown): Record<string, unknown> {
+  const e = pino.stdSerializers.err(err as Error) as unknown as Record<string, unknown>;
+  const out: Record<string, unknown> = { type: e['type'], message: scrubAddresses(String(e['message'] ?? '')) };
+  if (typeof e['stack'] === 'string') out['stack'] = scrubAddresses(e['stack']);
+  if (typeof e['code'] === 'string') out['code'] = e['code'];
+  return out;
+}
+
 export function createLogger(opts: LogOptions, debug?: DebugLog): Logger {
   const main: DestinationStream =
     opts.file === '-' ? pino.destination({ fd: 1, sync: false }) : pino.destination({ dest: opts.file, mkdir: true, sync: false });
@@ -78,6 +95,7 @@ export function createLogger(opts: LogOptions, debug?: DebugLog): Logger {
       base: undefined, // no pid/hostname noise
       timestamp: pino.stdTimeFunctions.isoTime,
       formatters: { level: (label) => ({ level: label }) },
+      serializers: { err: errorSerializer },
       // Defence in depth: redact fields that could ever carry secrets or addresses.
       redact: { paths: ['password', '*.password', 'ip', '*.ip', 'remoteAddress', '*.remoteAddress', 'peerAddress', '*.peerAddress', 'body', '*.body'], censor: '[redacted]' },
     },
