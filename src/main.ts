@@ -198,6 +198,14 @@ async function run(argv: string[]): Promise<number> {
     case 'start': {
       const cfg = config(values.config);
       const server = new Server(cfg);
+      // Crash output goes through the logger too, so it is scrubbed of addresses like every log line.
+      const crash = (err: unknown) => {
+        server.log.fatal({ err }, 'crashed');
+        server.log.flush();
+        setTimeout(() => process.exit(70), 100);
+      };
+      process.on('uncaughtException', crash);
+      process.on('unhandledRejection', crash);
       await server.start();
       process.send?.({ type: 'ready', ports: server.ports });
       await new Promise<void>((resolve) => {
