@@ -15,6 +15,7 @@ import { controlRequest } from './transports/control-socket.ts';
 import { createInterface } from 'node:readline';
 import { builtinModuleNames, moduleRegistry } from './modules/registry.ts';
 import { readSecret } from './cli/prompt.ts';
+import { runAudit } from './cli/audit.ts';
 import { VERSION } from './version.ts';
 
 const EXIT_USAGE = 64;
@@ -37,6 +38,8 @@ Commands:
   block ADDRESS|CIDR            Refuse connections from an address or range (IPv4/IPv6), at once
   unblock ADDRESS|CIDR          Lift a block
   blocks                        List blocked addresses and ranges
+  audit [--marker TEXT]...      Scan data_dir and logs for plaintext personal data (the markers,
+                                IP- and e-mail-shaped strings); exit 1 when anything is found
   keygen [--out FILE]           Make a new random master key (printed, or written with mode 0600)
   rotate-key --new-key-file F | --new-key-env VAR | --new-key-command CMD
                                 Re-wrap the data keys under a new master key (server may run)
@@ -177,6 +180,7 @@ async function run(argv: string[]): Promise<number> {
       batch: { type: 'boolean' },
       for: { type: 'string' },
       out: { type: 'string' },
+      marker: { type: 'string', multiple: true },
       'new-key-file': { type: 'string' },
       'new-key-env': { type: 'string' },
       'new-key-command': { type: 'string' },
@@ -311,6 +315,10 @@ async function run(argv: string[]): Promise<number> {
       const r = reply.result as { enabled: boolean; until?: string; file: string };
       process.stdout.write(r.enabled ? `debug logging on, into ${r.file}${r.until ? ` until ${r.until}` : ''}\n` : 'debug logging off (no debug file)\n');
       return 0;
+    }
+    case 'audit': {
+      const cfg = config(values.config);
+      return runAudit(cfg, values.marker ?? [], (line) => process.stdout.write(`${line}\n`));
     }
     case 'keygen': {
       if (values.out) {

@@ -26,6 +26,9 @@ import { ensureCertificates } from './transports/certificates.ts';
 import { createTlsServerOptions } from './transports/tls-options.ts';
 import { listenC2s, type Listener } from './transports/c2s-tcp.ts';
 import { listenControl, type ControlRequest } from './transports/control-socket.ts';
+import { listenHttp } from './transports/http.ts';
+import { derivePolicyFacts, stampPolicy, type PolicyFacts, type PolicyStamp, type PolicyState } from './policy/facts.ts';
+import { policyPage } from './policy/render.ts';
 import { moduleRegistry } from './modules/registry.ts';
 import { VERSION } from './version.ts';
 
@@ -84,6 +87,7 @@ export class Server implements ServerCore {
   readonly #listeners: Listener[] = [];
   #control: { close(): Promise<void> } | undefined;
   readonly #streams = new Set<C2sStream>();
+  #policyChanged = new Date().toISOString();
   readonly ports: Record<string, number> = {};
 
   readonly debugLog: DebugLog;
@@ -165,7 +169,18 @@ export class Server implements ServerCore {
     const certs = await ensureCertificates(this.config);
     const options = createTlsServerOptions(this.config, certs);
     const tlsSetup = { options, secureContext: options.secureContext ?? createSecureContext(options) };
+    await this.#stampPolicy();
     for (const l of this.config.listeners) {
+      if (l.type === 'http' || l.type === 'https') {
+        const listener = await listenHttp(
+          { port: l.port, address: l.address, ...(l.type === 'https' ? { tls: tlsSetup } : {}), onError: (err) => this.log.error({ err }, 'policy page failed') },
+          (address) => !this.blocks.isBlocked(address),
+          (path) => policyPage(path, this.policyFacts()),
+        );
+        this.#listeners.push(listener);
+        this.ports[l.type] = listener.port;
+        continue;
+      }
       const listener = await listenC2s(
         { port: l.port, address: l.address, direct: l.type === 'c2s_direct_tls' },
         tlsSetup,
@@ -182,6 +197,28 @@ export class Server implements ServerCore {
     this.retention.start(this.config.security.retentionIntervalMs);
     this.#control = await listenControl(controlSocketPath(this.config), (req) => this.#onControl(req));
     this.log.info({ hosts: [...this.#hosts.keys()], ports: this.ports, version: VERSION }, 'JabberX started');
+  }
+
+  /** What the server does, as the published terms and privacy policy state it (src/policy/). */
+  policyFacts(): PolicyFacts {
+    return { ...derivePolicyFacts(this.config, this.#policyState(), moduleRegistry), policyLastChanged: this.#policyChanged };
+  }
+
+  #policyState(): PolicyState {
+    return {
+      retentionRules: this.retention.rules(),
+      encryptionAtRest: { enabled: true, algorithm: 'AES-256-GCM', keyOutsideStore: true },
+      blockRules: this.blocks.list().length,
+      debug: { active: this.debugLog.enabled, until: this.debugLog.until },
+    };
+  }
+
+  /** Moves the policy's "last changed" date only when a policy-relevant setting changed. */
+  async #stampPolicy(): Promise<void> {
+    const store = this.storage.keyval<PolicyStamp>(SERVER_SCOPE, 'policy-stamp');
+    const { stamp } = stampPolicy(derivePolicyFacts(this.config, this.#policyState(), moduleRegistry), await store.get('_'));
+    await store.set('_', stamp);
+    this.#policyChanged = stamp.changed;
   }
 
   /** Deletes an account and everything stored for it, ending its sessions first. */

@@ -107,9 +107,18 @@ export interface ModuleContext<O> {
   onClose(fn: () => Promise<void> | void): void;
 }
 
+/** What a module keeps about people: the privacy policy page states it (src/policy/). */
+export interface ModulePrivacy {
+  stored: { what: string; detail: string }[];
+  /** Keeps messages after delivery (a chat history). */
+  archive?: boolean;
+}
+
 export interface ModuleDefinition<D extends OptionDecls = OptionDecls> {
   name: string;
   description: string;
+  /** Required, so no module can store data the published privacy policy doesn't mention. */
+  privacy: ModulePrivacy;
   xeps?: XepRef[];
   rfcs?: string[];
   options: D;

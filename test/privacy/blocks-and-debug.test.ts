@@ -27,11 +27,22 @@ function probe(port: number, localAddress: string): Promise<'closed' | 'open'> {
 describe('IP and range blocks', () => {
   let server: TestServer;
   before(async () => {
-    server = await startServer({ users: [['alice@localhost', 'pw-alice']], config: { security: { blocked_ips: ['127.0.0.3'] } } });
+    server = await startServer({
+      users: [['alice@localhost', 'pw-alice']],
+      config: {
+        security: { blocked_ips: ['127.0.0.3'] },
+        listeners: [
+          { type: 'c2s_starttls', port: 0, address: '127.0.0.1' },
+          { type: 'c2s_direct_tls', port: 0, address: '127.0.0.1' },
+          { type: 'http', port: 0, address: '127.0.0.1' },
+        ],
+      },
+    });
   });
   after(() => server.remove());
 
   it('refuses a configured address before TLS on every listener, and admits others', async () => {
+    assert.deepEqual(Object.keys(server.ports).sort(), ['c2s_direct_tls', 'c2s_starttls', 'http']);
     for (const port of Object.values(server.ports)) {
       assert.equal(await probe(port, '127.0.0.3'), 'closed', `port ${port}`);
       assert.equal(await probe(port, '127.0.0.5'), 'open', `port ${port}`);

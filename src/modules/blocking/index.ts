@@ -62,6 +62,7 @@ function isAnswerable(stanza: Element): boolean {
 export const blocking = defineModule({
   name: 'blocking',
   description: 'Lets users block contacts (XEP-0191): nothing from them arrives, nothing goes to them, and they see the user offline.',
+  privacy: { stored: [{ what: 'Block list', detail: 'the addresses you have blocked' }] },
   xeps: [
     {
       number: 191,

@@ -16,6 +16,12 @@ const WAITING = 'waiting-for-priority';
 export const offline = defineModule({
   name: 'offline',
   description: 'Keeps messages for accounts with no session online (XEP-0160) and delivers them, stamped (XEP-0203), at the next login; purged after max_age.',
+  privacy: {
+    stored: [{
+      what: 'Offline messages',
+      detail: 'messages sent to you while none of your clients is online, kept until you come online to receive them or until they expire',
+    }],
+  },
   xeps: [
     { number: 160, version: '1.0' },
     { number: 203, version: '2.0' },

@@ -15,6 +15,12 @@ import { onUserDeleted } from './account-cleanup.ts';
 export const roster = defineModule({
   name: 'roster',
   description: 'Contact lists, presence subscriptions and presence broadcast (RFC 6121), with roster versioning.',
+  privacy: {
+    stored: [{
+      what: 'Contact list (roster)',
+      detail: 'the addresses of your contacts, the names and groups you give them, who may see whose presence, and contact requests waiting for your answer',
+    }],
+  },
   rfcs: ['RFC 6121'],
   xeps: [{ number: 237, version: '1.3' }],
   options: {

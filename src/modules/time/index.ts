@@ -7,6 +7,7 @@ const NS = 'urn:xmpp:time';
 export const time = defineModule({
   name: 'time',
   description: "Tells clients the server's time (XEP-0202), in UTC so it reveals no location.",
+  privacy: { stored: [] },
   xeps: [{ number: 202, version: '2.0' }],
   options: {},
   setup(ctx) {

@@ -1,0 +1,228 @@
+// The facts behind the published Terms of Service and Privacy Policy (GDPR Art. 13: who is
+// responsible, what is stored and why, for how long, the user's rights). Every statement that
+// src/policy/render.ts makes follows from one of these facts, and the facts are derived from the
+// running configuration and server state, so the pages can't promise what the server doesn't do.
+import type { ModulePrivacy } from '../core/modules.ts';
+import { createHash } from 'node:crypto';
+import type { ServerConfig } from '../core/config.ts';
+
+/**
+ * Bump when render.ts changes what the pages say (not just their layout): the version is part of
+ * the fingerprint, so the "last changed" date moves with the wording too.
+ */
+export const POLICY_TEXT_VERSION = 1;
+
+/** One kind of personal data the server keeps. */
+export interface StoredData {
+  /** Where it comes from: 'account', 'email', or the module that keeps it (e.g. 'offline'). */
+  source: string;
+  what: string;
+  detail: string;
+  /** Only on these hosts; absent = on every host. */
+  hosts?: string[];
+}
+
+/** One time limit the retention engine enforces. */
+export interface RetentionFact {
+  /** As the rule is registered, e.g. "offline messages", "failed-login records". */
+  name: string;
+  maxAgeMs: number;
+  /** Only on these hosts (a limit set per host); absent = everywhere the data exists. */
+  hosts?: string[];
+}
+
+export interface PolicyFacts {
+  serviceName: string;
+  /** The domains accounts live on, the first (default) host first. */
+  hosts: string[];
+  operator: { name: string; contact: string; jurisdiction: string };
+  /** The operator's own rules, added to the terms as written. */
+  extraTerms: string[];
+  stored: StoredData[];
+  retention: RetentionFact[];
+  /** The retention engine runs at start and at least this often (security.retention_interval). */
+  retentionIntervalMs: number;
+  /** A message archive (chat history kept after delivery, e.g. XEP-0313) on any host. */
+  archive: { enabled: boolean };
+  encryptionAtRest: { enabled: boolean; algorithm: string; keyOutsideStore: boolean };
+  /** `required`: no login before TLS (STARTTLS is mandatory, see src/core/c2s-stream.ts). */
+  tls: { minVersion: string; required: boolean };
+  addresses: {
+    /** Whether IP addresses or connection times are written to storage or logs. */
+    logged: boolean;
+    /** Failed logins are remembered per address (IPv6: per /64) and per account, in memory only, this long. */
+    failedLoginWindowMs: number;
+  };
+  logging: {
+    /** Level of the operational log (the main log, not the on-demand debug log). */
+    level: string;
+    /** Debug logging can be switched on at run time into its own file, deleted when switched off. */
+    debugOnDemand: boolean;
+  };
+  deletion: {
+    /** Users can delete their own account from their client (XEP-0077 unregistration). */
+    inBand: boolean;
+    /** Deleted data is overwritten in the database files, not just marked free (SQLite secure_delete). */
+    secureDelete: boolean;
+  };
+  /** A portable copy of everything stored for an account can be produced on request. */
+  exportAvailable: boolean;
+  /** In-band registration (XEP-0077) and whether it asks a CAPTCHA (XEP-0158). */
+  registration: { enabled: boolean; captcha: boolean };
+  /** An e-mail address may be stored, only to reset a forgotten password. */
+  passwordResetByEmail: boolean;
+  /**
+   * The server's current state, shown on the page but not part of the policy itself: changing
+   * it (a new block, debug switched on) doesn't move the "last changed" date.
+   */
+  status: { blockRules: number; debugActive: boolean; debugUntil?: string };
+  /** ISO 8601 time the policy-relevant facts last changed (see stampPolicy). */
+  policyLastChanged: string;
+}
+
+export type UnstampedPolicyFacts = Omit<PolicyFacts, 'policyLastChanged'>;
+
+/** What the server knows at run time beyond its configuration; the lead wires it in server.ts. */
+export interface PolicyState {
+  /** The retention engine's rules (RetentionEngine.rules()). */
+  retentionRules: readonly { name: string; host?: string; maxAgeMs: number }[];
+  encryptionAtRest: { enabled: boolean; algorithm: string; keyOutsideStore: boolean };
+  /** How many IP/range block rules are in force (the list itself is never published). */
+  blockRules: number;
+  debug: { active: boolean; until?: number };
+  registration?: { enabled: boolean; captcha: boolean };
+  inBandUnregister?: boolean;
+  exportAvailable?: boolean;
+  passwordResetByEmail?: boolean;
+  /** Defaults to true: the SQLite backend refuses to open without secure_delete. */
+  secureDelete?: boolean;
+  /** Hash kinds stored per account (src/core/accounts.ts); defaults to SCRAM-SHA-1 and SCRAM-SHA-256. */
+  passwordHashes?: string[];
+}
+
+
+
+/** Derives the policy facts; each enabled module says what it stores in its `privacy` declaration. */
+export function derivePolicyFacts(config: ServerConfig, state: PolicyState, modules: ReadonlyMap<string, { privacy: ModulePrivacy }>): UnstampedPolicyFacts {
+  const hosts = [...config.hosts.keys()];
+  const hashes = state.passwordHashes ?? ['SCRAM-SHA-1', 'SCRAM-SHA-256'];
+  const registration = state.registration ?? { enabled: false, captcha: false };
+  const passwordResetByEmail = state.passwordResetByEmail ?? false;
+
+  const stored: StoredData[] = [{
+    source: 'account',
+    what: 'Account',
+    detail: `your address (user name and domain) and, for each of ${hashes.length > 1 ? `${hashes.slice(0, -1).join(', ')} and ${hashes[hashes.length - 1]}` : hashes.join('')}, a salted password hash (salt, iteration count and derived keys), from which the password can't be read back; never the password itself`,
+  }];
+  if (passwordResetByEmail) {
+    stored.push({ source: 'email', what: 'E-mail address', detail: 'only if you give one, and only to reset your password if you forget it' });
+  }
+  // Module data in a stable order: the first host's module order, then any other host's.
+  const byModule = new Map<string, string[]>();
+  let archive = false;
+  for (const [host, hc] of config.hosts) {
+    for (const name of hc.modules.keys()) {
+      const data = modules.get(name)?.privacy;
+      if (!data) throw new Error(`policy: module ${name} is not known`);
+      if (data.archive) archive = true;
+      const list = byModule.get(name) ?? [];
+      list.push(host);
+      byModule.set(name, list);
+    }
+  }
+  for (const [name, onHosts] of byModule) {
+    for (const s of modules.get(name)?.privacy.stored ?? []) {
+      stored.push(onHosts.length === hosts.length ? { source: name, ...s } : { source: name, ...s, hosts: onHosts });
+    }
+  }
+
+  return {
+    serviceName: config.policy.serviceName,
+    hosts,
+    operator: { name: config.policy.operatorName, contact: config.policy.contact, jurisdiction: config.policy.jurisdiction },
+    extraTerms: [...config.policy.extraTerms],
+    stored,
+    retention: retentionFacts(state.retentionRules, hosts),
+    retentionIntervalMs: config.security.retentionIntervalMs,
+    archive: { enabled: archive },
+    encryptionAtRest: { ...state.encryptionAtRest },
+    tls: { minVersion: config.tls.minVersion, required: true },
+    addresses: { logged: false, failedLoginWindowMs: config.security.failedLoginWindowMs },
+    logging: { level: config.log.level, debugOnDemand: true },
+    deletion: { inBand: state.inBandUnregister ?? false, secureDelete: state.secureDelete ?? true },
+    exportAvailable: state.exportAvailable ?? false,
+    registration: { ...registration },
+    passwordResetByEmail,
+    status: {
+      blockRules: state.blockRules,
+      debugActive: state.debug.active,
+      ...(state.debug.active && state.debug.until !== undefined ? { debugUntil: new Date(state.debug.until).toISOString() } : {}),
+    },
+  };
+}
+
+/**
+ * One fact per (name, limit); hosts are named only when a name has different limits on
+ * different hosts. Sorted by name, then limit, so the fingerprint doesn't depend on start order.
+ */
+function retentionFacts(rules: PolicyState['retentionRules'], allHosts: string[]): RetentionFact[] {
+  const byName = new Map<string, Map<number, Set<string> | null>>();
+  for (const r of rules) {
+    const ages = byName.get(r.name) ?? new Map<number, Set<string> | null>();
+    byName.set(r.name, ages);
+    const current = ages.get(r.maxAgeMs);
+    // A server-wide rule (no host) covers every host with that limit.
+    if (r.host === undefined) ages.set(r.maxAgeMs, null);
+    else if (current !== null) ages.set(r.maxAgeMs, (current ?? new Set<string>()).add(r.host));
+  }
+  const order = (h: string) => {
+    const i = allHosts.indexOf(h);
+    return i < 0 ? allHosts.length : i;
+  };
+  const out: RetentionFact[] = [];
+  for (const [name, ages] of [...byName].sort((a, b) => (a[0] < b[0] ? -1 : a[0] > b[0] ? 1 : 0))) {
+    for (const [maxAgeMs, hosts] of [...ages].sort((a, b) => a[0] - b[0])) {
+      if (ages.size === 1 || hosts === null) out.push({ name, maxAgeMs });
+      else out.push({ name, maxAgeMs, hosts: [...hosts].sort((a, b) => order(a) - order(b) || (a < b ? -1 : 1)) });
+    }
+  }
+  return out;
+}
+
+/** JSON with object keys sorted at every level; arrays keep their order (it is meaningful). */
+function canonicalJson(value: unknown): string {
+  if (Array.isArray(value)) return `[${value.map(canonicalJson).join(',')}]`;
+  if (value !== null && typeof value === 'object') {
+    const entries = Object.entries(value as Record<string, unknown>)
+      .filter(([, v]) => v !== undefined)
+      .sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+    return `{${entries.map(([k, v]) => `${JSON.stringify(k)}:${canonicalJson(v)}`).join(',')}}`;
+  }
+  return JSON.stringify(value) ?? 'null';
+}
+
+/** SHA-256 (hex) of the policy-relevant facts: everything but the date and the current status. */
+export function policyFingerprint(facts: UnstampedPolicyFacts | PolicyFacts): string {
+  const { status: _status, ...rest } = facts;
+  const relevant: Record<string, unknown> = { ...rest, textVersion: POLICY_TEXT_VERSION };
+  delete relevant['policyLastChanged'];
+  return createHash('sha256').update(canonicalJson(relevant)).digest('hex');
+}
+
+/** What the server keeps between starts to date the policy (a type, so it fits a KeyValueStore<Json>). */
+export type PolicyStamp = {
+  fingerprint: string;
+  /** ISO 8601 time the fingerprint last changed. */
+  changed: string;
+};
+
+/** Dates the facts: the previous date while the fingerprint is unchanged, else now. */
+export function stampPolicy(
+  facts: UnstampedPolicyFacts,
+  previous: PolicyStamp | undefined,
+  now: Date = new Date(),
+): { facts: PolicyFacts; stamp: PolicyStamp } {
+  const fingerprint = policyFingerprint(facts);
+  const stamp = previous && previous.fingerprint === fingerprint ? { ...previous } : { fingerprint, changed: now.toISOString() };
+  return { facts: { ...facts, policyLastChanged: stamp.changed }, stamp };
+}

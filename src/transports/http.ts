@@ -1,0 +1,143 @@
+// A small HTTP/1.1 listener (RFC 9110, RFC 9112) for the operator's public pages (/terms,
+// /privacy): GET and HEAD only, strict security headers, and no access log at all: a request
+// line or a client address is never logged or kept. Blocked peers are refused on 'connection',
+// before a byte is read (and, for https, before the TLS handshake), like the client listeners.
+import http from 'node:http';
+import https from 'node:https';
+import type net from 'node:net';
+import type { AdmitPeer, Listener, TlsSetup } from './c2s-tcp.ts';
+
+export interface HttpPage {
+  contentType: string;
+  body: string | Uint8Array;
+  /** CSP sources ('sha256-…') of the page's inline <style> elements. */
+  styleHashes?: readonly string[];
+}
+
+/** The page at a path (without the query), or undefined for 404. Called per request, so pages follow the running state. */
+export type PageSource = (path: string) => HttpPage | undefined;
+
+export interface HttpListenOptions {
+  port: number;
+  address: string;
+  /** Serve HTTPS with these certificates (the same setup as the client listeners). */
+  tls?: TlsSetup;
+  /** A page source that throws answers 500; the error (never the request) goes here. */
+  onError?: (err: unknown) => void;
+}
+
+const ALLOW = 'GET, HEAD';
+
+/** Headers on every response: nothing may load, frame, or be sniffed, and no referrer leaks. */
+function securityHeaders(styleHashes: readonly string[] = []): Record<string, string> {
+  const csp = ["default-src 'none'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'"];
+  if (styleHashes.length > 0) csp.push(`style-src ${styleHashes.join(' ')}`);
+  return {
+    'Content-Security-Policy': csp.join('; '),
+    'X-Content-Type-Options': 'nosniff',
+    'Referrer-Policy': 'no-referrer',
+    'X-Frame-Options': 'DENY',
+    'Cross-Origin-Resource-Policy': 'same-origin',
+  };
+}
+
+function send(res: http.ServerResponse, status: number, head: boolean, page: HttpPage, extra: Record<string, string> = {}): void {
+  const body = typeof page.body === 'string' ? Buffer.from(page.body, 'utf8') : page.body;
+  res.writeHead(status, {
+    ...securityHeaders(page.styleHashes),
+    'Content-Type': page.contentType,
+    'Content-Length': String(body.byteLength),
+    // The pages change with the configuration: always revalidate.
+    'Cache-Control': 'no-cache',
+    ...extra,
+  });
+  res.end(head ? undefined : body);
+}
+
+const plain = (text: string): HttpPage => ({ contentType: 'text/plain; charset=utf-8', body: `${text}\n` });
+
+function handle(req: http.IncomingMessage, res: http.ServerResponse, pages: PageSource, onError?: (err: unknown) => void): void {
+  const method = req.method ?? '';
+  const head = method === 'HEAD';
+  if (method !== 'GET' && !head) {
+    send(res, 405, false, plain('Method not allowed'), { Allow: ALLOW });
+    return;
+  }
+  let path: string;
+  try {
+    path = new URL(req.url ?? '/', 'http://localhost').pathname;
+  } catch {
+    send(res, 400, head, plain('Bad request'));
+    return;
+  }
+  let page: HttpPage | undefined;
+  try {
+    page = pages(path);
+  } catch (err) {
+    onError?.(err);
+    send(res, 500, head, plain('Internal server error'));
+    return;
+  }
+  if (!page) send(res, 404, head, plain('Not found'));
+  else send(res, 200, head, page);
+}
+
+/** Answers a malformed or too slow request without logging it; a broken socket is just closed. */
+function onClientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
+  if (!socket.writable || err.code === 'ECONNRESET') {
+    socket.destroy();
+    return;
+  }
+  const status =
+    err.code === 'ERR_HTTP_REQUEST_TIMEOUT' ? '408 Request Timeout' : err.code === 'HPE_HEADER_OVERFLOW' ? '431 Request Header Fields Too Large' : '400 Bad Request';
+  socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
+}
+
+/** Listens for HTTP (or HTTPS with opts.tls); `admit` decides on each connection before anything is read. */
+export function listenHttp(opts: HttpListenOptions, admit: AdmitPeer, pages: PageSource): Promise<Listener> {
+  const serverOptions: http.ServerOptions = {
+    // Small pages: short limits keep idle or slow clients from holding sockets.
+    headersTimeout: 10_000,
+    requestTimeout: 15_000,
+    keepAliveTimeout: 5_000,
+    maxHeaderSize: 8 * 1024,
+  };
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => handle(req, res, pages, opts.onError);
+  const server = opts.tls
+    ? https.createServer({ ...opts.tls.options, secureContext: opts.tls.secureContext, ...serverOptions }, onRequest)
+    : http.createServer(serverOptions, onRequest);
+  server.maxRequestsPerSocket = 100;
+  server.maxConnections = 1000;
+  const open = new Set<net.Socket>();
+  // First listener: a blocked peer is gone before the HTTP parser or the TLS layer sees it.
+  server.prependListener('connection', (socket: net.Socket) => {
+    if (!admit(socket.remoteAddress)) {
+      socket.destroy();
+      return;
+    }
+    open.add(socket);
+    socket.once('close', () => open.delete(socket));
+  });
+  server.on('clientError', onClientError);
+  if (opts.tls) server.on('tlsClientError', (_err: Error, socket: net.Socket) => socket.destroy());
+  return new Promise((resolve, reject) => {
+    server.once('error', reject);
+    server.listen({ port: opts.port, host: opts.address === '::' || opts.address === '*' ? undefined : opts.address }, () => {
+      server.off('error', reject);
+      const addr = server.address();
+      const port = typeof addr === 'object' && addr ? addr.port : opts.port;
+      resolve({
+        port,
+        close: () =>
+          new Promise<void>((res) => {
+            server.close(() => res());
+            server.closeIdleConnections();
+            // Requests in flight get a moment to finish; then every socket goes.
+            setTimeout(() => {
+              for (const s of open) s.destroy();
+            }, 500).unref();
+          }),
+      });
+    });
+  });
+}
