@@ -3,6 +3,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { createHash, X509Certificate } from 'node:crypto';
 import type { ChannelBindingType, XmlTransport } from '../core/transport.ts';
+import { bindListener, type Listener } from './listen.ts';
 
 export interface TlsSetup {
   /** Options for tls.createServer / new TLSSocket (certificates, SNI, minimum version, ciphers). */
@@ -10,10 +11,7 @@ export interface TlsSetup {
   secureContext: tls.SecureContext;
 }
 
-export interface Listener {
-  readonly port: number;
-  close(): Promise<void>;
-}
+export type { Listener };
 
 /** Decides before any byte is read whether a peer may connect (IP blocks plug in here). */
 export type AdmitPeer = (address: string | undefined) => boolean;
@@ -200,25 +198,8 @@ export function listenC2s(
     server.on('tlsClientError', (_err: Error, socket: tls.TLSSocket) => socket.destroy());
   }
   server.maxConnections = 19_000;
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: opts.port, host: opts.address === '::' || opts.address === '*' ? undefined : opts.address }, () => {
-      server.off('error', reject);
-      const addr = server.address();
-      const port = typeof addr === 'object' && addr ? addr.port : opts.port;
-      resolve({
-        port,
-        // Stops accepting, then gives open connections a moment to flush their goodbyes
-        // (the server sends <system-shutdown/> first) before cutting them off.
-        close: () =>
-          new Promise<void>((res) => {
-            server.close(() => res());
-            for (const s of open) s.end();
-            setTimeout(() => {
-              for (const s of open) s.destroy();
-            }, 500).unref();
-          }),
-      });
-    });
+  // The server sends <system-shutdown/> first; ending the sockets lets that reach the clients.
+  return bindListener(server, opts, open, () => {
+    for (const s of open) s.end();
   });
 }

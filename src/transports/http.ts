@@ -5,7 +5,8 @@
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
-import type { AdmitPeer, Listener, TlsSetup } from './c2s-tcp.ts';
+import type { AdmitPeer, TlsSetup } from './c2s-tcp.ts';
+import { bindListener, type Listener } from './listen.ts';
 
 export interface HttpPage {
   contentType: string;
@@ -120,24 +121,6 @@ export function listenHttp(opts: HttpListenOptions, admit: AdmitPeer, pages: Pag
   });
   server.on('clientError', onClientError);
   if (opts.tls) server.on('tlsClientError', (_err: Error, socket: net.Socket) => socket.destroy());
-  return new Promise((resolve, reject) => {
-    server.once('error', reject);
-    server.listen({ port: opts.port, host: opts.address === '::' || opts.address === '*' ? undefined : opts.address }, () => {
-      server.off('error', reject);
-      const addr = server.address();
-      const port = typeof addr === 'object' && addr ? addr.port : opts.port;
-      resolve({
-        port,
-        close: () =>
-          new Promise<void>((res) => {
-            server.close(() => res());
-            server.closeIdleConnections();
-            // Requests in flight get a moment to finish; then every socket goes.
-            setTimeout(() => {
-              for (const s of open) s.destroy();
-            }, 500).unref();
-          }),
-      });
-    });
-  });
+  // Requests in flight get a moment to finish; idle keep-alive connections go at once.
+  return bindListener(server, opts, open, () => server.closeIdleConnections());
 }

@@ -1,5 +1,6 @@
 // XEP-0191 §3.3: "The block remains in force ... across sessions": blocklists are stored, and
 // cached because every stanza to or from a local account is checked against one.
+import { KeyedLock } from '../../lib/keyed-lock.ts';
 import type { KeyValueStore } from '../../core/storage.ts';
 
 /** Accounts whose list stays in memory; the least recently used beyond this are reloaded on demand. */
@@ -10,7 +11,7 @@ export class Blocklists {
   /** user -> blocked JIDs; Map order is recency of use (re-inserted on every hit). */
   readonly #cache = new Map<string, ReadonlySet<string>>();
   /** user -> tail of that user's queue of changes. */
-  readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #locks = new KeyedLock();
 
   constructor(store: KeyValueStore<string[]>) {
     this.#store = store;
@@ -43,16 +44,10 @@ export class Blocklists {
   }
 
   /** Runs one user's read-modify-write changes one after another. */
-  async lock<T>(user: string, fn: () => Promise<T>): Promise<T> {
-    const run = (this.#locks.get(user) ?? Promise.resolve()).then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.#locks.set(user, tail);
-    try {
-      return await run;
-    } finally {
-      if (this.#locks.get(user) === tail) this.#locks.delete(user);
-    }
+  lock<T>(user: string, fn: () => Promise<T>): Promise<T> {
+    return this.#locks.run(user, fn);
   }
+
 
   #remember(user: string, items: ReadonlySet<string>): void {
     this.#cache.delete(user);

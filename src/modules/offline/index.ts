@@ -1,5 +1,6 @@
 // XEP-0160 Best Practices for Handling Offline Messages, with XEP-0203 delay stamps: a small,
 // self-purging buffer for messages to accounts that have no session to take them.
+import { KeyedLock } from '../../lib/keyed-lock.ts';
 import { defineModule } from '../../core/modules.ts';
 import { option } from '../../core/options.ts';
 import type { Session } from '../../core/session.ts';
@@ -34,17 +35,8 @@ export const offline = defineModule({
     const archive = ctx.store.archive<XmlJson>('offline');
     const { max_age: maxAge, max_messages: maxMessages } = ctx.options;
     /** user -> tail of that user's queue, so storing and delivering never interleave. */
-    const locks = new Map<string, Promise<unknown>>();
-    const locked = async <T>(user: string, fn: () => Promise<T>): Promise<T> => {
-      const run = (locks.get(user) ?? Promise.resolve()).then(fn, fn);
-      const tail = run.catch(() => undefined);
-      locks.set(user, tail);
-      try {
-        return await run;
-      } finally {
-        if (locks.get(user) === tail) locks.delete(user);
-      }
-    };
+    const queues = new KeyedLock();
+    const locked = <T>(user: string, fn: () => Promise<T>): Promise<T> => queues.run(user, fn);
 
     // §4: a server supporting offline storage "SHOULD return a msgoffline feature".
     ctx.disco.addFeature(NS_MSGOFFLINE);

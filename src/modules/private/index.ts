@@ -1,5 +1,6 @@
 // XEP-0049 Private XML Storage (jabber:iq:private): clients keep XML on the server, by namespace,
 // readable and writable by the account's own resources only.
+import { KeyedLock } from '../../lib/keyed-lock.ts';
 import { Buffer } from 'node:buffer';
 import { defineModule } from '../../core/modules.ts';
 import { option } from '../../core/options.ts';
@@ -45,17 +46,8 @@ export const privateStorage = defineModule({
     const store = ctx.store.map<XmlJson[]>('private');
     const max = ctx.options.max_size;
     /** user -> tail of that user's queue of writes, so two sets can't both pass the size check. */
-    const locks = new Map<string, Promise<unknown>>();
-    const locked = async <T>(user: string, fn: () => Promise<T>): Promise<T> => {
-      const run = (locks.get(user) ?? Promise.resolve()).then(fn, fn);
-      const tail = run.catch(() => undefined);
-      locks.set(user, tail);
-      try {
-        return await run;
-      } finally {
-        if (locks.get(user) === tail) locks.delete(user);
-      }
-    };
+    const writes = new KeyedLock();
+    const locked = <T>(user: string, fn: () => Promise<T>): Promise<T> => writes.run(user, fn);
 
     ctx.iq.get('account', NS_PRIVATE, 'query', async ({ payload, to, isSelf }) => {
       // §2.3: another user's data "MUST return a Forbidden ... error (... the former is preferable)".

@@ -1,5 +1,6 @@
 // RFC 6121 §2.1: roster items as stored, one map entry per contact bare JID, with the
 // subscription state (Appendix A) and the version meta of XEP-0237 beside them.
+import { KeyedLock } from '../../lib/keyed-lock.ts';
 import type { KeyValueStore, MapStore } from '../../core/storage.ts';
 import type { SubState, Subscription } from './subscriptions.ts';
 import { formatVer, nextMeta, type RosterMeta } from './versioning.ts';
@@ -61,7 +62,7 @@ export class RosterStore {
   readonly #items: MapStore<RosterItem>;
   readonly #meta: KeyValueStore<RosterMeta>;
   /** user -> tail of that user's queue of roster updates. */
-  readonly #locks = new Map<string, Promise<unknown>>();
+  readonly #locks = new KeyedLock();
 
   constructor(items: MapStore<RosterItem>, meta: KeyValueStore<RosterMeta>) {
     this.#items = items;
@@ -127,15 +128,8 @@ export class RosterStore {
    * stanzas arriving together can't both start from the same old state. Never route stanzas
    * while holding the lock: the routed stanza may need the lock of the same user again.
    */
-  async lock<T>(user: string, fn: () => Promise<T>): Promise<T> {
-    const prev = this.#locks.get(user) ?? Promise.resolve();
-    const run = prev.then(fn, fn);
-    const tail = run.catch(() => undefined);
-    this.#locks.set(user, tail);
-    try {
-      return await run;
-    } finally {
-      if (this.#locks.get(user) === tail) this.#locks.delete(user);
-    }
+  lock<T>(user: string, fn: () => Promise<T>): Promise<T> {
+    return this.#locks.run(user, fn);
   }
+
 }
