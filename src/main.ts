@@ -38,6 +38,7 @@ Commands:
   block ADDRESS|CIDR            Refuse connections from an address or range (IPv4/IPv6), at once
   unblock ADDRESS|CIDR          Lift a block
   blocks                        List blocked addresses and ranges
+  status                        Counts of the running server: sessions, memory, uptime
   audit [--marker TEXT]...      Scan data_dir and logs for plaintext personal data (the markers,
                                 IP- and e-mail-shaped strings); exit 1 when anything is found
   keygen [--out FILE]           Make a new random master key (printed, or written with mode 0600)
@@ -314,6 +315,14 @@ async function run(argv: string[]): Promise<number> {
       if (!reply.ok) throw new Error(reply.error);
       const r = reply.result as { enabled: boolean; until?: string; file: string };
       process.stdout.write(r.enabled ? `debug logging on, into ${r.file}${r.until ? ` until ${r.until}` : ''}\n` : 'debug logging off (no debug file)\n');
+      return 0;
+    }
+    case 'status': {
+      const cfg = config(values.config);
+      const reply = await controlRequest(controlSocketPath(cfg), { command: 'status', args: {} });
+      if (!reply) throw new Error('no running server');
+      if (!reply.ok) throw new Error(reply.error);
+      process.stdout.write(`${JSON.stringify(reply.result, null, 2)}\n`);
       return 0;
     }
     case 'audit': {

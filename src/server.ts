@@ -199,6 +199,19 @@ export class Server implements ServerCore {
     this.log.info({ hosts: [...this.#hosts.keys()], ports: this.ports, version: VERSION }, 'JabberX started');
   }
 
+  /** Counts only: sessions, memory, uptime (never who is connected or from where). */
+  status(): Record<string, unknown> {
+    const m = process.memoryUsage();
+    return {
+      version: VERSION,
+      uptimeSeconds: Math.round(process.uptime()),
+      sessions: this.sessions.count(),
+      connections: this.#streams.size,
+      memory: { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers },
+      hosts: [...this.#hosts.keys()],
+    };
+  }
+
   /** What the server does, as the published terms and privacy policy state it (src/policy/). */
   policyFacts(): PolicyFacts {
     return { ...derivePolicyFacts(this.config, this.#policyState(), moduleRegistry), policyLastChanged: this.#policyChanged };
@@ -261,6 +274,8 @@ export class Server implements ServerCore {
         this.log.info('master key rotated');
         return { rotated: true };
       }
+      case 'status':
+        return this.status();
       case 'debug':
         return this.#debug(String(a['mode'] ?? 'status'), a['for'] === undefined ? undefined : String(a['for']));
       default:
