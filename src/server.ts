@@ -74,6 +74,7 @@ function loadOrCreateSecret(path: string): Buffer {
 export class Server implements ServerCore {
   readonly config: ServerConfig;
   readonly log: Logger;
+  readonly c2sLog: Logger;
   readonly storage: EncryptedBackend;
   readonly accounts: Accounts;
   readonly sessions = new SessionManager();
@@ -97,6 +98,7 @@ export class Server implements ServerCore {
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     this.debugLog = new DebugLog(join(config.dataDir, 'debug.log'));
     this.log = log ?? createLogger(config.log, this.debugLog);
+    this.c2sLog = this.log.child({ component: 'c2s' });
     this.storage = openStorage(config, this.log);
     this.accounts = new Accounts(this.storage, config.auth.scramIterations);
     this.router = new Router(this.sessions, this.accounts, (h) => this.#hosts.get(h)?.hooks, this.log.child({ component: 'router' }));

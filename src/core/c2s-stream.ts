@@ -24,7 +24,10 @@ export class C2sStream {
   readonly #core: ServerCore;
   readonly #transport: XmlTransport;
   readonly #parser: StreamParser;
-  readonly #log: Logger;
+  /** One logger for all client streams (a child logger per connection would cost memory). */
+  get #log(): Logger {
+    return this.#core.c2sLog;
+  }
   #state: State = 'header';
   #headerSent = false;
   #host: string | undefined;
@@ -40,7 +43,6 @@ export class C2sStream {
   constructor(core: ServerCore, transport: XmlTransport) {
     this.#core = core;
     this.#transport = transport;
-    this.#log = core.log.child({ component: 'c2s' });
     this.#parser = new StreamParser(
       {
         streamStart: (attrs, name) => this.#onHeader(attrs, name),
@@ -310,6 +312,7 @@ export class C2sStream {
     this.#session = session;
     this.#core.sessions.add(session);
     clearTimeout(this.#handshakeTimer);
+    this.#handshakeTimer = undefined;
     this.#write(el('iq', { type: 'result', id }, el('bind', { xmlns: NS_BIND }, el('jid', {}, session.jid.toString()))).toString());
     await this.#core.host(host)?.hooks.emit('session/bound', { session });
   }

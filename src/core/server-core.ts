@@ -10,6 +10,8 @@ import type { AuthThrottle } from './auth-throttle.ts';
 export interface ServerCore {
   readonly config: ServerConfig;
   readonly log: Logger;
+  /** The logger of client streams, shared by all of them. */
+  readonly c2sLog: Logger;
   readonly accounts: Accounts;
   readonly sessions: SessionManager;
   readonly router: Router;
