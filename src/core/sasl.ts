@@ -29,12 +29,7 @@ const SCRAM: Record<string, { hash: ScramHash; plus: boolean }> = {
 
 /** Channel-binding types this TLS session can supply (RFC 9266: tls-exporter needs TLS 1.3 here). */
 export function channelBindingTypes(transport: XmlTransport): ChannelBindingType[] {
-  if (!transport.secure) return [];
-  const types: ChannelBindingType[] = [];
-  for (const t of ['tls-exporter', 'tls-server-end-point', 'tls-unique'] as const) {
-    if (transport.channelBinding(t) !== undefined) types.push(t);
-  }
-  return types;
+  return transport.secure ? transport.channelBindingTypes() : [];
 }
 
 /** The mechanisms to offer on this connection: none before TLS, -PLUS only with channel binding. */

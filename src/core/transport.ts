@@ -14,6 +14,8 @@ export interface XmlTransport {
   write(data: string): boolean;
   /** Upgrades the socket to TLS (after <proceed/> was written). */
   startTls(host: string): Promise<void>;
+  /** The channel-binding types this TLS session can supply, cheaply (no data is computed). */
+  channelBindingTypes(): ChannelBindingType[];
   /** Channel-binding data for SCRAM -PLUS, or undefined when this TLS session can't supply that type. */
   channelBinding(type: ChannelBindingType): Buffer | undefined;
   /** The TLS protocol version, e.g. 'TLSv1.3'. */

@@ -96,6 +96,13 @@ class TcpTransport implements XmlTransport {
     });
   }
 
+  channelBindingTypes(): ChannelBindingType[] {
+    const s = this.#socket;
+    if (!(s instanceof tls.TLSSocket) || !s.encrypted) return [];
+    // tls-exporter is defined for TLS 1.3, tls-unique only below it (RFC 9266, RFC 5929 §3).
+    return s.getProtocol() === 'TLSv1.3' ? ['tls-exporter', 'tls-server-end-point'] : ['tls-server-end-point', 'tls-unique'];
+  }
+
   channelBinding(type: ChannelBindingType): Buffer | undefined {
     const s = this.#socket;
     if (!(s instanceof tls.TLSSocket) || !s.encrypted) return undefined;
@@ -148,13 +155,15 @@ class TcpTransport implements XmlTransport {
   }
 }
 
-const endPointCache = new WeakMap<object, Buffer>();
+/** Certificate fingerprint -> end-point hash: a handful of certificates, computed once each. */
+const endPointCache = new Map<string, Buffer>();
 
 /** RFC 5929 §4.1: hash of our certificate, SHA-256 unless its signature uses a stronger hash. */
 function serverEndPoint(s: tls.TLSSocket): Buffer | undefined {
   const cert = s.getCertificate();
   if (!cert || !('raw' in cert) || !cert.raw) return undefined;
-  const cached = endPointCache.get(cert.raw);
+  const key = cert.fingerprint256;
+  const cached = endPointCache.get(key);
   if (cached) return cached;
   let algo = 'sha256';
   try {
@@ -166,7 +175,8 @@ function serverEndPoint(s: tls.TLSSocket): Buffer | undefined {
     // keep SHA-256
   }
   const digest = createHash(algo).update(cert.raw).digest();
-  endPointCache.set(cert.raw, digest);
+  if (endPointCache.size > 64) endPointCache.clear();
+  endPointCache.set(key, digest);
   return digest;
 }
 
