@@ -116,6 +116,22 @@ async function withAccounts<T>(cfg: ServerConfig, fn: (a: AccountOps) => Promise
   }
 }
 
+/**
+ * V8 flags can't change once the heap exists, so `start` re-executes itself (same process, same
+ * PID) with the configured young-generation size. Skipped when the operator set the flag, when a
+ * parent talks to us over IPC (tests and supervisors keep their channel), or when turned off.
+ */
+function relaunchWithHeapTuning(cfg: ServerConfig): void {
+  const mib = Math.round(cfg.limits.v8SemiSpace / (1 << 20));
+  if (mib <= 0 || process.send !== undefined || process.env['JABBERX_HEAP_TUNED'] !== undefined) return;
+  if (process.execArgv.some((a) => a.startsWith('--max-semi-space-size')) || !process.execve) return;
+  process.execve(
+    process.execPath,
+    [process.execPath, `--max-semi-space-size=${mib}`, ...process.execArgv, ...process.argv.slice(1)],
+    { ...process.env, JABBERX_HEAP_TUNED: '1' },
+  );
+}
+
 /** Opens the store of server-wide data (run-time IP blocks) when no server is running. */
 async function withServerStore<T>(cfg: ServerConfig, fn: (store: KeyValueStore<string[]>) => Promise<T>): Promise<T> {
   const storage = openStorage(cfg);
@@ -202,6 +218,7 @@ async function run(argv: string[]): Promise<number> {
   switch (command) {
     case 'start': {
       const cfg = config(values.config);
+      relaunchWithHeapTuning(cfg);
       const server = new Server(cfg);
       // Crash output goes through the logger too, so it is scrubbed of addresses like every log line.
       const crash = (err: unknown) => {

@@ -48,7 +48,7 @@ describe('config defaults', () => {
       path: join(process.cwd(), 'data', 'jabberx.sqlite'),
       key: { provider: 'file', file: join(process.cwd(), 'jabberx.key'), env: 'JABBERX_MASTER_KEY', command: '' },
     });
-    assert.deepEqual(c.limits, { maxStanzaSize: 256 * 1024, idleTimeoutMs: 15 * 60_000, handshakeTimeoutMs: 60_000, maxResourcesPerUser: 10 });
+    assert.deepEqual(c.limits, { maxStanzaSize: 256 * 1024, idleTimeoutMs: 15 * 60_000, handshakeTimeoutMs: 60_000, maxResourcesPerUser: 10, v8SemiSpace: 2 << 20 });
     assert.deepEqual(c.auth, {
       scramIterations: 10000,
       mechanisms: ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-1-PLUS', 'SCRAM-SHA-1', 'PLAIN'],
@@ -135,7 +135,7 @@ hosts:
       path: '/tmp/x.db',
       key: { provider: 'file', file: '/srv/jabberx/jabberx.key', env: 'JABBERX_MASTER_KEY', command: '' },
     });
-    assert.deepEqual(c.limits, { maxStanzaSize: 65536, idleTimeoutMs: 90_000, handshakeTimeoutMs: 500, maxResourcesPerUser: 3 });
+    assert.deepEqual(c.limits, { maxStanzaSize: 65536, idleTimeoutMs: 90_000, handshakeTimeoutMs: 500, maxResourcesPerUser: 3, v8SemiSpace: 2 << 20 });
     assert.deepEqual(c.auth, { scramIterations: 4096, mechanisms: ['SCRAM-SHA-256', 'PLAIN'], resourceConflict: 'random' });
   });
 
