@@ -327,7 +327,7 @@ export class Server implements ServerCore {
     this.debugLog.off();
     await this.retention.stop();
     await this.storage.close();
-    this.log.info('JabberX stopped');
+    if (this.#control) this.log.info('JabberX stopped');
     this.log.flush();
   }
 }

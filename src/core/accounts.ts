@@ -3,6 +3,7 @@ import type { KeyValueStore, StorageBackend } from './storage.ts';
 import { deriveCredentials, verifyPassword, type ScramCredentials, type ScramHash } from '../lib/scram.ts';
 import { preparePassword } from '../lib/saslprep.ts';
 import { prepLocalpart } from './jid.ts';
+import { KeyedLock } from '../lib/keyed-lock.ts';
 
 /** Stored per hash: salt, iteration count, StoredKey and ServerKey; nothing from which a login is possible. */
 type StoredScram = { salt: string; iterations: number; storedKey: string; serverKey: string };
@@ -19,6 +20,7 @@ export class Accounts {
   readonly #stores = new Map<string, KeyValueStore<AccountRecord>>();
   /** Caches existence only: routing asks "does user@host exist" for every stanza to an offline user. */
   readonly #exists = new Map<string, boolean>();
+  readonly #writes = new KeyedLock();
 
   constructor(storage: StorageBackend, iterations: number) {
     this.#storage = storage;
@@ -50,10 +52,13 @@ export class Accounts {
   }
 
   async create(host: string, user: string, password: string): Promise<void> {
-    if (await this.exists(host, user)) throw new AccountError(`${user}@${host} already exists`);
-    const scram = await this.#credentials(password);
-    await this.#store(host).set(user, { scram });
-    this.#exists.set(user + '@' + host, true);
+    // Serialized per address, so two creations of one name at once can't both succeed.
+    await this.#writes.run(user + '@' + host, async () => {
+      if (await this.exists(host, user)) throw new AccountError(`${user}@${host} already exists`);
+      const scram = await this.#credentials(password);
+      await this.#store(host).set(user, { scram });
+      this.#exists.set(user + '@' + host, true);
+    });
   }
 
   async setPassword(host: string, user: string, password: string): Promise<void> {

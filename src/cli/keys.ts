@@ -1,0 +1,57 @@
+// `jabberx keygen`, `rotate-key`: master and data keys of the encryption at rest.
+import { generateKey, loadMasterKey, writeNewKeyFile } from '../storage/encryption/key-providers.ts';
+import { controlSocketPath, openStorage } from '../server.ts';
+import { controlRequest } from '../transports/control-socket.ts';
+import type { Command } from './command.ts';
+import { UsageError } from './errors.ts';
+
+/** `keygen [--out FILE]`: a new random master key, printed or written with mode 0600. */
+export const keygen: Command = async ({ values, config }) => {
+  if (values.out) {
+    const cfg = config();
+    writeNewKeyFile(values.out, { dataDir: cfg.dataDir });
+    process.stdout.write(`wrote a new master key to ${values.out} (mode 0600)\n`);
+  } else {
+    process.stdout.write(`${generateKey()}\n`);
+  }
+  return 0;
+};
+
+/** `rotate-key --new-key-file F | --new-key-env VAR | --new-key-command CMD`, or `rotate-key --data-key`. */
+export const rotateKey: Command = async ({ values, config }) => {
+  const cfg = config();
+  const sources = [values['new-key-file'], values['new-key-env'], values['new-key-command']].filter((v) => v !== undefined);
+  if (values['data-key'] ? sources.length > 0 : sources.length !== 1) {
+    throw new UsageError('usage: jabberx rotate-key (--new-key-file F | --new-key-env VAR | --new-key-command CMD) | --data-key');
+  }
+  let args: Record<string, unknown>;
+  if (values['data-key']) {
+    args = { dataKey: true };
+  } else {
+    const spec = values['new-key-file'] !== undefined
+      ? { provider: 'file' as const, file: values['new-key-file'] }
+      : values['new-key-env'] !== undefined
+        ? { provider: 'env' as const, env: values['new-key-env'] }
+        : { provider: 'command' as const, command: values['new-key-command'] };
+    args = { newKey: (await loadMasterKey(spec, { dataDir: cfg.dataDir })).toString('base64') };
+  }
+  const reply = await controlRequest(controlSocketPath(cfg), { command: 'rotate-key', args });
+  if (reply && !reply.ok) throw new Error(reply.error);
+  if (!reply) {
+    // No server running: rotate in the store directly.
+    const storage = openStorage(cfg);
+    await storage.open();
+    try {
+      if (args['dataKey']) await storage.rotateDataKey();
+      else await storage.rotateMasterKey(Buffer.from(String(args['newKey']), 'base64'));
+    } finally {
+      await storage.close();
+    }
+  }
+  process.stdout.write(
+    args['dataKey']
+      ? 'new data key active for new writes; older data keys are kept for reading\n'
+      : 'master key rotated: point storage.key_* at the new key before the next restart, and keep the old key for older backups\n',
+  );
+  return 0;
+};
