@@ -1,0 +1,612 @@
+// The load generator process (forked by bench/run.ts, one or two of them): holds XMPP client
+// sessions (RFC 6120) and runs the scenario loops the orchestrator asks for over IPC, reporting
+// counts, latency histograms and its own CPU time. Pairs in the chat scenario live in one worker,
+// so "delivered" is seen by the same clock that stamped the send.
+import { XmppClient, type XmppError } from './xmpp-client.ts';
+import type { ScramKeys } from './scram-client.ts';
+import { Histogram } from './histogram.ts';
+import { attr } from './stanza-framer.ts';
+import { fanUser, idleUser, passwordOf, rosterContact } from './accounts.ts';
+
+export interface Target {
+  host: string;
+  port: number;
+  domain: string;
+  /** When > 0, connections are spread over 127.0.0.2 … 127.0.0.(1+n). */
+  sourceAddrs: number;
+}
+
+export interface ErrorReport {
+  counts: Record<string, number>;
+  samples: string[];
+}
+
+let target: Target | undefined;
+// Derived SCRAM keys, cleared per server so every server's run pays the same client-side PBKDF2.
+let keyCache = new Map<string, ScramKeys>();
+const sessions = new Map<string, XmppClient>();
+let dropped = 0;
+let sourceCounter = 0;
+let errorCounts: Record<string, number> = {};
+let errorSamples: string[] = [];
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const now = () => performance.now();
+const bareOf = (jid: string) => {
+  const slash = jid.indexOf('/');
+  return slash < 0 ? jid : jid.slice(0, slash);
+};
+
+function noteError(kind: string, message: string): void {
+  errorCounts[kind] = (errorCounts[kind] ?? 0) + 1;
+  if (errorSamples.length < 8) errorSamples.push(`${kind}: ${message}`);
+}
+
+function takeErrors(): ErrorReport {
+  const r = { counts: errorCounts, samples: errorSamples };
+  errorCounts = {};
+  errorSamples = [];
+  return r;
+}
+
+function need(): Target {
+  if (!target) throw new Error('no target set');
+  return target;
+}
+
+async function login(user: string, resource: string): Promise<XmppClient> {
+  const t = need();
+  const c = new XmppClient({
+    host: t.host,
+    port: t.port,
+    domain: t.domain,
+    user,
+    password: passwordOf(user),
+    resource,
+    keyCache,
+    localAddress: t.sourceAddrs > 0 ? `127.0.0.${2 + (sourceCounter++ % t.sourceAddrs)}` : undefined,
+    timeoutMs: 60000,
+  });
+  try {
+    await c.connect();
+  } catch (e) {
+    const err = e as XmppError;
+    noteError(err.kind ?? 'other', err.message);
+    throw e;
+  }
+  return c;
+}
+
+/** Keep a logged-in session; count it if the server drops it later. */
+function keep(user: string, c: XmppClient): void {
+  sessions.set(user, c);
+  c.onClosed = (err) => {
+    if (sessions.get(user) === c) sessions.delete(user);
+    if (err) {
+      dropped++;
+      noteError(`dropped:${(err as XmppError).kind ?? 'other'}`, err.message);
+    }
+  };
+}
+
+async function pool<T>(items: T[], limit: number, fn: (t: T) => Promise<void>): Promise<void> {
+  let next = 0;
+  const run = async () => {
+    for (let i = next++; i < items.length; i = next++) await fn(items[i] as T);
+  };
+  await Promise.all(Array.from({ length: Math.min(limit, items.length) }, run));
+}
+
+// ------------------------------------------------------------------ idle sessions
+
+const NS_ROSTER = 'jabber:iq:roster';
+
+/** RFC 6121 §2.2–§2.3: fetch the roster and add whichever of the fixed contacts are missing. */
+async function ensureRoster(c: XmppClient, i: number, pool: number, size: number): Promise<number> {
+  const domain = need().domain;
+  const roster = await c.iq('get', `<query xmlns='${NS_ROSTER}'/>`);
+  const have = new Set<string>();
+  for (const m of roster.matchAll(/<item\s[^>]*>/g)) {
+    const jid = attr(m[0], 'jid');
+    if (jid) have.add(jid);
+  }
+  const sets: Promise<string>[] = [];
+  for (let k = 1; k <= size; k++) {
+    const contact = `${rosterContact(i, k, pool)}@${domain}`;
+    if (!have.has(contact)) sets.push(c.iq('set', `<query xmlns='${NS_ROSTER}'><item jid='${contact}' name='Contact ${k}'/></query>`));
+  }
+  let added = 0;
+  for (const r of await Promise.all(sets)) {
+    if (attr(r, 'type') !== 'result') noteError('roster-set', r.slice(0, 200));
+    else added++;
+  }
+  return added;
+}
+
+/** Give idle users their fixed roster over XMPP (servers whose storage the bench cannot write). */
+async function seedRosters(a: { users: number[]; pool: number; rosterSize: number; concurrency: number }): Promise<unknown> {
+  const t0 = now();
+  let rosterSets = 0;
+  let failed = 0;
+  await pool(a.users, a.concurrency, async (i) => {
+    let c: XmppClient | undefined;
+    try {
+      c = await login(idleUser(i), 'seed');
+      const added = await ensureRoster(c, i, a.pool, a.rosterSize);
+      rosterSets += added;
+      await c.close(3000);
+    } catch (e) {
+      noteError('seed', (e as Error).message);
+      failed++;
+      c?.destroy();
+    }
+  });
+  return { rosterSets, failed, seconds: (now() - t0) / 1000, errors: takeErrors() };
+}
+
+/**
+ * Idle sessions (RFC 6121 §2.2, §4.2): log in, fetch the roster (20 contacts, seeded before),
+ * send initial presence, then stay connected and silent. A contact missing from the roster is
+ * added here (counted in rosterSets, which stays 0 when seeding worked).
+ */
+async function connectIdle(a: { users: number[]; pool: number; rosterSize: number; concurrency: number }): Promise<unknown> {
+  const t0 = now();
+  let connected = 0;
+  let failed = 0;
+  let rosterSets = 0;
+  await pool(a.users, a.concurrency, async (i) => {
+    const user = idleUser(i);
+    if (sessions.has(user)) return;
+    let c: XmppClient;
+    try {
+      c = await login(user, 'idle');
+    } catch {
+      failed++;
+      return;
+    }
+    try {
+      const added = await ensureRoster(c, i, a.pool, a.rosterSize);
+      rosterSets += added;
+      c.send('<presence/>');
+      keep(user, c);
+      connected++;
+    } catch (e) {
+      noteError('roster', (e as Error).message);
+      failed++;
+      c.destroy();
+    }
+  });
+  return { connected, failed, rosterSets, seconds: (now() - t0) / 1000, sessions: sessions.size, errors: takeErrors() };
+}
+
+/** Log users in and send initial presence (chat scenario). */
+async function online(a: { users: string[]; concurrency: number; resource: string }): Promise<unknown> {
+  const t0 = now();
+  let failed = 0;
+  await pool(a.users, a.concurrency, async (user) => {
+    if (sessions.has(user)) return;
+    try {
+      const c = await login(user, a.resource);
+      c.send('<presence/>');
+      keep(user, c);
+    } catch {
+      failed++;
+    }
+  });
+  return { sessions: sessions.size, failed, seconds: (now() - t0) / 1000, errors: takeErrors() };
+}
+
+async function closeAll(a: { graceful: boolean; concurrency: number }): Promise<unknown> {
+  const all = [...sessions.values()];
+  sessions.clear();
+  for (const c of all) c.onClosed = undefined;
+  if (a.graceful) {
+    await pool(all, a.concurrency, (c) => c.close(3000));
+  } else {
+    for (const c of all) c.destroy();
+  }
+  return { closed: all.length };
+}
+
+// ------------------------------------------------------------------ one-to-one chat
+
+const BODY = 'Benchmark message: the quick brown fox jumps over the lazy dog, 0123456789.';
+
+/**
+ * One-to-one chat (RFC 6121 §5): in "pingpong" mode each pair keeps exactly one message in
+ * flight (the receiver answers as soon as it gets one), which saturates the server; in "rate"
+ * mode messages leave on a fixed schedule whatever the answers, for latency at a known load.
+ * The message id carries the send time in microseconds of this process's clock.
+ */
+async function chat(a: {
+  pairs: Array<[string, string]>;
+  mode: 'pingpong' | 'rate';
+  rate: number;
+  warmupMs: number;
+  durationMs: number;
+}): Promise<unknown> {
+  const h = new Histogram();
+  let delivered = 0;
+  let bounced = 0;
+  let measuring = false;
+  let running = true;
+  const clients: Array<[XmppClient, XmppClient]> = [];
+  for (const [x, y] of a.pairs) {
+    const cx = sessions.get(x);
+    const cy = sessions.get(y);
+    if (cx && cy) clients.push([cx, cy]);
+  }
+  if (clients.length === 0) throw new Error('no pair is online');
+  const sendTo = (from: XmppClient, to: XmppClient) =>
+    from.send(`<message to='${to.bare}' type='chat' id='m${Math.round(now() * 1000)}'><body>${BODY}</body></message>`);
+  for (const [cx, cy] of clients) {
+    const handler = (self: XmppClient, peer: XmppClient) => (xml: string, name: string) => {
+      if (name !== 'message') return;
+      if (attr(xml, 'type') === 'error') {
+        bounced++;
+        if (bounced <= 3) noteError('message-error', xml.slice(0, 300));
+        return;
+      }
+      const id = attr(xml, 'id') ?? '';
+      if (measuring) {
+        delivered++;
+        const sent = Number(id.slice(1));
+        if (Number.isFinite(sent)) h.add(now() - sent / 1000);
+      }
+      if (running && a.mode === 'pingpong') sendTo(self, peer);
+    };
+    cx.onStanza = handler(cx, cy);
+    cy.onStanza = handler(cy, cx);
+  }
+  let timer: NodeJS.Timeout | undefined;
+  if (a.mode === 'pingpong') {
+    for (const [cx, cy] of clients) sendTo(cx, cy);
+  } else {
+    const start = now();
+    let sent = 0;
+    let turn = 0;
+    timer = setInterval(() => {
+      const due = Math.floor(((now() - start) / 1000) * a.rate) - sent;
+      for (let k = 0; k < due; k++) {
+        const pair = clients[turn % clients.length] as [XmppClient, XmppClient];
+        const flip = Math.floor(turn / clients.length) % 2 === 1;
+        turn++;
+        if (flip) sendTo(pair[1], pair[0]);
+        else sendTo(pair[0], pair[1]);
+      }
+      sent += Math.max(0, due);
+    }, 2);
+  }
+  await sleep(a.warmupMs);
+  measuring = true;
+  const t0 = now();
+  await sleep(a.durationMs);
+  measuring = false;
+  const t1 = now();
+  running = false;
+  if (timer) clearInterval(timer);
+  // Let the messages still in flight arrive before the next measurement starts.
+  await sleep(1000);
+  for (const [cx, cy] of clients) {
+    cx.onStanza = undefined;
+    cy.onStanza = undefined;
+  }
+  return { delivered, bounced, seconds: (t1 - t0) / 1000, latency: h.toJSON(), errors: takeErrors() };
+}
+
+// ------------------------------------------------------------------ login rate
+
+/** Full logins (TCP, STARTTLS, SCRAM-SHA-1, bind) back to back on `concurrency` loops, then a polite close. */
+async function loginLoop(a: { users: string[]; concurrency: number; warmupMs: number; durationMs: number }): Promise<unknown> {
+  const h = new Histogram();
+  let idx = 0;
+  let seq = 0;
+  let measuring = false;
+  let stop = false;
+  let logins = 0;
+  let failures = 0;
+  const loop = async () => {
+    while (!stop) {
+      const user = a.users[idx++ % a.users.length] as string;
+      const t = now();
+      try {
+        const c = await login(user, `login${++seq}`);
+        if (measuring) {
+          logins++;
+          h.add(now() - t);
+        }
+        // Close politely without waiting: the server's teardown still counts in its CPU time.
+        void c.close(2000);
+      } catch {
+        if (measuring) failures++;
+        await sleep(50);
+      }
+    }
+  };
+  const loops = Array.from({ length: a.concurrency }, loop);
+  await sleep(a.warmupMs);
+  measuring = true;
+  const t0 = now();
+  await sleep(a.durationMs);
+  measuring = false;
+  const t1 = now();
+  stop = true;
+  await Promise.all(loops);
+  await sleep(500);
+  return { logins, failures, seconds: (t1 - t0) / 1000, latency: h.toJSON(), errors: takeErrors() };
+}
+
+// ------------------------------------------------------------------ presence fan-out
+
+interface FanState {
+  index: number;
+  client: XmppClient;
+  /** Contacts whose subscription is "both" according to roster pushes (RFC 6121 §2.1.6). */
+  both: Set<string>;
+  requested: Set<string>;
+  queue: string[];
+  window: number;
+  available: number;
+  waiter: (() => void) | undefined;
+  threshold: number;
+  busy: boolean;
+}
+
+const fans: FanState[] = [];
+let fanMeasuring = false;
+let fanReceived = 0;
+const SUB_WINDOW = 8;
+
+function pump(s: FanState): void {
+  while (s.window < SUB_WINDOW && s.queue.length) {
+    const to = s.queue.shift() as string;
+    s.requested.add(to);
+    s.window++;
+    s.client.send(`<presence to='${to}' type='subscribe'/>`);
+  }
+}
+
+function fanHandler(s: FanState) {
+  return (xml: string, name: string) => {
+    if (name === 'presence') {
+      const type = attr(xml, 'type');
+      if (type === undefined || type === 'unavailable') {
+        if (fanMeasuring) fanReceived++;
+        if (type === undefined) {
+          s.available++;
+          if (s.waiter && s.available >= s.threshold) {
+            const w = s.waiter;
+            s.waiter = undefined;
+            w();
+          }
+        }
+        return;
+      }
+      const from = bareOf(attr(xml, 'from') ?? '');
+      // RFC 6121 §3.1.3-§3.1.5: approve every request, and ask back once.
+      if (type === 'subscribe') {
+        s.client.send(`<presence to='${from}' type='subscribed'/>`);
+        if (!s.requested.has(from)) {
+          s.requested.add(from);
+          s.client.send(`<presence to='${from}' type='subscribe'/>`);
+        }
+      } else if (type === 'subscribed') {
+        s.window = Math.max(0, s.window - 1);
+        pump(s);
+      }
+    } else if (name === 'iq' && xml.includes(NS_ROSTER)) {
+      for (const m of xml.matchAll(/<item\s[^>]*>/g)) {
+        const jid = attr(m[0], 'jid');
+        if (!jid) continue;
+        if (attr(m[0], 'subscription') === 'both') s.both.add(jid);
+        else s.both.delete(jid);
+      }
+    }
+  };
+}
+
+/** Log the fan-out users in with initial presence and the subscription automaton attached. */
+async function fanOnline(a: { users: number[]; concurrency: number }): Promise<unknown> {
+  const t0 = now();
+  let failed = 0;
+  await pool(a.users, a.concurrency, async (i) => {
+    const user = fanUser(i);
+    try {
+      const c = await login(user, 'fan');
+      const s: FanState = { index: i, client: c, both: new Set(), requested: new Set(), queue: [], window: 0, available: 0, waiter: undefined, threshold: 0, busy: false };
+      c.onStanza = fanHandler(s);
+      // RFC 6121 §2.1.6: only a resource that asked for the roster is sent roster pushes.
+      const roster = await c.iq('get', `<query xmlns='${NS_ROSTER}'/>`);
+      for (const m of roster.matchAll(/<item\s[^>]*>/g)) {
+        const jid = attr(m[0], 'jid');
+        if (jid && attr(m[0], 'subscription') === 'both') s.both.add(jid);
+      }
+      c.send('<presence/>');
+      keep(user, c);
+      fans.push(s);
+    } catch {
+      failed++;
+    }
+  });
+  return { online: fans.length, failed, seconds: (now() - t0) / 1000, errors: takeErrors() };
+}
+
+/**
+ * Make the group a clique of mutual ("both") subscriptions through the protocol itself, the same
+ * for every server: the lower-numbered user asks, the other approves and asks back.
+ */
+async function fanSeed(a: { group: number; timeoutMs: number }): Promise<unknown> {
+  const t0 = now();
+  const domain = need().domain;
+  const want = a.group - 1;
+  for (const s of fans) {
+    s.queue = [];
+    for (let j = s.index + 1; j < a.group; j++) {
+      const jid = `${fanUser(j)}@${domain}`;
+      if (!s.requested.has(jid) && !s.both.has(jid)) s.queue.push(jid);
+    }
+    pump(s);
+  }
+  // Requests whose answer never came (a lost 'subscribed') must not stall the window forever.
+  let lastProgress = -1;
+  while (now() - t0 < a.timeoutMs) {
+    await sleep(500);
+    if (fans.every((s) => s.both.size >= want)) {
+      for (const s of fans) s.queue = [];
+      break;
+    }
+    const progress = fans.reduce((n, s) => n + s.both.size - s.queue.length, 0);
+    if (Math.round((now() - t0) / 500) % 20 === 0) {
+      const both = fans.reduce((n, s) => n + s.both.size, 0);
+      const queued = fans.reduce((n, s) => n + s.queue.length, 0);
+      console.error(`  [worker ${process.pid}] seeding: ${both}/${fans.length * want} "both" items seen, ${queued} requests queued`);
+    }
+    if (progress === lastProgress) {
+      // Stalled: a request or answer was lost (a server may drop requests beyond a pending
+      // limit). Ask again, from both sides, for every contact not yet "both".
+      for (const s of fans) {
+        const queued = new Set(s.queue);
+        for (let j = 0; j < a.group; j++) {
+          const jid = `${fanUser(j)}@${domain}`;
+          if (j !== s.index && !s.both.has(jid) && !queued.has(jid)) s.queue.push(jid);
+        }
+        s.window = 0;
+        pump(s);
+      }
+    }
+    lastProgress = progress;
+  }
+  const seeded = (now() - t0) / 1000;
+  // Check with a roster get what the server itself says.
+  let minBoth = Infinity;
+  let complete = 0;
+  await pool(fans, 16, async (s) => {
+    try {
+      const r = await s.client.iq('get', `<query xmlns='${NS_ROSTER}'/>`);
+      const n = (r.match(/subscription=["']both["']/g) ?? []).length;
+      minBoth = Math.min(minBoth, n);
+      if (n >= want) complete++;
+    } catch (e) {
+      noteError('roster-get', (e as Error).message);
+    }
+  });
+  // Users whose roster pushes never showed every contact as "both" (a server skipping pushes).
+  const pushShort = fans.filter((s) => s.both.size < want).map((s) => `${fanUser(s.index)}:${s.both.size}`);
+  if (pushShort.length) noteError('roster-push-short', pushShort.slice(0, 10).join(' '));
+  return { users: fans.length, complete, minBoth: minBoth === Infinity ? 0 : minBoth, seconds: seeded, errors: takeErrors() };
+}
+
+/**
+ * Presence fan-out (RFC 6121 §4.2–§4.5): `drivers` users at a time each send unavailable then
+ * available presence; the server broadcasts both to every online contact and, for the new
+ * initial presence, answers the probes with the contacts' presence. A driver's cycle ends when
+ * it has received most of those answers. Every presence any client receives is counted.
+ */
+async function fanRun(a: { drivers: number; totalDrivers: number; group: number; warmupMs: number; durationMs: number; cycleTimeoutMs: number }): Promise<unknown> {
+  let stop = false;
+  let cycles = 0;
+  let timeouts = 0;
+  let turn = 0;
+  const threshold = Math.max(1, a.group - 1 - 2 * a.totalDrivers);
+  const pick = (): FanState | undefined => {
+    for (let k = 0; k < fans.length; k++) {
+      const s = fans[turn++ % fans.length] as FanState;
+      if (!s.busy && s.client.ready) return s;
+    }
+    return undefined;
+  };
+  const driver = async () => {
+    while (!stop) {
+      const s = pick();
+      if (!s) {
+        await sleep(10);
+        continue;
+      }
+      s.busy = true;
+      s.available = 0;
+      s.threshold = threshold;
+      const done = new Promise<boolean>((resolve) => {
+        const t = setTimeout(() => {
+          s.waiter = undefined;
+          resolve(false);
+        }, a.cycleTimeoutMs);
+        s.waiter = () => {
+          clearTimeout(t);
+          resolve(true);
+        };
+      });
+      s.client.send(`<presence type='unavailable'/>`);
+      s.client.send(`<presence/>`);
+      const ok = await done;
+      if (fanMeasuring) {
+        cycles++;
+        if (!ok) timeouts++;
+      }
+      s.busy = false;
+    }
+  };
+  const loops = Array.from({ length: Math.min(a.drivers, fans.length) }, driver);
+  await sleep(a.warmupMs);
+  fanReceived = 0;
+  fanMeasuring = true;
+  const t0 = now();
+  await sleep(a.durationMs);
+  fanMeasuring = false;
+  const t1 = now();
+  const received = fanReceived;
+  stop = true;
+  await Promise.all(loops);
+  await sleep(1000);
+  return { received, cycles, timeouts, seconds: (t1 - t0) / 1000, errors: takeErrors() };
+}
+
+function fanClear(): unknown {
+  const n = fans.length;
+  fans.length = 0;
+  return { cleared: n };
+}
+
+// ------------------------------------------------------------------ IPC
+
+function stats(): unknown {
+  const u = process.cpuUsage();
+  return { cpuSeconds: (u.user + u.system) / 1e6, rss: process.memoryUsage.rss(), sessions: sessions.size, dropped };
+}
+
+const handlers: Record<string, (args: never) => unknown> = {
+  target: (a: Target) => {
+    target = a;
+    keyCache = new Map();
+    dropped = 0;
+    return { ok: true };
+  },
+  connectIdle,
+  seedRosters,
+  online,
+  closeAll,
+  chat,
+  loginLoop,
+  fanOnline,
+  fanSeed,
+  fanRun,
+  fanClear,
+  stats,
+  exit: () => {
+    setTimeout(() => process.exit(0), 10);
+    return { ok: true };
+  },
+};
+
+process.on('message', (m: { id: number; cmd: string; args: unknown }) => {
+  const h = handlers[m.cmd];
+  void (async () => {
+    try {
+      if (!h) throw new Error(`unknown command ${m.cmd}`);
+      const result = await (h as (a: unknown) => unknown)(m.args);
+      process.send?.({ id: m.id, ok: true, result });
+    } catch (e) {
+      process.send?.({ id: m.id, ok: false, error: (e as Error).stack ?? String(e) });
+    }
+  })();
+});
+process.on('disconnect', () => process.exit(0));

@@ -1,0 +1,450 @@
+// The four measurements of issue 4, run against one started server through the worker pool:
+// idle sessions (memory per session), one-to-one chat (throughput and latency), login rate
+// (TCP + STARTTLS + SCRAM-SHA-1 + bind) and presence fan-out (RFC 6121 §4 broadcast).
+import { idleUser, type RosterPlan } from './accounts.ts';
+import { Histogram } from './histogram.ts';
+import type { BenchOptions } from './options.ts';
+import { machineCpu, sampleTree } from './proc-stats.ts';
+import type { BenchServer } from './servers/common.ts';
+import { split, type WorkerPool } from './worker-pool.ts';
+import type { ErrorReport } from './load-worker.ts';
+
+export interface Ctx {
+  opts: BenchOptions;
+  server: BenchServer;
+  pool: WorkerPool;
+  log(msg: string): void;
+}
+
+export interface Window {
+  wallSeconds: number;
+  serverCpuSeconds: number;
+  generatorCpuSeconds: number;
+  /** Everything else the machine ran meanwhile (other helpers' tests, the orchestrator), CPU seconds. */
+  otherCpuSeconds: number;
+}
+
+export interface Errors {
+  counts: Record<string, number>;
+  samples: string[];
+}
+
+const sleep = (ms: number) => new Promise<void>((r) => setTimeout(r, ms));
+const pct = (cpu: number, wall: number) => (wall > 0 ? (100 * cpu) / wall : 0);
+
+function mergeErrors(into: Errors, reports: Array<{ errors?: ErrorReport }>): Errors {
+  for (const r of reports) {
+    if (!r.errors) continue;
+    for (const [k, n] of Object.entries(r.errors.counts)) into.counts[k] = (into.counts[k] ?? 0) + n;
+    for (const s of r.errors.samples) if (into.samples.length < 12) into.samples.push(s);
+  }
+  return into;
+}
+
+/**
+ * Run `fn` and account the CPU the server, the generator and everything else used meanwhile;
+ * with `window`, only during [warm-up end, warm-up end + duration], the workers' own window.
+ */
+async function measured<T>(ctx: Ctx, fn: () => Promise<T>, window?: { warmupMs: number; durationMs: number }): Promise<{ r: T; w: Window }> {
+  const snap = () => ({ s: sampleTree(ctx.server.pid).cpu, g: ctx.pool.sample().cpu, m: machineCpu().busy, t: performance.now() });
+  let a = snap();
+  let b: ReturnType<typeof snap> | undefined;
+  const running = fn();
+  if (window) {
+    await sleep(window.warmupMs);
+    a = snap();
+    await sleep(window.durationMs);
+    b = snap();
+  }
+  const r = await running;
+  b ??= snap();
+  const wallSeconds = (b.t - a.t) / 1000;
+  const serverCpuSeconds = b.s - a.s;
+  const generatorCpuSeconds = b.g - a.g;
+  const otherCpuSeconds = Math.max(0, b.m - a.m - serverCpuSeconds - generatorCpuSeconds);
+  return { r, w: { wallSeconds, serverCpuSeconds, generatorCpuSeconds, otherCpuSeconds } };
+}
+
+/** Wait until the server has used under 2 % of a core for a full second (or give up after maxMs). */
+export async function settle(ctx: Ctx, maxMs = 30000): Promise<number> {
+  const t0 = performance.now();
+  let last = sampleTree(ctx.server.pid).cpu;
+  let quiet = 0;
+  while (performance.now() - t0 < maxMs) {
+    await sleep(500);
+    const now = sampleTree(ctx.server.pid).cpu;
+    quiet = now - last < 0.01 ? quiet + 1 : 0;
+    last = now;
+    if (quiet >= 2) break;
+  }
+  return (performance.now() - t0) / 1000;
+}
+
+/** Median of three RSS readings a moment apart (allocators and GCs make single readings jumpy). */
+async function serverRss(ctx: Ctx): Promise<number> {
+  const r: number[] = [];
+  for (let i = 0; i < 3; i++) {
+    r.push(sampleTree(ctx.server.pid).rss);
+    if (i < 2) await sleep(500);
+  }
+  return r.sort((a, b) => a - b)[1] as number;
+}
+
+// ------------------------------------------------------------------ roster seeding
+
+/**
+ * Build the planned rosters over XMPP, for a server whose storage the bench cannot write:
+ * roster sets for the idle users, subscription handshakes (RFC 6121 §3.1) for the clique.
+ */
+export async function seedOverXmpp(ctx: Ctx, plan: RosterPlan): Promise<Record<string, number>> {
+  const { opts, pool } = ctx;
+  const out: Record<string, number> = {};
+  if (plan.idleUsers) {
+    const t0 = performance.now();
+    const parts = split(Array.from({ length: plan.idleUsers }, (_, i) => i), pool.size);
+    const r = await pool.all<{ rosterSets: number; failed: number; errors: ErrorReport }>('seedRosters', (w) => ({
+      users: parts[w],
+      pool: plan.idleUsers,
+      rosterSize: plan.idleSize,
+      concurrency: opts.idleConcurrency,
+    }));
+    out['rosterSets'] = r.reduce((n, x) => n + x.rosterSets, 0);
+    out['rosterSeedFailed'] = r.reduce((n, x) => n + x.failed, 0);
+    out['rosterSeedSeconds'] = (performance.now() - t0) / 1000;
+    ctx.log(`  idle rosters over XMPP: ${out['rosterSets']} roster sets in ${out['rosterSeedSeconds'].toFixed(1)} s (${out['rosterSeedFailed']} users failed)`);
+    const e = mergeErrors({ counts: {}, samples: [] }, r);
+    for (const sample of e.samples.slice(0, 3)) ctx.log(`    ${sample}`);
+  }
+  if (plan.clique) {
+    const parts = split(Array.from({ length: plan.clique }, (_, i) => i), pool.size);
+    await pool.all('fanOnline', (w) => ({ users: parts[w], concurrency: opts.idleConcurrency }));
+    const seed = await pool.all<{ complete: number; seconds: number }>('fanSeed', () => ({ group: plan.clique, timeoutMs: opts.fanSeedTimeoutMs }));
+    out['cliqueSeconds'] = Math.max(...seed.map((x) => x.seconds));
+    out['cliqueComplete'] = seed.reduce((n, x) => n + x.complete, 0);
+    ctx.log(`  clique of ${plan.clique} over XMPP (subscription handshakes): ${out['cliqueSeconds'].toFixed(1)} s, ${out['cliqueComplete']} complete`);
+    await pool.all('closeAll', () => ({ graceful: true, concurrency: 200 }));
+    await pool.all('fanClear');
+  }
+  return out;
+}
+
+// ------------------------------------------------------------------ 1. idle sessions
+
+export interface IdleLevel {
+  target: number;
+  sessions: number;
+  failed: number;
+  rssBytes: number;
+  perSessionBytes: number;
+  rampSeconds: number;
+  rampLoginsPerSec: number;
+  serverCpuSeconds: number;
+  serverCpuMsPerSession: number;
+  generatorCpuSeconds: number;
+  rosterSets: number;
+  window: Window;
+}
+
+export interface IdleResult {
+  baselineRssBytes: number;
+  rssAfterCloseBytes: number;
+  levels: IdleLevel[];
+  idleCpuPercent: number;
+  idleSeconds: number;
+  dropped: number;
+  generatorRssBytes: number;
+  errors: Errors;
+}
+
+export async function runIdle(ctx: Ctx): Promise<IdleResult> {
+  const { opts, pool } = ctx;
+  const errors: Errors = { counts: {}, samples: [] };
+  await settle(ctx);
+  const baselineRssBytes = await serverRss(ctx);
+  ctx.log(`  baseline RSS ${(baselineRssBytes / 2 ** 20).toFixed(1)} MiB`);
+  const top = opts.idleLevels[opts.idleLevels.length - 1] as number;
+  const levels: IdleLevel[] = [];
+  let from = 0;
+  for (const target of opts.idleLevels) {
+    const users = Array.from({ length: target - from }, (_, k) => from + k);
+    const parts = split(users, pool.size);
+    const { r, w } = await measured(ctx, () =>
+      pool.all<{ connected: number; failed: number; rosterSets: number; sessions: number; errors: ErrorReport }>('connectIdle', (i) => ({
+        users: parts[i],
+        pool: top,
+        rosterSize: opts.rosterSize,
+        concurrency: opts.idleConcurrency,
+      })),
+    );
+    mergeErrors(errors, r);
+    const connected = r.reduce((n, x) => n + x.connected, 0);
+    const failed = r.reduce((n, x) => n + x.failed, 0);
+    const sessions = r.reduce((n, x) => n + x.sessions, 0);
+    await settle(ctx);
+    const rssBytes = await serverRss(ctx);
+    const level: IdleLevel = {
+      target,
+      sessions,
+      failed,
+      rssBytes,
+      perSessionBytes: sessions ? (rssBytes - baselineRssBytes) / sessions : NaN,
+      rampSeconds: w.wallSeconds,
+      rampLoginsPerSec: connected / w.wallSeconds,
+      serverCpuSeconds: w.serverCpuSeconds,
+      serverCpuMsPerSession: connected ? (1000 * w.serverCpuSeconds) / connected : NaN,
+      generatorCpuSeconds: w.generatorCpuSeconds,
+      rosterSets: r.reduce((n, x) => n + x.rosterSets, 0),
+      window: w,
+    };
+    levels.push(level);
+    ctx.log(
+      `  ${sessions} idle sessions (${failed} failed): RSS ${(rssBytes / 2 ** 20).toFixed(1)} MiB, ` +
+        `${(level.perSessionBytes / 1024).toFixed(1)} KiB/session; ramp ${w.wallSeconds.toFixed(1)} s, ` +
+        `server ${level.serverCpuMsPerSession.toFixed(2)} ms CPU/session, generator ${w.generatorCpuSeconds.toFixed(1)} s CPU` +
+        (level.rosterSets ? `, ${level.rosterSets} roster items were missing` : ""),
+    );
+    from = target;
+  }
+  // CPU of the idle server holding every session: timers, keepalives, GC.
+  const { w: idle } = await measured(ctx, () => sleep(opts.idleCpuSeconds * 1000));
+  const st = await pool.all<{ dropped: number; sessions: number }>('stats');
+  const generatorRssBytes = pool.sample().rss;
+  ctx.log(`  idle CPU ${pct(idle.serverCpuSeconds, idle.wallSeconds).toFixed(2)} % over ${idle.wallSeconds.toFixed(0)} s; closing`);
+  await pool.all('closeAll', () => ({ graceful: true, concurrency: 200 }));
+  await settle(ctx);
+  // What stays after every session is gone: a leak shows here (GC'd runtimes keep some heap).
+  const rssAfterCloseBytes = await serverRss(ctx);
+  ctx.log(`  all closed: RSS ${(rssAfterCloseBytes / 2 ** 20).toFixed(1)} MiB`);
+  return {
+    baselineRssBytes,
+    rssAfterCloseBytes,
+    levels,
+    idleCpuPercent: pct(idle.serverCpuSeconds, idle.wallSeconds),
+    idleSeconds: idle.wallSeconds,
+    dropped: st.reduce((n, x) => n + x.dropped, 0),
+    generatorRssBytes,
+    errors,
+  };
+}
+
+// ------------------------------------------------------------------ 2. one-to-one chat
+
+export interface LatencyFigures {
+  p50: number;
+  p90: number;
+  p99: number;
+  max: number;
+}
+
+export interface ChatRun extends LatencyFigures {
+  deliveredPerSec: number;
+  bounced: number;
+  serverCpuPercent: number;
+  generatorCpuPercent: number;
+  otherCpuPercent: number;
+}
+
+export interface ChatResult {
+  pairs: number;
+  online: number;
+  saturation: ChatRun;
+  fixedRate: ChatRun & { rate: number; sustained: boolean };
+  errors: Errors;
+}
+
+function latency(h: Histogram): LatencyFigures {
+  return { p50: h.quantile(0.5), p90: h.quantile(0.9), p99: h.quantile(0.99), max: h.max };
+}
+
+interface ChatReply {
+  delivered: number;
+  bounced: number;
+  seconds: number;
+  latency: { buckets: Array<[number, number]>; max: number };
+  errors: ErrorReport;
+}
+
+async function chatRun(ctx: Ctx, pairParts: Array<Array<[string, string]>>, mode: 'pingpong' | 'rate', errors: Errors): Promise<ChatRun> {
+  const { opts, pool } = ctx;
+  const { r, w } = await measured(ctx, () =>
+    pool.all<ChatReply>('chat', (i) => ({
+      pairs: pairParts[i],
+      mode,
+      rate: opts.chatRate / pool.size,
+      warmupMs: opts.warmupMs,
+      durationMs: opts.durationMs,
+    })),
+    opts,
+  );
+  mergeErrors(errors, r);
+  const h = new Histogram();
+  for (const x of r) h.merge(Histogram.fromJSON(x.latency));
+  const seconds = Math.max(...r.map((x) => x.seconds));
+  return {
+    deliveredPerSec: r.reduce((n, x) => n + x.delivered, 0) / seconds,
+    bounced: r.reduce((n, x) => n + x.bounced, 0),
+    ...latency(h),
+    serverCpuPercent: pct(w.serverCpuSeconds, w.wallSeconds),
+    generatorCpuPercent: pct(w.generatorCpuSeconds, w.wallSeconds),
+    otherCpuPercent: pct(w.otherCpuSeconds, w.wallSeconds),
+  };
+}
+
+export async function runChat(ctx: Ctx, pairs: number): Promise<ChatResult> {
+  const { opts, pool } = ctx;
+  const errors: Errors = { counts: {}, samples: [] };
+  const all: Array<[string, string]> = Array.from({ length: pairs }, (_, p) => [idleUser(2 * p), idleUser(2 * p + 1)]);
+  const parts = split(all, pool.size);
+  const on = await pool.all<{ sessions: number; failed: number; errors: ErrorReport }>('online', (i) => ({
+    users: (parts[i] ?? []).flat(),
+    concurrency: opts.idleConcurrency,
+    resource: 'chat',
+  }));
+  mergeErrors(errors, on);
+  const online = on.reduce((n, x) => n + x.sessions, 0);
+  await settle(ctx, 10000);
+  const saturation = await chatRun(ctx, parts, 'pingpong', errors);
+  ctx.log(
+    `  ${pairs} pairs, one in flight: ${saturation.deliveredPerSec.toFixed(0)} msg/s, p50 ${saturation.p50.toFixed(2)} ms, ` +
+      `p99 ${saturation.p99.toFixed(2)} ms (server ${saturation.serverCpuPercent.toFixed(0)} %, generator ${saturation.generatorCpuPercent.toFixed(0)} %)`,
+  );
+  await settle(ctx, 10000);
+  const fixed = await chatRun(ctx, parts, 'rate', errors);
+  const fixedRate = { ...fixed, rate: opts.chatRate, sustained: fixed.deliveredPerSec >= 0.95 * opts.chatRate };
+  ctx.log(
+    `  ${pairs} pairs at ${opts.chatRate} msg/s: ${fixed.deliveredPerSec.toFixed(0)} msg/s delivered, p50 ${fixed.p50.toFixed(2)} ms, ` +
+      `p99 ${fixed.p99.toFixed(2)} ms (server ${fixed.serverCpuPercent.toFixed(0)} %)`,
+  );
+  await pool.all('closeAll', () => ({ graceful: true, concurrency: 200 }));
+  await settle(ctx);
+  return { pairs, online, saturation, fixedRate, errors };
+}
+
+// ------------------------------------------------------------------ 3. login rate
+
+export interface LoginResult extends LatencyFigures {
+  loginsPerSec: number;
+  failures: number;
+  concurrency: number;
+  serverCpuMsPerLogin: number;
+  serverCpuPercent: number;
+  generatorCpuPercent: number;
+  otherCpuPercent: number;
+  errors: Errors;
+}
+
+export async function runLogin(ctx: Ctx): Promise<LoginResult> {
+  const { opts, pool } = ctx;
+  const errors: Errors = { counts: {}, samples: [] };
+  const users = Array.from({ length: opts.loginUsers }, (_, i) => idleUser(i));
+  const parts = split(users, pool.size);
+  const per = Math.max(1, Math.round(opts.loginConcurrency / pool.size));
+  const { r, w } = await measured(ctx, () =>
+    pool.all<{ logins: number; failures: number; seconds: number; latency: ChatReply['latency']; errors: ErrorReport }>('loginLoop', (i) => ({
+      users: parts[i],
+      concurrency: per,
+      warmupMs: opts.warmupMs,
+      durationMs: opts.durationMs,
+    })),
+    opts,
+  );
+  mergeErrors(errors, r);
+  const h = new Histogram();
+  for (const x of r) h.merge(Histogram.fromJSON(x.latency));
+  const seconds = Math.max(...r.map((x) => x.seconds));
+  const logins = r.reduce((n, x) => n + x.logins, 0);
+  const result: LoginResult = {
+    loginsPerSec: logins / seconds,
+    failures: r.reduce((n, x) => n + x.failures, 0),
+    concurrency: per * pool.size,
+    ...latency(h),
+    serverCpuMsPerLogin: logins ? (1000 * w.serverCpuSeconds) / logins : NaN,
+    serverCpuPercent: pct(w.serverCpuSeconds, w.wallSeconds),
+    generatorCpuPercent: pct(w.generatorCpuSeconds, w.wallSeconds),
+    otherCpuPercent: pct(w.otherCpuSeconds, w.wallSeconds),
+    errors,
+  };
+  ctx.log(
+    `  ${result.loginsPerSec.toFixed(0)} logins/s (${result.concurrency} in flight), p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, ` +
+      `server ${result.serverCpuPercent.toFixed(0)} %, generator ${result.generatorCpuPercent.toFixed(0)} %, failures ${result.failures}`,
+  );
+  await settle(ctx);
+  return result;
+}
+
+// ------------------------------------------------------------------ 4. presence fan-out
+
+export interface PresenceResult {
+  group: number;
+  online: number;
+  seedSeconds: number;
+  seedComplete: number;
+  seedMinBoth: number;
+  deliveredPerSec: number;
+  cyclesPerSec: number;
+  timeouts: number;
+  serverCpuPercent: number;
+  generatorCpuPercent: number;
+  otherCpuPercent: number;
+  errors: Errors;
+}
+
+export async function runPresence(ctx: Ctx): Promise<PresenceResult> {
+  const { opts, pool } = ctx;
+  const errors: Errors = { counts: {}, samples: [] };
+  const group = opts.fanGroup;
+  const parts = split(
+    Array.from({ length: group }, (_, i) => i),
+    pool.size,
+  );
+  const on = await pool.all<{ online: number; errors: ErrorReport }>('fanOnline', (i) => ({ users: parts[i], concurrency: opts.idleConcurrency }));
+  mergeErrors(errors, on);
+  const online = on.reduce((n, x) => n + x.online, 0);
+  await settle(ctx, 10000);
+  const seed = await pool.all<{ complete: number; minBoth: number; seconds: number; errors: ErrorReport }>('fanSeed', () => ({
+    group,
+    timeoutMs: opts.fanSeedTimeoutMs,
+  }));
+  mergeErrors(errors, seed);
+  const seedSeconds = Math.max(...seed.map((x) => x.seconds));
+  const seedComplete = seed.reduce((n, x) => n + x.complete, 0);
+  const seedMinBoth = Math.min(...seed.map((x) => x.minBoth));
+  ctx.log(`  ${online} users online; ${seedComplete}/${group} have all ${group - 1} contacts as "both" (min ${seedMinBoth}; check took ${seedSeconds.toFixed(1)} s)`);
+  await settle(ctx);
+  const drivers = Math.max(1, Math.round(opts.fanDrivers / pool.size));
+  const { r, w } = await measured(ctx, () =>
+    pool.all<{ received: number; cycles: number; timeouts: number; seconds: number; errors: ErrorReport }>('fanRun', () => ({
+      drivers,
+      totalDrivers: drivers * pool.size,
+      group,
+      warmupMs: opts.warmupMs,
+      durationMs: opts.durationMs,
+      cycleTimeoutMs: 5000,
+    })),
+    opts,
+  );
+  mergeErrors(errors, r);
+  const seconds = Math.max(...r.map((x) => x.seconds));
+  const result: PresenceResult = {
+    group,
+    online,
+    seedSeconds,
+    seedComplete,
+    seedMinBoth,
+    deliveredPerSec: r.reduce((n, x) => n + x.received, 0) / seconds,
+    cyclesPerSec: r.reduce((n, x) => n + x.cycles, 0) / seconds,
+    timeouts: r.reduce((n, x) => n + x.timeouts, 0),
+    serverCpuPercent: pct(w.serverCpuSeconds, w.wallSeconds),
+    generatorCpuPercent: pct(w.generatorCpuSeconds, w.wallSeconds),
+    otherCpuPercent: pct(w.otherCpuSeconds, w.wallSeconds),
+    errors,
+  };
+  ctx.log(
+    `  presence: ${result.deliveredPerSec.toFixed(0)} stanzas/s delivered, ${result.cyclesPerSec.toFixed(1)} off/on cycles/s ` +
+      `(${result.timeouts} timed out), server ${result.serverCpuPercent.toFixed(0)} %, generator ${result.generatorCpuPercent.toFixed(0)} %`,
+  );
+  await pool.all('closeAll', () => ({ graceful: true, concurrency: 200 }));
+  await pool.all('fanClear');
+  await settle(ctx);
+  return result;
+}
