@@ -2,6 +2,7 @@
 // to a local account (§3.x.3), applying the Appendix A tables of subscriptions.ts to the stored
 // roster, with roster pushes and the presence that must follow approvals and cancellations.
 import { Element } from '../../core/xml/element.ts';
+import { StanzaError } from '../../core/errors.ts';
 import type { StanzaEvent } from '../../core/hooks.ts';
 import { isEmptyHidden, newItem, subState, withState, type RosterItem } from './roster-store.ts';
 import { push, type Roster } from './roster-push.ts';
@@ -96,7 +97,7 @@ export async function onInbound(r: Roster, ev: StanzaEvent, limits: FlowLimits):
     const res = inbound(before, type, prev?.approved === true);
     if (!res.changed) return { deliver: res.deliver, autoReply: res.autoReply, lostFrom: false };
     if (!prev && type === 'subscribe' && !(await roomForRequest(r, user, limits))) {
-      return { deliver: false, autoReply: false, lostFrom: false };
+      return { deliver: false, autoReply: false, lostFrom: false, full: true };
     }
     const next = withState(prev ? { ...prev } : newItem(true), res.next);
     if (res.usedApproval) delete next.approved;
@@ -110,6 +111,13 @@ export async function onInbound(r: Roster, ev: StanzaEvent, limits: FlowLimits):
     return { deliver: res.deliver, autoReply: res.autoReply, lostFrom: hasFrom(before.subscription) && !hasFrom(res.next.subscription) };
   });
 
+  if ('full' in outcome) {
+    // Never a silent drop: the requester hears that the request was not kept (RFC 6120 §8.3).
+    r.ctx.log.info('subscription request refused: too many pending requests');
+    const error = new StanzaError('resource-constraint', 'This account has too many unanswered contact requests', 'wait');
+    await r.ctx.route(new Element('presence', { type: 'error', from: owner, to: peer }, [error.toElement()]));
+    return true;
+  }
   if (outcome.deliver) {
     // A request with no available resource stays pending and is delivered at the next login
     // (initialPresence); notifications of other types only matter to resources online now.
