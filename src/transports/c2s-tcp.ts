@@ -35,11 +35,17 @@ class TcpTransport implements XmlTransport {
     this.#attach(socket);
   }
 
+  // The handlers are fields so that STARTTLS can detach exactly ours from the plain socket,
+  // leaving the listener's own bookkeeping (its set of open sockets) in place.
+  readonly #onData = (chunk: Buffer) => this.#dataCb?.(chunk);
+  readonly #onDrain = () => this.#drainCbs.forEach((cb) => cb());
+  readonly #onSocketClose = () => this.#onClose();
+
   #attach(s: net.Socket): void {
-    s.on('data', (chunk: Buffer) => this.#dataCb?.(chunk));
-    s.on('drain', () => this.#drainCbs.forEach((cb) => cb()));
+    s.on('data', this.#onData);
+    s.on('drain', this.#onDrain);
     s.on('error', () => s.destroy());
-    s.on('close', () => this.#onClose());
+    s.on('close', this.#onSocketClose);
   }
 
   #onClose(): void {
@@ -73,9 +79,9 @@ class TcpTransport implements XmlTransport {
   startTls(): Promise<void> {
     this.#upgraded = true;
     const raw = this.#socket;
-    raw.removeAllListeners('data');
-    raw.removeAllListeners('close');
-    raw.removeAllListeners('drain');
+    raw.off('data', this.#onData);
+    raw.off('close', this.#onSocketClose);
+    raw.off('drain', this.#onDrain);
     return new Promise((resolve, reject) => {
       const secure = new tls.TLSSocket(raw, {
         isServer: true,
