@@ -24,7 +24,7 @@ export default tseslint.config(
   },
   {
     files: ['src/modules/**/*.ts'],
-    ignores: ['src/modules/registry.ts', 'src/modules/**/*.test.ts'],
+    ignores: ['src/modules/registry.ts', 'src/modules/**/*.test.ts', 'src/modules/**/*.fixture.ts'],
     rules: {
       // Modules reach services only through their context: never the storage, transports or server.
       'no-restricted-imports': ['error', { patterns: ['**/storage/*', '**/transports/*', '**/server.ts', '**/core/router.ts', '**/core/sessions.ts', '**/core/c2s-stream.ts'] }],
@@ -44,7 +44,7 @@ export default tseslint.config(
     rules: { 'no-console': 'off' },
   },
   {
-    files: ['**/*.test.ts', '**/*.contract.ts'],
+    files: ['**/*.test.ts', '**/*.contract.ts', '**/*.fixture.ts'],
     rules: { '@typescript-eslint/no-floating-promises': 'off' },
   },
   {

@@ -4,7 +4,7 @@ import { afterEach, beforeEach, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { el, type Element } from '../../core/xml/element.ts';
 import { roster } from './index.ts';
-import { FakeHost, isPresence, isPush, type FakeSession } from './fake-host.test.ts';
+import { FakeHost, isPresence, isPush, type FakeSession } from './in-process-host.fixture.ts';
 import type { AnyModule } from '../../core/modules.ts';
 
 const NS = 'jabber:iq:roster';

@@ -1,6 +1,6 @@
 // Test support for the roster tests (RFC 6121 routing checked stanza by stanza, no sockets): one
 // host with the real Router, SessionManager, module loader and an in-memory SQLite store, driven
-// by fake client sessions. Named .test.ts because only tests may reach those core internals.
+// by fake client sessions. Named .fixture.ts: test support (ESLint lets fixtures reach those core internals), not a test file.
 import pino from 'pino';
 import { el, type Element } from '../../core/xml/element.ts';
 import { parseJid, type Jid } from '../../core/jid.ts';
