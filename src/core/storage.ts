@@ -1,6 +1,11 @@
 // The storage interface: every module reaches persistent data only through these stores.
 // Values are JSON-serializable; a backend seals each value through its ValueCodec, with the
 // record's identity (host, user, store, key) as associated data, so a value can't be moved.
+//
+// Damaged values are quarantined, never fatal: a read that meets a value it cannot open (altered
+// bytes, a value moved from another record, undecodable JSON) leaves that value out (get returns
+// undefined; users, getAll, list and exportUser skip it), counts it once (quarantined()) and logs
+// a warning naming only the store. Everything else of the user stays readable.
 
 export type Json = null | boolean | number | string | Json[] | { [key: string]: Json };
 
@@ -41,10 +46,35 @@ export interface ArchiveStore<T> {
   purgeOlderThan(cutoff: Date): Promise<number>;
 }
 
-/** Seals and opens stored values. The identity codec stores JSON as is; issue 3 adds encryption. */
+/**
+ * Seals and opens stored values. The identity codec stores JSON as is; issue 3 adds encryption.
+ * decode throws for a value it cannot open; the backend then quarantines that value, unless the
+ * error is retryable (isRetryableDecodeError), which it passes on to the caller.
+ */
 export interface ValueCodec {
   encode(plain: Uint8Array, aad: string): Uint8Array;
   decode(sealed: Uint8Array, aad: string): Uint8Array;
+}
+
+/**
+ * A decode failure the caller may cure and then read again (e.g. a data key another process
+ * just added): backends pass it on instead of quarantining the value. Marked by `retryable: true`.
+ */
+export function isRetryableDecodeError(err: unknown): boolean {
+  return err instanceof Error && (err as { retryable?: unknown }).retryable === true;
+}
+
+/**
+ * A storage operation gave up waiting for a lock another connection or process holds (for longer
+ * than storage.busy_wait). Nothing was written; the caller fails this one operation only.
+ */
+export class StorageBusyError extends Error {
+  override name = 'StorageBusyError';
+}
+
+/** Where a backend reports quarantined values: a pino Logger fits. Fields name the store only. */
+export interface StorageLog {
+  warn(obj: Record<string, unknown>, msg: string): void;
 }
 
 export interface UserExport {
@@ -66,6 +96,11 @@ export interface StorageBackend {
   exportUser(host: string, user: string): Promise<UserExport>;
   /** Removes every stored value of the user on the host, in all stores, at once. */
   deleteUser(host: string, user: string): Promise<void>;
+  /**
+   * Damaged values met and skipped since this backend was created (see the top of this file):
+   * each counted once, however often it is read. For status output; never fails.
+   */
+  quarantined(): number;
 }
 
 /** The associated data that binds a sealed value to its record. */

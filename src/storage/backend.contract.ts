@@ -461,5 +461,15 @@ export function runStorageContract(
         assert.equal(await a.count('u4'), 11);
       });
     });
+
+    describe('quarantine', () => {
+      it('counts nothing while every value opens', async () => {
+        await db.keyval<Json>(host, 'kv').set('alice', 1);
+        await db.map<Json>(host, 'map').set('alice', 'k', 2);
+        await db.archive<Json>(host, 'ar').append('alice', 3);
+        await db.exportUser(host, 'alice');
+        assert.equal(db.quarantined(), 0);
+      });
+    });
   });
 }

@@ -10,7 +10,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import type { Json } from '../core/storage.ts';
 import { runStorageContract } from './backend.contract.ts';
-import { EncryptedBackend, KeyError, SealError } from './encrypted.ts';
+import { EncryptedBackend, KeyError } from './encrypted.ts';
 import { SqliteBackend } from './sqlite.ts';
 
 const contractKey = randomBytes(32);
@@ -241,7 +241,7 @@ describe('EncryptedBackend (raw bytes, keys, rotation)', () => {
     await assert.rejects(a.rotateDataKey(), /rotated by another process/);
   });
 
-  it('binds each value to its record: a value moved to another row fails to open', async () => {
+  it('binds each value to its record: a value moved to another row never opens; it is quarantined, the rest is read', async () => {
     const db = await open();
     await db.keyval(h, 'vcard').set('alice', 'alice-secret');
     await db.keyval(h, 'vcard').set('mallory', 'mallory-own');
@@ -269,24 +269,114 @@ describe('EncryptedBackend (raw bytes, keys, rotation)', () => {
       raw.close();
     }
 
-    const again = await open();
+    const warnings: Record<string, unknown>[] = [];
+    const log = { warn: (obj: Record<string, unknown>) => void warnings.push(obj) };
+    const again = new EncryptedBackend({ inner: (codec) => new SqliteBackend({ path, codec, log }), masterKey: key, log });
+    await again.open();
+    opened.push(again);
+    assert.equal(again.quarantined(), 0);
     assert.equal(await again.keyval(h, 'vcard').get('alice'), 'alice-secret');
-    await assert.rejects(again.keyval(h, 'vcard').get('mallory'), (err: unknown) => {
-      assert.ok(err instanceof SealError);
-      assert.match(err.message, /failed authentication/);
-      return true;
-    });
+    // mallory's row holds alice's sealed vCard: it fails authentication and is left out, never shown
+    assert.equal(await again.keyval(h, 'vcard').get('mallory'), undefined);
+    assert.equal(again.quarantined(), 1);
     assert.equal(await again.map(h, 'roster').get('alice', 'a@x'), 'A');
-    await assert.rejects(again.map(h, 'roster').get('alice', 'b@x'), SealError);
-    await assert.rejects(again.map(h, 'roster').getAll('alice'), SealError);
-    await assert.rejects(again.archive(h, 'offline').list('alice'), SealError);
-    // the moved row is unreachable by name (user hashes are per host) and fails when listed
+    assert.equal(await again.map(h, 'roster').get('alice', 'b@x'), undefined);
+    assert.deepEqual([...(await again.map(h, 'roster').getAll('alice'))], [['a@x', 'A']]);
+    assert.deepEqual((await again.archive(h, 'offline').list('alice')).map((e) => [e.id, e.value]), [[id1, 'first']]);
+    // the moved row is unreachable by name (user hashes are per host) and left out when listed
     assert.equal(await again.keyval(h, 'vcard2').get('alice'), undefined);
-    await assert.rejects(again.keyval(h, 'vcard2').users(), SealError);
-    await assert.rejects(again.exportUser(h, 'alice'), SealError);
+    assert.deepEqual(await again.keyval(h, 'vcard2').users(), []);
+    assert.deepEqual(await again.keyval(h, 'vcard').users(), ['alice']);
+    const exp = await again.exportUser(h, 'alice');
+    assert.deepEqual(exp.keyval, { vcard: 'alice-secret' });
+    assert.deepEqual(exp.map, { roster: { 'a@x': 'A' } });
+    assert.deepEqual(exp.archive['offline']?.map((e) => e.value), ['first']);
+    // four damaged rows, each counted once however often it was read; the warnings name stores only
+    assert.equal(again.quarantined(), 4);
+    assert.equal(warnings.length, 4);
+    assert.deepEqual(new Set(warnings.map((w) => w['store'])), new Set(['vcard', 'roster', 'offline', 'vcard2']));
+    for (const w of warnings) {
+      const text = JSON.stringify(w);
+      for (const secret of ['alice', 'mallory', 'a@x', 'b@x', 'secret', 'first', 'second']) assert.ok(!text.includes(secret), `${secret} in ${text}`);
+    }
   });
 
-  it('reports a damaged keyring or an unencrypted value clearly', async () => {
+  it('quarantines a value with damaged bytes and keeps serving the others', async () => {
+    const db = await open();
+    const offline = db.archive<Json>(h, 'offline');
+    const ids = [];
+    for (const body of ['one', 'two', 'three']) ids.push(await offline.append('juliet', { body }));
+    await db.keyval(h, 'vcard').set('juliet', { fn: 'Juliet' });
+    await db.keyval(h, 'vcard').set('romeo', { fn: 'Romeo' });
+    await closeAll();
+
+    const raw = new DatabaseSync(path);
+    try {
+      const flip = (sql: string, ...args: (string | number)[]) => {
+        const row = raw.prepare(`SELECT rowid AS r, value FROM ${sql}`).get(...args);
+        const bytes = Buffer.from(row?.['value'] as Uint8Array);
+        bytes[bytes.length - 20] = (bytes[bytes.length - 20] ?? 0) ^ 0xff;
+        raw.prepare(`UPDATE ${sql.split(' ')[0]} SET value = ? WHERE rowid = ?`).run(bytes, Number(row?.['r']));
+      };
+      flip('archive WHERE id = ?', Number(ids[1]));
+      // romeo's vCard: the second vcard row written
+      flip(`records WHERE store = 'vcard' ORDER BY rowid DESC LIMIT 1`);
+    } finally {
+      raw.close();
+    }
+
+    const again = await open();
+    assert.deepEqual((await again.archive<Json>(h, 'offline').list('juliet')).map((e) => e.value), [{ body: 'one' }, { body: 'three' }]);
+    assert.equal(await again.archive(h, 'offline').count('juliet'), 3, 'the damaged entry stays stored until deleted or purged');
+    assert.deepEqual(await again.keyval(h, 'vcard').users(), ['juliet']);
+    assert.equal(await again.keyval(h, 'vcard').get('romeo'), undefined);
+    assert.equal(again.quarantined(), 2);
+    await again.archive(h, 'offline').deleteAll('juliet');
+    assert.equal(await again.archive(h, 'offline').count('juliet'), 0);
+  });
+
+  it('quarantines a value naming a data key that even a reloaded keyring lacks', async () => {
+    const db = await open();
+    await db.map(h, 'roster').set('alice', 'a@x', 'A');
+    await db.map(h, 'roster').set('alice', 'b@x', 'B');
+    await closeAll();
+    const raw = new DatabaseSync(path);
+    try {
+      const row = raw.prepare(`SELECT rowid AS r, value FROM records WHERE store = 'roster' ORDER BY rowid LIMIT 1`).get();
+      const bytes = Buffer.from(row?.['value'] as Uint8Array);
+      bytes.writeUInt32BE(0x7000_0001, 1); // the key id in the sealed header
+      raw.prepare('UPDATE records SET value = ? WHERE rowid = ?').run(bytes, Number(row?.['r']));
+    } finally {
+      raw.close();
+    }
+    const again = await open();
+    const all = await again.map(h, 'roster').getAll('alice');
+    assert.equal(all.size, 1);
+    assert.equal(again.quarantined(), 1);
+    // a data key added by another process is still picked up (retry, not quarantine)
+    const other = await open();
+    await other.rotateDataKey();
+    await other.map(h, 'roster').set('alice', 'c@x', 'C');
+    assert.equal((await again.map(h, 'roster').getAll('alice')).get('c@x'), 'C');
+    assert.equal(again.quarantined(), 1);
+  });
+
+  it('never replaces a keyring row it cannot read: start is refused', async () => {
+    const db = await open();
+    await db.keyval(h, 'vcard').set('alice', 'x');
+    await closeAll();
+    const raw = new DatabaseSync(path);
+    try {
+      raw.exec(`UPDATE records SET value = CAST('{"not json' AS BLOB) WHERE host = '' AND store = '_keyring'`);
+    } finally {
+      raw.close();
+    }
+    const before = sha256(path);
+    await assert.rejects(backend().open(), (err: unknown) => err instanceof KeyError && /keyring stored in the database is damaged/.test(err.message));
+    assert.equal(sha256(path), before);
+  });
+
+  it('reports a damaged keyring clearly; skips an unencrypted value', async () => {
     const db = await open();
     await db.keyval(h, 'vcard').set('alice', 'x');
     await closeAll();
@@ -297,7 +387,9 @@ describe('EncryptedBackend (raw bytes, keys, rotation)', () => {
       raw.close();
     }
     const again = await open();
-    await assert.rejects(again.keyval(h, 'vcard').get('alice'), /not sealed in a format/);
+    // an unencrypted value is never taken for data: quarantined like any damaged value
+    assert.equal(await again.keyval(h, 'vcard').get('alice'), undefined);
+    assert.equal(again.quarantined(), 1);
     await closeAll();
 
     const raw2 = new DatabaseSync(path);

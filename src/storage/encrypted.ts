@@ -12,7 +12,7 @@ import { createHmac, type KeyObject } from 'node:crypto';
 import {
   recordAad,
   type ArchiveEntry, type ArchiveStore, type Json, type KeyValueStore, type MapStore,
-  type StorageBackend, type UserExport, type ValueCodec,
+  type StorageBackend, type StorageLog, type UserExport, type ValueCodec,
 } from '../core/storage.ts';
 import { KeyError } from './encryption/key-error.ts';
 import { Keyring, MASTER_KEY_BYTES, type DataKeyInfo } from './encryption/keyring.ts';
@@ -34,6 +34,8 @@ export interface EncryptedBackendOptions {
    * given buffer is left to its owner.
    */
   masterKey: Uint8Array | (() => Promise<Uint8Array>);
+  /** Warnings about quarantined values (store name only; the inner backend takes its own). */
+  log?: StorageLog;
 }
 
 export interface KeyInfo {
@@ -55,6 +57,8 @@ const KEYRING_AAD = recordAad('keyval', KEYRING_HOST, KEYRING_USER, KEYRING_STOR
 const HASH_CHARS = 32;
 /** User hashes are needed on every call and rarely change; the cache is cleared when full. */
 const USER_CACHE_MAX = 50_000;
+/** Damaged records remembered (so each is counted and logged once); past this, each read counts. */
+const QUARANTINE_TRACKED_MAX = 10_000;
 
 /**
  * Same rule as the SQLite backend (which now only sees hashes): NUL joins the parts of the AAD
@@ -83,6 +87,8 @@ function put<V>(obj: Record<string, V>, key: string, value: V): void {
 }
 
 const MISMATCH = 'storage: a decrypted value names another record than the one it was read from';
+const DAMAGED_KEYRING = 'the keyring stored in the database is damaged (it cannot be read at all), so the data cannot be decrypted. '
+  + 'Restore the database from a backup; JabberX will not replace the keyring.';
 
 /**
  * The sealed value is an envelope { u: user, k?: key, v: value }. Its user and key must be those
@@ -112,6 +118,11 @@ export class EncryptedBackend implements StorageBackend {
   #opening: Promise<void> | undefined;
   #mutating: Promise<unknown> = Promise.resolve();
   readonly #userCache = new Map<string, string>();
+  readonly #log: StorageLog | undefined;
+  /** Reads running again after a keyring reload: an unknown data key is damage then, not news. */
+  #rereading = 0;
+  readonly #damagedSeen = new Set<string>();
+  #damagedCount = 0;
 
   /** Seals with the active data key; opens with whichever data key the value names. */
   readonly #codec: ValueCodec = {
@@ -124,7 +135,12 @@ export class EncryptedBackend implements StorageBackend {
       if (aad === KEYRING_AAD) return sealed;
       const id = sealedKeyId(sealed);
       const key = this.#r.dataKey(id);
-      if (!key) throw new UnknownDataKeyError(id);
+      if (!key) {
+        // UnknownDataKeyError is retryable: the inner backend hands it back, #read reloads the
+        // keyring and reads again. A key still unknown after that is a damaged header: quarantined.
+        if (this.#rereading > 0) throw new SealError(`storage: the value names data key ${id}, which the stored keyring does not hold (damaged)`);
+        throw new UnknownDataKeyError(id);
+      }
       return unseal(key, sealed, aad);
     },
   };
@@ -132,7 +148,36 @@ export class EncryptedBackend implements StorageBackend {
   constructor(opts: EncryptedBackendOptions) {
     this.#inner = opts.inner(this.#codec);
     this.#masterKey = opts.masterKey;
+    this.#log = opts.log;
     this.kind = `encrypted-${this.#inner.kind}`;
+  }
+
+  /** Damaged values skipped since this backend was created (here and in the inner backend), each counted once. */
+  quarantined(): number {
+    return this.#damagedCount + this.#inner.quarantined();
+  }
+
+  /**
+   * A value that decrypted but names another user or key than its record (only possible after a
+   * keyed-hash collision or tampering with the codec): counted once, logged by store, skipped.
+   */
+  #damaged(kind: 'keyval' | 'map' | 'archive', host: string, store: string, identity: string): void {
+    const id = `${kind}\u0000${host}\u0000${store}\u0000${identity}`;
+    if (this.#damagedSeen.has(id)) return;
+    if (this.#damagedSeen.size < QUARANTINE_TRACKED_MAX) this.#damagedSeen.add(id);
+    this.#damagedCount++;
+    this.#log?.warn({ store, kind, error: 'SealError', quarantined: this.quarantined() }, 'storage: a stored value could not be opened and is skipped (quarantined)');
+  }
+
+  /** openEnvelope, or undefined (quarantined) when the envelope names another record. */
+  #envelope(env: Json, user: string | undefined, where: { kind: 'keyval' | 'map' | 'archive'; host: string; store: string; identity: string }, key?: string): { u: string; k: string | undefined; v: Json } | undefined {
+    try {
+      return openEnvelope(env, user, key);
+    } catch (err) {
+      if (!(err instanceof SealError)) throw err;
+      this.#damaged(where.kind, where.host, where.store, where.identity);
+      return undefined;
+    }
   }
 
   /** The wrapped backend (for backend-specific maintenance such as a WAL checkpoint). */
@@ -180,6 +225,9 @@ export class EncryptedBackend implements StorageBackend {
         const stored = await store.get(KEYRING_USER);
         let ring: Keyring;
         if (stored === undefined) {
+          // A keyring row that could not be read (quarantined by the inner backend) must never be
+          // replaced by a new keyring: that would make every stored value unreadable for good.
+          if ((await store.users()).length > 0) throw new KeyError(DAMAGED_KEYRING);
           ring = Keyring.create(master);
           await store.set(KEYRING_USER, ring.toStored());
         } else {
@@ -249,7 +297,8 @@ export class EncryptedBackend implements StorageBackend {
 
   /**
    * Runs a read; if a value names a data key this process doesn't know (another process rotated
-   * the data key), reloads the keyring once and tries again.
+   * the data key), reloads the keyring once and tries again. In that second run a data key that
+   * is still unknown marks a damaged value, which the inner backend quarantines.
    */
   async #read<R>(fn: () => Promise<R>): Promise<R> {
     try {
@@ -259,7 +308,12 @@ export class EncryptedBackend implements StorageBackend {
       const stored = await this.#keyringStore().get(KEYRING_USER);
       if (stored === undefined) throw err;
       this.#ring = this.#r.reload(stored);
-      return fn();
+      this.#rereading++;
+      try {
+        return await fn();
+      } finally {
+        this.#rereading--;
+      }
     }
   }
 
@@ -292,8 +346,10 @@ export class EncryptedBackend implements StorageBackend {
     const inner = this.#inner.keyval<Json>(host, store);
     return {
       get: (user) => this.#read(async () => {
-        const env = await inner.get(this.#user(host, user));
-        return env === undefined ? undefined : openEnvelope(env, user).v as T;
+        const hashed = this.#user(host, user);
+        const env = await inner.get(hashed);
+        if (env === undefined) return undefined;
+        return this.#envelope(env, user, { kind: 'keyval', host, store, identity: hashed })?.v as T | undefined;
       }),
       set: async (user, value) => inner.set(this.#user(host, user), { u: user, v: value }),
       delete: async (user) => inner.delete(this.#user(host, user)),
@@ -302,7 +358,9 @@ export class EncryptedBackend implements StorageBackend {
         const out: string[] = [];
         for (const hashed of await inner.users()) {
           const env = await inner.get(hashed);
-          if (env !== undefined) out.push(openEnvelope(env, undefined).u);
+          if (env === undefined) continue;
+          const opened = this.#envelope(env, undefined, { kind: 'keyval', host, store, identity: hashed });
+          if (opened) out.push(opened.u);
         }
         return out.sort();
       }),
@@ -315,19 +373,27 @@ export class EncryptedBackend implements StorageBackend {
     const inner = this.#inner.map<Json>(host, store);
     return {
       get: (user, key) => this.#read(async () => {
-        const env = await inner.get(this.#user(host, user), this.#key(host, user, store, key));
-        return env === undefined ? undefined : openEnvelope(env, user, key).v as T;
+        const hashed = this.#user(host, user);
+        const hashedKey = this.#key(host, user, store, key);
+        const env = await inner.get(hashed, hashedKey);
+        if (env === undefined) return undefined;
+        return this.#envelope(env, user, { kind: 'map', host, store, identity: `${hashed}\u0000${hashedKey}` }, key)?.v as T | undefined;
       }),
       set: async (user, key, value) => {
         await inner.set(this.#user(host, user), this.#key(host, user, store, key), { u: user, k: key, v: value });
       },
       delete: async (user, key) => inner.delete(this.#user(host, user), this.#key(host, user, store, key)),
       getAll: (user) => this.#read(async () => {
+        const hashed = this.#user(host, user);
         const entries: [string, T][] = [];
-        for (const env of (await inner.getAll(this.#user(host, user))).values()) {
-          const { k, v } = openEnvelope(env, user);
-          if (k === undefined) throw new SealError(MISMATCH);
-          entries.push([k, v as T]);
+        for (const [hashedKey, env] of await inner.getAll(hashed)) {
+          const opened = this.#envelope(env, user, { kind: 'map', host, store, identity: `${hashed}\u0000${hashedKey}` });
+          if (opened === undefined) continue;
+          if (opened.k === undefined) {
+            this.#damaged('map', host, store, `${hashed}\u0000${hashedKey}`);
+            continue;
+          }
+          entries.push([opened.k, opened.v as T]);
         }
         return new Map(byKey(entries));
       }),
@@ -343,8 +409,13 @@ export class EncryptedBackend implements StorageBackend {
     return {
       append: async (user, value, when) => inner.append(this.#user(host, user), { u: user, v: value }, when),
       list: (user, opts) => this.#read(async () => {
-        const list = await inner.list(this.#user(host, user), opts);
-        return list.map((e): ArchiveEntry<T> => ({ id: e.id, when: e.when, value: openEnvelope(e.value, user).v as T }));
+        const hashed = this.#user(host, user);
+        const out: ArchiveEntry<T>[] = [];
+        for (const e of await inner.list(hashed, opts)) {
+          const opened = this.#envelope(e.value, user, { kind: 'archive', host, store, identity: `${hashed}\u0000${e.id}` });
+          if (opened) out.push({ id: e.id, when: e.when, value: opened.v as T });
+        }
+        return out;
       }),
       count: async (user) => inner.count(this.#user(host, user)),
       delete: async (user, ids) => inner.delete(this.#user(host, user), ids),
@@ -360,22 +431,36 @@ export class EncryptedBackend implements StorageBackend {
   async exportUser(host: string, user: string): Promise<UserExport> {
     checkHost(host);
     return this.#read(async () => {
-      const exp = await this.#inner.exportUser(host, this.#user(host, user));
+      const hashed = this.#user(host, user);
+      const exp = await this.#inner.exportUser(host, hashed);
       const out: UserExport = { host, user, keyval: {}, map: {}, archive: {} };
-      for (const [store, env] of Object.entries(exp.keyval)) put(out.keyval, store, openEnvelope(env, user).v);
+      for (const [store, env] of Object.entries(exp.keyval)) {
+        const opened = this.#envelope(env, user, { kind: 'keyval', host, store, identity: hashed });
+        if (opened) put(out.keyval, store, opened.v);
+      }
       for (const [store, values] of Object.entries(exp.map)) {
         const entries: [string, Json][] = [];
-        for (const env of Object.values(values)) {
-          const { k, v } = openEnvelope(env, user);
-          if (k === undefined) throw new SealError(MISMATCH);
-          entries.push([k, v]);
+        for (const [hashedKey, env] of Object.entries(values)) {
+          const where = { kind: 'map' as const, host, store, identity: `${hashed}\u0000${hashedKey}` };
+          const opened = this.#envelope(env, user, where);
+          if (opened === undefined) continue;
+          if (opened.k === undefined) {
+            this.#damaged('map', host, store, where.identity);
+            continue;
+          }
+          entries.push([opened.k, opened.v]);
         }
         const m: Record<string, Json> = {};
         for (const [k, v] of byKey(entries)) put(m, k, v);
         put(out.map, store, m);
       }
       for (const [store, entries] of Object.entries(exp.archive)) {
-        put(out.archive, store, entries.map((e) => ({ id: e.id, when: e.when, value: openEnvelope(e.value, user).v })));
+        const kept: UserExport['archive'][string] = [];
+        for (const e of entries) {
+          const opened = this.#envelope(e.value, user, { kind: 'archive', host, store, identity: `${hashed}\u0000${e.id}` });
+          if (opened) kept.push({ id: e.id, when: e.when, value: opened.v });
+        }
+        put(out.archive, store, kept);
       }
       return out;
     });

@@ -7,7 +7,8 @@ import { existsSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync 
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { recordAad, type Json, type ValueCodec } from '../core/storage.ts';
+import { spawn } from 'node:child_process';
+import { StorageBusyError, recordAad, type Json, type ValueCodec } from '../core/storage.ts';
 import { runStorageContract } from './backend.contract.ts';
 import { migrateSqlite, sqliteMigrations, sqliteSchemaVersion } from './migrations.ts';
 import { SqliteBackend } from './sqlite.ts';
@@ -79,7 +80,8 @@ describe('SqliteBackend (SQLite specifics)', () => {
   it('sets the pragmas', async () => {
     const db = await make();
     assert.deepEqual(db.settings(), {
-      journalMode: 'wal', synchronous: 1, secureDelete: 1, foreignKeys: 1, busyTimeoutMs: 5000,
+      // SQLite's own (blocking) wait is a few ms; longer waits are retried from timers (see below).
+      journalMode: 'wal', synchronous: 1, secureDelete: 1, foreignKeys: 1, busyTimeoutMs: 5,
     });
     // journal_mode is persistent in the file: a fresh connection sees it too
     const raw = new DatabaseSync(path);
@@ -142,7 +144,7 @@ describe('SqliteBackend (SQLite specifics)', () => {
     assert.deepEqual(seen.map((s) => s.aad).sort(), [ar, kv, mp].sort());
   });
 
-  it('binds sealed values to their record: a moved value does not open', async () => {
+  it('binds sealed values to their record: a moved value does not open (it is quarantined)', async () => {
     const h = 'h.example';
     let db = await make(bindingCodec);
     await db.keyval(h, 'vcard').set('alice', 'alice-secret');
@@ -164,10 +166,11 @@ describe('SqliteBackend (SQLite specifics)', () => {
 
     db = await make(bindingCodec);
     assert.equal(await db.keyval(h, 'vcard').get('alice'), 'alice-secret');
-    await assert.rejects(db.keyval(h, 'vcard').get('mallory'), /aad mismatch/);
+    assert.equal(await db.keyval(h, 'vcard').get('mallory'), undefined);
     assert.equal(await db.map(h, 'roster').get('alice', 'a'), 'A');
-    await assert.rejects(db.map(h, 'roster').get('alice', 'b'), /aad mismatch/);
-    await assert.rejects(db.archive(h, 'offline').list('alice'), /aad mismatch/);
+    assert.equal(await db.map(h, 'roster').get('alice', 'b'), undefined);
+    assert.deepEqual((await db.archive(h, 'offline').list('alice')).map((e) => e.value), ['first']);
+    assert.equal(db.quarantined(), 3);
   });
 
   it('leaves no trace of deleted data in the database or WAL file', async () => {
@@ -326,11 +329,193 @@ describe('SqliteBackend (SQLite specifics)', () => {
     assert.deepEqual((await a.list('alice')).map((e) => e.value), [1, 3]);
   });
 
+  it('quarantines an undecodable row: the others are read, it is counted once and logged by store only', async () => {
+    const h = 'h.example';
+    const warnings: { obj: Record<string, unknown>; msg: string }[] = [];
+    const log = { warn: (obj: Record<string, unknown>, msg: string) => void warnings.push({ obj, msg }) };
+    const db0 = new SqliteBackend({ path, codec: bindingCodec, log });
+    await db0.open();
+    const offline = db0.archive<Json>(h, 'offline');
+    const ids: string[] = [];
+    for (const body of ['m1', 'm2 SECRETBODY', 'm3']) ids.push(await offline.append('juliet', { body }));
+    await db0.map(h, 'roster').set('juliet', 'romeo@x', { name: 'Romeo' });
+    await db0.map(h, 'roster').set('juliet', 'tybalt@x', { name: 'SECRETNAME' });
+    await db0.keyval(h, 'vcard').set('juliet', { fn: 'Juliet' });
+    await db0.keyval(h, 'vcard').set('nurse', { fn: 'SECRETFN' });
+    await db0.close();
+
+    // Damage three sealed values in the file itself: flipped bytes (the binding codec's tag no
+    // longer matches) and valid sealing around bytes that are not JSON.
+    const raw = new DatabaseSync(path);
+    try {
+      const flip = (table: string, where: string, ...args: (string | number)[]) => {
+        const row = raw.prepare(`SELECT rowid AS r, value FROM ${table} WHERE ${where}`).get(...args);
+        const bytes = Buffer.from(row?.['value'] as Uint8Array);
+        bytes[2] = (bytes[2] ?? 0) ^ 0xff;
+        raw.prepare(`UPDATE ${table} SET value = ? WHERE rowid = ?`).run(bytes, Number(row?.['r']));
+      };
+      flip('archive', 'id = ?', Number(ids[1]));
+      flip('records', "store = 'roster' AND key = 'tybalt@x'");
+      const notJson = bindingCodec.encode(Buffer.from('{"fn": SECRETFN'), recordAad('keyval', h, 'nurse', 'vcard', ''));
+      raw.prepare("UPDATE records SET value = ? WHERE store = 'vcard' AND user = 'nurse'").run(notJson);
+    } finally {
+      raw.close();
+    }
+
+    const db = new SqliteBackend({ path, codec: bindingCodec, log });
+    await db.open();
+    open.push(db);
+    const a = db.archive<Json>(h, 'offline');
+    assert.deepEqual((await a.list('juliet')).map((e) => e.value), [{ body: 'm1' }, { body: 'm3' }]);
+    assert.deepEqual((await a.list('juliet', { limit: 2 })).map((e) => e.value), [{ body: 'm1' }]);
+    assert.equal(await a.count('juliet'), 3);
+    assert.deepEqual([...(await db.map(h, 'roster').getAll('juliet')).keys()], ['romeo@x']);
+    assert.equal(await db.map(h, 'roster').get('juliet', 'tybalt@x'), undefined);
+    assert.equal(await db.keyval(h, 'vcard').get('nurse'), undefined);
+    assert.deepEqual(await db.keyval(h, 'vcard').get('juliet'), { fn: 'Juliet' });
+    // users() opens no value: the damaged one still names its user
+    assert.deepEqual(await db.keyval(h, 'vcard').users(), ['juliet', 'nurse']);
+    const exp = await db.exportUser(h, 'juliet');
+    assert.deepEqual(exp.archive['offline']?.map((e) => e.value), [{ body: 'm1' }, { body: 'm3' }]);
+    assert.deepEqual(Object.keys(exp.map['roster'] ?? {}), ['romeo@x']);
+    assert.equal(Object.keys((await db.exportUser(h, 'nurse')).keyval).length, 0);
+
+    assert.equal(db.quarantined(), 3, 'each damaged row counted once, however often read');
+    assert.equal(warnings.length, 3);
+    assert.deepEqual(warnings.map((w) => w.obj['store']).sort(), ['offline', 'roster', 'vcard']);
+    for (const { obj, msg } of warnings) {
+      const text = JSON.stringify(obj) + msg;
+      for (const secret of ['juliet', 'nurse', 'tybalt', 'SECRET']) assert.ok(!text.includes(secret), `${secret} in ${text}`);
+    }
+    // the damaged archive entry goes with the user's other entries
+    await a.delete('juliet', (await a.list('juliet')).map((e) => e.id));
+    assert.equal(await a.count('juliet'), 1);
+    await a.deleteAll('juliet');
+    assert.equal(await a.count('juliet'), 0);
+  });
+
   it('rejects bad list limits and dates', async () => {
     const db = await make();
     const a = db.archive<Json>('h.example', 'offline');
     await assert.rejects(a.list('alice', { limit: -1 }), RangeError);
     await assert.rejects(a.list('alice', { limit: 1.5 }), RangeError);
     await assert.rejects(a.append('alice', 1, new Date(Number.NaN)), RangeError);
+  });
+});
+
+/**
+ * Another process holding the write lock (a backup, the sqlite3 shell): here a second connection
+ * in a child process, so the lock is real and independent of this event loop.
+ */
+describe('SqliteBackend waiting for a lock held elsewhere', () => {
+  let dir: string;
+  let path: string;
+  const opened: SqliteBackend[] = [];
+
+  beforeEach(() => {
+    dir = mkdtempSync(join(tmpdir(), 'jabberx-sqlite-busy-'));
+    path = join(dir, 'data.sqlite');
+  });
+
+  afterEach(async () => {
+    for (const db of opened.splice(0)) await db.close();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  async function make(opts: { busyWaitMs?: number } = {}): Promise<SqliteBackend> {
+    const db = new SqliteBackend({ path, ...opts });
+    await db.open();
+    opened.push(db);
+    return db;
+  }
+
+  /** Holds BEGIN EXCLUSIVE on the file for ms in a child process; resolves once the lock is held. */
+  function holdLock(ms: number): Promise<{ released: Promise<void> }> {
+    const script = `
+      const { DatabaseSync } = require('node:sqlite');
+      const db = new DatabaseSync(process.argv[1]);
+      db.exec('BEGIN EXCLUSIVE');
+      db.exec("INSERT INTO schema_version SELECT version FROM schema_version WHERE 0");
+      process.stdout.write('locked\\n');
+      setTimeout(() => { db.exec('COMMIT'); db.close(); }, Number(process.argv[2]));
+    `;
+    const child = spawn(process.execPath, ['-e', script, path, String(ms)], { stdio: ['ignore', 'pipe', 'inherit'] });
+    const released = new Promise<void>((resolve) => child.once('exit', () => resolve()));
+    return new Promise((resolve, reject) => {
+      child.stdout.setEncoding('utf8').on('data', (d: string) => {
+        if (d.includes('locked')) resolve({ released });
+      });
+      child.once('exit', (code) => reject(new Error(`lock holder exited early (${String(code)})`)));
+    });
+  }
+
+  /** The longest gap between ticks of a 5 ms interval while fn runs: how long the event loop was blocked. */
+  async function longestStall<T>(fn: () => Promise<T>): Promise<{ result: T; stallMs: number }> {
+    let last = performance.now();
+    let stallMs = 0;
+    const timer = setInterval(() => {
+      const now = performance.now();
+      stallMs = Math.max(stallMs, now - last);
+      last = now;
+    }, 5);
+    try {
+      const result = await fn();
+      return { result, stallMs };
+    } finally {
+      clearInterval(timer);
+    }
+  }
+
+  it('waits for the lock without blocking the event loop, keeps writes in order, and reads meanwhile', async (t) => {
+    const db = await make();
+    const kv = db.keyval<Json>('h.example', 'vcard');
+    await kv.set('alice', 'before');
+    const { released } = await holdLock(1500);
+    const started = Date.now();
+    const { result, stallMs } = await longestStall(async () => {
+      const first = kv.set('alice', 'first');
+      const second = kv.set('alice', 'second');
+      const appended = db.archive<Json>('h.example', 'offline').append('bob', 'queued');
+      // WAL readers don't need the lock: a read answers at once, from the last commit
+      const readAt = Date.now();
+      assert.equal(await kv.get('alice'), 'before');
+      assert.ok(Date.now() - readAt < 200, 'a read does not wait for the lock');
+      await Promise.all([first, second, appended]);
+      return Date.now() - started;
+    });
+    await released;
+    assert.ok(result >= 1000, `the writes waited for the lock (${result} ms)`);
+    t.diagnostic(`longest event-loop gap ${stallMs.toFixed(1)} ms`);
+    assert.ok(stallMs < 100, `the event loop was never blocked long (longest gap ${stallMs.toFixed(1)} ms)`);
+    assert.equal(await kv.get('alice'), 'second', 'writes keep their order');
+    assert.deepEqual((await db.archive<Json>('h.example', 'offline').list('bob')).map((e) => e.value), ['queued']);
+  });
+
+  it('gives up after busy_wait with StorageBusyError; nothing is written; later writes work', async () => {
+    const db = await make({ busyWaitMs: 400 });
+    const kv = db.keyval<Json>('h.example', 'vcard');
+    const { released } = await holdLock(1500);
+    const started = Date.now();
+    await assert.rejects(kv.set('alice', 'lost'), (err: unknown) => {
+      assert.ok(err instanceof StorageBusyError);
+      assert.match(err.message, /locked by another connection.*busy_wait/);
+      return true;
+    });
+    const waited = Date.now() - started;
+    assert.ok(waited >= 400 && waited < 1400, `gave up after about busy_wait (${waited} ms)`);
+    await released;
+    assert.equal(await kv.get('alice'), undefined);
+    await kv.set('alice', 'kept');
+    assert.equal(await kv.get('alice'), 'kept');
+  });
+
+  it('close waits for the WAL checkpoint instead of failing at once', async () => {
+    const db = new SqliteBackend({ path });
+    await db.open();
+    await db.keyval<Json>('h.example', 's').set('a', 1);
+    const { released } = await holdLock(600);
+    await db.close();
+    await released;
+    assert.equal(statSync(`${path}-wal`, { throwIfNoEntry: false })?.size ?? 0, 0, 'WAL truncated');
   });
 });

@@ -2,13 +2,20 @@
 // Privacy: values are sealed through the ValueCodec with the record identity as AAD, deleted
 // content is zeroed in place (secure_delete) and the WAL is truncated on checkpoint and close,
 // so deleted data does not stay readable in the database files.
+//
+// node:sqlite is synchronous, so a lock held by another process (a backup, the sqlite3 shell)
+// must never be waited for inside SQLite: that would stop the whole server. SQLite's own busy
+// timeout is a few milliseconds; an operation that still finds the database locked is retried
+// from a timer, with backoff, until storage.busy_wait has passed (then StorageBusyError). Writes
+// that arrive meanwhile queue behind it in order; reads go on (WAL readers don't need the lock).
 import { DatabaseSync, type SQLOutputValue, type StatementSync } from 'node:sqlite';
 import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
+import { setImmediate as yieldToIo, setTimeout as sleep } from 'node:timers/promises';
 import {
-  identityCodec, recordAad,
+  StorageBusyError, identityCodec, isRetryableDecodeError, recordAad,
   type ArchiveEntry, type ArchiveStore, type Json, type KeyValueStore, type MapStore,
-  type StorageBackend, type UserExport, type ValueCodec,
+  type StorageBackend, type StorageLog, type UserExport, type ValueCodec,
 } from '../core/storage.ts';
 import { migrateSqlite } from './migrations.ts';
 
@@ -17,8 +24,41 @@ export interface SqliteBackendOptions {
   path: string;
   /** Seals values at rest; defaults to the identity codec. */
   codec?: ValueCodec;
-  /** How long a write waits for another connection's lock before failing. */
+  /**
+   * How long SQLite itself waits for another connection's lock on each attempt, blocking the
+   * thread (SQLite's busy_timeout). Keep it a few milliseconds. Default 5.
+   */
   busyTimeoutMs?: number;
+  /**
+   * How long an operation keeps retrying, without blocking, while another connection holds the
+   * lock; then it rejects with StorageBusyError (the storage.busy_wait option). Default 30000.
+   */
+  busyWaitMs?: number;
+  /** Warnings about quarantined values (store name only). */
+  log?: StorageLog;
+}
+
+export const DEFAULT_BUSY_TIMEOUT_MS = 5;
+export const DEFAULT_BUSY_WAIT_MS = 30_000;
+/** Backoff between attempts on a locked database: doubling from the first to the last. */
+const RETRY_FIRST_MS = 5;
+const RETRY_MAX_MS = 250;
+/** Damaged records remembered (so each is counted and logged once); past this, each read counts. */
+const QUARANTINE_TRACKED_MAX = 10_000;
+
+const SQLITE_BUSY = 5;
+const SQLITE_LOCKED = 6;
+
+/** SQLITE_BUSY or SQLITE_LOCKED, extended codes included (e.g. SQLITE_BUSY_SNAPSHOT). */
+function isBusy(err: unknown): boolean {
+  const code = (err as { errcode?: unknown } | null)?.errcode;
+  if (typeof code !== 'number') return false;
+  const primary = code & 0xff;
+  return primary === SQLITE_BUSY || primary === SQLITE_LOCKED;
+}
+
+function nonNegative(value: number | undefined, fallback: number): number {
+  return value !== undefined && Number.isFinite(value) ? Math.max(0, Math.trunc(value)) : fallback;
 }
 
 type Row = Record<string, SQLOutputValue>;
@@ -27,6 +67,7 @@ type RecordKind = 'keyval' | 'map';
 /** Every statement, prepared once in open(): the per-call path only binds and steps. */
 interface Statements {
   begin: StatementSync;
+  beginRead: StatementSync;
   commit: StatementSync;
   rollback: StatementSync;
   checkpoint: StatementSync;
@@ -124,21 +165,47 @@ export class SqliteBackend implements StorageBackend {
   readonly path: string;
   #codec: ValueCodec;
   #busyTimeoutMs: number;
+  #busyWaitMs: number;
+  #log: StorageLog | undefined;
   #db: DatabaseSync | undefined;
   #st: Statements | undefined;
+  #opening: Promise<void> | undefined;
+  /** Settles when every write queued behind a locked database has finished; undefined when none waits. */
+  #writeBacklog: Promise<void> | undefined;
+  /** Identities of the damaged records met so far (in memory only), and their count. */
+  readonly #damagedSeen = new Set<string>();
+  #damagedCount = 0;
 
   constructor(opts: SqliteBackendOptions) {
     this.path = opts.path;
     this.#codec = opts.codec ?? identityCodec;
-    const busy = opts.busyTimeoutMs ?? 5000;
-    this.#busyTimeoutMs = Number.isFinite(busy) ? Math.max(0, Math.trunc(busy)) : 5000;
+    this.#busyTimeoutMs = nonNegative(opts.busyTimeoutMs, DEFAULT_BUSY_TIMEOUT_MS);
+    this.#busyWaitMs = nonNegative(opts.busyWaitMs, DEFAULT_BUSY_WAIT_MS);
+    this.#log = opts.log;
   }
 
   get #inMemory(): boolean {
     return this.path === ':memory:' || this.path === '';
   }
 
+  /** Damaged values skipped since this backend was created, each counted once. */
+  quarantined(): number {
+    return this.#damagedCount;
+  }
+
+  /**
+   * Opens the file, retrying (without blocking) while another process holds a lock that the
+   * set-up needs (WAL switch, migrations), up to busy_wait.
+   */
   async open(): Promise<void> {
+    if (this.#db) return;
+    this.#opening ??= this.#retry(() => this.#openNow(), Date.now()).finally(() => {
+      this.#opening = undefined;
+    });
+    return this.#opening;
+  }
+
+  #openNow(): void {
     if (this.#db) return;
     if (!this.#inMemory) {
       // Create the file ourselves with 0600 so it never exists with umask-derived permissions;
@@ -183,6 +250,7 @@ export class SqliteBackend implements StorageBackend {
     const ar = 'host = ? AND store = ? AND user = ?';
     return {
       begin: p('BEGIN IMMEDIATE'),
+      beginRead: p('BEGIN DEFERRED'),
       commit: p('COMMIT'),
       rollback: p('ROLLBACK'),
       checkpoint: p('PRAGMA wal_checkpoint(TRUNCATE)'),
@@ -215,12 +283,13 @@ export class SqliteBackend implements StorageBackend {
   }
 
   /**
-   * Runs fn in a write transaction. fn is synchronous, so no other call of this backend can
-   * run in the middle of it even though the API is async.
+   * Runs fn in a transaction: a write transaction (BEGIN IMMEDIATE), or a read snapshot. fn is
+   * synchronous, so no other call of this backend can run in the middle of it even though the
+   * API is async; on SQLITE_BUSY it is rolled back, and the caller's retry runs it again whole.
    */
-  #tx<R>(fn: () => R): R {
+  #tx<R>(fn: () => R, mode: 'write' | 'read' = 'write'): R {
     const s = this.#s;
-    s.begin.run();
+    (mode === 'write' ? s.begin : s.beginRead).run();
     try {
       const result = fn();
       s.commit.run();
@@ -232,12 +301,113 @@ export class SqliteBackend implements StorageBackend {
   }
 
   /**
+   * Runs fn until it does not meet a locked database, sleeping between attempts (the event loop
+   * keeps serving everything else), for at most busy_wait since `started`. fn is synchronous and
+   * must have no effect when it fails: one statement, or one #tx.
+   */
+  async #retry<R>(fn: () => R, started: number): Promise<R> {
+    let delay = RETRY_FIRST_MS;
+    for (;;) {
+      try {
+        return fn();
+      } catch (err) {
+        if (!isBusy(err)) throw err;
+      }
+      const waited = Date.now() - started;
+      if (waited >= this.#busyWaitMs) {
+        throw new StorageBusyError(
+          `storage: the database stayed locked by another connection for ${waited} ms (storage.busy_wait is ${this.#busyWaitMs} ms); the operation was abandoned`,
+        );
+      }
+      // Jitter keeps several waiting operations from retrying in lockstep.
+      await sleep(Math.max(1, Math.min(delay * (0.5 + Math.random() / 2), this.#busyWaitMs - waited)));
+      delay = Math.min(delay * 2, RETRY_MAX_MS);
+    }
+  }
+
+  /** A read: run at once (WAL readers rarely meet a lock); retried from a timer if it does. */
+  async #read<R>(fn: () => R): Promise<R> {
+    const started = Date.now();
+    try {
+      return fn();
+    } catch (err) {
+      if (!isBusy(err)) throw err;
+    }
+    return this.#retry(fn, started);
+  }
+
+  /**
+   * A write: run at once when nothing waits; otherwise (or when it meets the lock) queued behind
+   * the writes already waiting, so writes keep their order. Each waits at most busy_wait from its
+   * own call; a queued write yields to I/O before its first attempt, so a long queue failing
+   * after a long lock never blocks the event loop for more than one attempt at a time.
+   */
+  async #write<R>(fn: () => R): Promise<R> {
+    const started = Date.now();
+    if (this.#writeBacklog === undefined) {
+      try {
+        return fn();
+      } catch (err) {
+        if (!isBusy(err)) throw err;
+      }
+    }
+    const before = this.#writeBacklog ?? Promise.resolve();
+    const run = before.then(async () => {
+      await yieldToIo();
+      return this.#retry(fn, started);
+    });
+    const tail = run.then(() => undefined, () => undefined);
+    this.#writeBacklog = tail;
+    void tail.then(() => {
+      if (this.#writeBacklog === tail) this.#writeBacklog = undefined;
+    });
+    return run;
+  }
+
+  /**
    * Moves the WAL content into the database file and truncates the WAL to zero bytes, so
-   * page images from before a deletion don't linger there.
+   * page images from before a deletion don't linger there. Retried (without blocking) while
+   * another connection reads or writes, up to busy_wait.
    */
   async checkpoint(): Promise<void> {
-    const row = this.#s.checkpoint.get();
-    if (row && colNum(row, 'busy') !== 0) throw new Error('storage: WAL checkpoint incomplete (database busy)');
+    const started = Date.now();
+    const attempt = (): void => {
+      const row = this.#s.checkpoint.get();
+      // A checkpoint that could not finish reports busy instead of failing: retried the same way.
+      if (row && colNum(row, 'busy') !== 0) throw Object.assign(new Error('storage: WAL checkpoint incomplete (database busy)'), { errcode: SQLITE_BUSY });
+    };
+    try {
+      await this.#retry(attempt, started);
+    } catch (err) {
+      if (err instanceof StorageBusyError) throw new StorageBusyError(`storage: WAL checkpoint incomplete (database busy for ${this.#busyWaitMs} ms)`);
+      throw err;
+    }
+  }
+
+  /**
+   * A stored value that could not be opened: counted once and logged with its store only (never
+   * a user, a key or content), then skipped by the read that met it. Retryable failures (a data
+   * key another process just added) go back to the caller instead.
+   */
+  #damaged(err: unknown, kind: RecordKind | 'archive', host: string, store: string, identity: string): void {
+    if (isRetryableDecodeError(err)) throw err;
+    const id = `${kind}\u0000${host}\u0000${store}\u0000${identity}`;
+    if (this.#damagedSeen.has(id)) return;
+    if (this.#damagedSeen.size < QUARANTINE_TRACKED_MAX) this.#damagedSeen.add(id);
+    this.#damagedCount++;
+    // The error's name only: a JSON SyntaxError's message quotes the text it failed on.
+    const error = err instanceof Error ? err.name : typeof err;
+    this.#log?.warn({ store, kind, error, quarantined: this.#damagedCount }, 'storage: a stored value could not be opened and is skipped (quarantined)');
+  }
+
+  /** Opens a value, or quarantines it and gives undefined. */
+  #openOrSkip(sealed: Uint8Array, kind: RecordKind | 'archive', host: string, user: string, store: string, key: string): Json | undefined {
+    try {
+      return this.#open(sealed, recordAad(kind, host, user, store, key));
+    } catch (err) {
+      this.#damaged(err, kind, host, store, `${user}\u0000${key}`);
+      return undefined;
+    }
   }
 
   /** The connection settings in effect (diagnostics and tests). */
@@ -258,6 +428,7 @@ export class SqliteBackend implements StorageBackend {
   }
 
   async close(): Promise<void> {
+    await this.#opening?.catch(() => undefined);
     const db = this.#db;
     if (!db) return;
     try {
@@ -278,51 +449,54 @@ export class SqliteBackend implements StorageBackend {
   }
 
   // Shared by keyval (key '') and map: the same table, told apart by kind.
-  #recGet(kind: RecordKind, host: string, store: string, user: string, key: string): Json | undefined {
+  async #recGet(kind: RecordKind, host: string, store: string, user: string, key: string): Promise<Json | undefined> {
     checkIdent(host, store, user, key);
-    const row = this.#s.recGet.get(host, kind, store, user, key);
-    return row ? this.#open(colBlob(row, 'value'), recordAad(kind, host, user, store, key)) : undefined;
+    const row = await this.#read(() => this.#s.recGet.get(host, kind, store, user, key));
+    return row ? this.#openOrSkip(colBlob(row, 'value'), kind, host, user, store, key) : undefined;
   }
 
-  #recSet(kind: RecordKind, host: string, store: string, user: string, key: string, value: Json): void {
+  async #recSet(kind: RecordKind, host: string, store: string, user: string, key: string, value: Json): Promise<void> {
     checkIdent(host, store, user, key);
     const sealed = this.#seal(value, recordAad(kind, host, user, store, key));
-    this.#s.recSet.run(host, kind, store, user, key, sealed);
+    await this.#write(() => this.#s.recSet.run(host, kind, store, user, key, sealed));
   }
 
-  #recDelete(kind: RecordKind, host: string, store: string, user: string, key: string): void {
+  async #recDelete(kind: RecordKind, host: string, store: string, user: string, key: string): Promise<void> {
     checkIdent(host, store, user, key);
-    this.#s.recDelete.run(host, kind, store, user, key);
+    await this.#write(() => this.#s.recDelete.run(host, kind, store, user, key));
   }
 
   keyval<T extends Json>(host: string, store: string): KeyValueStore<T> {
     checkIdent(host, store);
     return {
-      get: async (user) => this.#recGet('keyval', host, store, user, '') as T | undefined,
-      set: async (user, value) => this.#recSet('keyval', host, store, user, '', value),
-      delete: async (user) => this.#recDelete('keyval', host, store, user, ''),
-      users: async () => this.#s.recUsers.all(host, 'keyval', store).map((r) => colStr(r, 'user')),
+      get: async (user) => (await this.#recGet('keyval', host, store, user, '')) as T | undefined,
+      set: (user, value) => this.#recSet('keyval', host, store, user, '', value),
+      delete: (user) => this.#recDelete('keyval', host, store, user, ''),
+      // No value is opened here: a damaged value still names its user (callers that open the
+      // values, such as the encryption layer, skip it then).
+      users: async () => (await this.#read(() => this.#s.recUsers.all(host, 'keyval', store))).map((r) => colStr(r, 'user')),
     };
   }
 
   map<T extends Json>(host: string, store: string): MapStore<T> {
     checkIdent(host, store);
     return {
-      get: async (user, key) => this.#recGet('map', host, store, user, key) as T | undefined,
-      set: async (user, key, value) => this.#recSet('map', host, store, user, key, value),
-      delete: async (user, key) => this.#recDelete('map', host, store, user, key),
+      get: async (user, key) => (await this.#recGet('map', host, store, user, key)) as T | undefined,
+      set: (user, key, value) => this.#recSet('map', host, store, user, key, value),
+      delete: (user, key) => this.#recDelete('map', host, store, user, key),
       getAll: async (user) => {
         checkIdent(user);
         const out = new Map<string, T>();
-        for (const row of this.#s.recAll.all(host, 'map', store, user)) {
+        for (const row of await this.#read(() => this.#s.recAll.all(host, 'map', store, user))) {
           const key = colStr(row, 'key');
-          out.set(key, this.#open(colBlob(row, 'value'), recordAad('map', host, user, store, key)) as T);
+          const value = this.#openOrSkip(colBlob(row, 'value'), 'map', host, user, store, key);
+          if (value !== undefined) out.set(key, value as T);
         }
         return out;
       },
       deleteAll: async (user) => {
         checkIdent(user);
-        this.#s.recDeleteAll.run(host, 'map', store, user);
+        await this.#write(() => this.#s.recDeleteAll.run(host, 'map', store, user));
       },
     };
   }
@@ -335,25 +509,23 @@ export class SqliteBackend implements StorageBackend {
    */
   archive<T extends Json>(host: string, store: string): ArchiveStore<T> {
     checkIdent(host, store);
-    const entry = (user: string, row: Row): ArchiveEntry<T> => {
+    /** The entry of a row, or undefined (quarantined) when its value can't be opened. */
+    const entry = (user: string, row: Row): ArchiveEntry<T> | undefined => {
       const id = String(colNum(row, 'id'));
-      return {
-        id,
-        when: new Date(colNum(row, 'when_ms')),
-        value: this.#open(colBlob(row, 'value'), recordAad('archive', host, user, store, id)) as T,
-      };
+      const value = this.#openOrSkip(colBlob(row, 'value'), 'archive', host, user, store, id);
+      return value === undefined ? undefined : { id, when: new Date(colNum(row, 'when_ms')), value: value as T };
     };
     return {
       append: async (user, value, when) => {
         checkIdent(user);
         const ms = whenMs(when);
         const plain = toBytes(value);
-        return this.#tx(() => {
+        return this.#write(() => this.#tx(() => {
           const s = this.#s;
           const id = String(s.arInsert.run(host, store, user, ms).lastInsertRowid);
           s.arSeal.run(this.#codec.encode(plain, recordAad('archive', host, user, store, id)), id);
           return id;
-        });
+        }));
       },
       list: async (user, opts) => {
         checkIdent(user);
@@ -361,24 +533,31 @@ export class SqliteBackend implements StorageBackend {
         if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0)) {
           throw new RangeError('storage: limit must be a non-negative integer');
         }
-        return this.#s.arList.all(host, store, user, limit ?? -1).map((row) => entry(user, row));
+        const rows = await this.#read(() => this.#s.arList.all(host, store, user, limit ?? -1));
+        const out: ArchiveEntry<T>[] = [];
+        for (const row of rows) {
+          const e = entry(user, row);
+          if (e) out.push(e);
+        }
+        return out;
       },
       count: async (user) => {
         checkIdent(user);
-        const row = this.#s.arCount.get(host, store, user);
+        const row = await this.#read(() => this.#s.arCount.get(host, store, user));
         return row ? colNum(row, 'n') : 0;
       },
       delete: async (user, ids) => {
         checkIdent(user);
         const nums = parseIds(ids);
-        if (nums.length > 0) this.#s.arDelete.run(host, store, user, JSON.stringify(nums));
+        if (nums.length > 0) await this.#write(() => this.#s.arDelete.run(host, store, user, JSON.stringify(nums)));
       },
       deleteAll: async (user) => {
         checkIdent(user);
-        this.#s.arDeleteAll.run(host, store, user);
+        await this.#write(() => this.#s.arDeleteAll.run(host, store, user));
       },
       purgeOlderThan: async (cutoff) => {
-        const changes = this.#s.arPurge.run(host, store, whenMs(cutoff)).changes;
+        const ms = whenMs(cutoff);
+        const changes = await this.#write(() => this.#s.arPurge.run(host, store, ms).changes);
         return Number(changes);
       },
     };
@@ -386,15 +565,17 @@ export class SqliteBackend implements StorageBackend {
 
   async exportUser(host: string, user: string): Promise<UserExport> {
     checkIdent(host, user);
-    const out: UserExport = { host, user, keyval: {}, map: {}, archive: {} };
-    // One transaction: the export is a consistent snapshot across all stores.
-    this.#tx(() => {
+    // One read transaction: the export is a consistent snapshot across all stores, taken without
+    // the write lock (so a lock held elsewhere doesn't delay it).
+    return this.#read(() => this.#tx(() => {
+      const out: UserExport = { host, user, keyval: {}, map: {}, archive: {} };
       const s = this.#s;
       for (const row of s.userRecords.all(host, user)) {
         const kind = colStr(row, 'kind') as RecordKind;
         const store = colStr(row, 'store');
         const key = colStr(row, 'key');
-        const value = this.#open(colBlob(row, 'value'), recordAad(kind, host, user, store, key));
+        const value = this.#openOrSkip(colBlob(row, 'value'), kind, host, user, store, key);
+        if (value === undefined) continue;
         if (kind === 'keyval') {
           put(out.keyval, store, value);
         } else {
@@ -405,22 +586,20 @@ export class SqliteBackend implements StorageBackend {
       for (const row of s.userArchive.all(host, user)) {
         const store = colStr(row, 'store');
         const id = String(colNum(row, 'id'));
+        const value = this.#openOrSkip(colBlob(row, 'value'), 'archive', host, user, store, id);
+        if (value === undefined) continue;
         if (!Object.hasOwn(out.archive, store)) put(out.archive, store, []);
-        out.archive[store]?.push({
-          id,
-          when: new Date(colNum(row, 'when_ms')).toISOString(),
-          value: this.#open(colBlob(row, 'value'), recordAad('archive', host, user, store, id)),
-        });
+        out.archive[store]?.push({ id, when: new Date(colNum(row, 'when_ms')).toISOString(), value });
       }
-    });
-    return out;
+      return out;
+    }, 'read'));
   }
 
   async deleteUser(host: string, user: string): Promise<void> {
     checkIdent(host, user);
-    this.#tx(() => {
+    await this.#write(() => this.#tx(() => {
       this.#s.userDeleteRecords.run(host, user);
       this.#s.userDeleteArchive.run(host, user);
-    });
+    }));
   }
 }

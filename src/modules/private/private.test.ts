@@ -61,13 +61,22 @@ describe('XEP-0049 Private XML Storage', () => {
     await assert.rejects(c.iqGet(query(xml('exodus', { xmlns: 'exodus:prefs' })), 'duncan@localhost'), (e) => condition(e) === 'forbidden');
   });
 
-  it('enforces max_size per account, counting what is replaced only once', async (t) => {
+  it('enforces max_size per account, counting what is replaced only once, while another user keeps working', async (t) => {
     const c = await server.connectClient(t, 'hoarder');
+    const other = await server.connectClient(t, 'tidy');
     const blob = (n: number) => xml('data', { xmlns: 'urn:example:blob' }, 'x'.repeat(n));
     await c.iqSet(query(blob(1200)));
     // Replacing the same namespace with the same size stays under the limit.
     await c.iqSet(query(blob(1200)));
-    await assert.rejects(c.iqSet(query(xml('more', { xmlns: 'urn:example:more' }, 'y'.repeat(1200)))), (e) => condition(e) === 'not-acceptable');
+    // The refusal and another account's writes at the same time: the quota is per account.
+    const [refused, accepted] = await Promise.allSettled([
+      c.iqSet(query(xml('more', { xmlns: 'urn:example:more' }, 'y'.repeat(1200)))),
+      other.iqSet(query(blob(1200))),
+    ]);
+    assert.equal(refused.status, 'rejected');
+    assert.equal(condition(refused.status === 'rejected' ? refused.reason : undefined), 'not-acceptable');
+    assert.equal(accepted.status, 'fulfilled');
     assert.equal((await c.iqGet(query(xml('more', { xmlns: 'urn:example:more' })))).getChild('more')?.children.length, 0);
+    assert.equal((await other.iqGet(query(xml('data', { xmlns: 'urn:example:blob' })))).getChildText('data')?.length, 1200);
   });
 });

@@ -77,11 +77,19 @@ describe('XEP-0054 vcard-temp', () => {
     await assert.rejects(c.iqGet(xml('vCard', { xmlns: NS }), 'blank@localhost'), (e) => condition(e) === 'item-not-found');
   });
 
-  it('refuses a vCard over max_size with not-acceptable, keeping the old one', async (t) => {
+  it('refuses a vCard over max_size with not-acceptable, keeping the old one, while another user keeps working', async (t) => {
     const c = await server.connectClient(t, 'bigphoto');
+    const other = await server.connectClient(t, 'neighbour');
     await c.iqSet(xml('vCard', { xmlns: NS }, xml('FN', {}, 'small')));
     const huge = xml('vCard', { xmlns: NS }, xml('PHOTO', {}, xml('BINVAL', {}, 'A'.repeat(5000))));
-    await assert.rejects(c.iqSet(huge), (e) => condition(e) === 'not-acceptable');
+    // The refusal and another account's write at the same time: only the oversized one fails.
+    const [refused, accepted] = await Promise.allSettled([c.iqSet(huge), other.iqSet(xml('vCard', { xmlns: NS }, xml('FN', {}, 'next door')))]);
+    assert.equal(refused.status, 'rejected');
+    assert.equal(condition(refused.status === 'rejected' ? refused.reason : undefined), 'not-acceptable');
+    assert.equal(accepted.status, 'fulfilled');
     assert.equal((await c.iqGet(xml('vCard', { xmlns: NS }))).getChildText('FN'), 'small');
+    // Both sessions go on: each reads the other's card.
+    assert.equal((await c.iqGet(xml('vCard', { xmlns: NS }), 'neighbour@localhost')).getChildText('FN'), 'next door');
+    assert.equal((await other.iqGet(xml('vCard', { xmlns: NS }), 'bigphoto@localhost')).getChildText('FN'), 'small');
   });
 });

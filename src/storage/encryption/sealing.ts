@@ -25,6 +25,8 @@ export class SealError extends Error {
 export class UnknownDataKeyError extends SealError {
   override name = 'UnknownDataKeyError';
   readonly keyId: number;
+  /** Backends pass it on rather than quarantine the value: the keyring may just need a reload. */
+  readonly retryable = true;
 
   constructor(keyId: number) {
     super(`storage: the value is sealed with data key ${keyId}, which the keyring does not hold`);
