@@ -210,6 +210,7 @@ export class Server implements ServerCore {
       sessions: this.sessions.count(),
       connections: this.#streams.size,
       memory: { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers },
+      quarantined: this.storage.quarantined(),
       hosts: [...this.#hosts.keys()],
     };
   }

@@ -47,6 +47,7 @@ describe('config defaults', () => {
       backend: 'sqlite',
       path: join(process.cwd(), 'data', 'jabberx.sqlite'),
       key: { provider: 'file', file: join(process.cwd(), 'jabberx.key'), env: 'JABBERX_MASTER_KEY', command: '' },
+      busyWaitMs: 30_000,
     });
     assert.deepEqual(c.limits, { maxStanzaSize: 256 * 1024, idleTimeoutMs: 15 * 60_000, handshakeTimeoutMs: 60_000, maxResourcesPerUser: 10, v8SemiSpace: 2 << 20 });
     assert.deepEqual(c.auth, {
@@ -134,6 +135,7 @@ hosts:
       backend: 'sqlite',
       path: '/tmp/x.db',
       key: { provider: 'file', file: '/srv/jabberx/jabberx.key', env: 'JABBERX_MASTER_KEY', command: '' },
+      busyWaitMs: 30_000,
     });
     assert.deepEqual(c.limits, { maxStanzaSize: 65536, idleTimeoutMs: 90_000, handshakeTimeoutMs: 500, maxResourcesPerUser: 3, v8SemiSpace: 2 << 20 });
     assert.deepEqual(c.auth, { scramIterations: 4096, mechanisms: ['SCRAM-SHA-256', 'PLAIN'], resourceConflict: 'random' });
@@ -187,6 +189,8 @@ describe('config errors name the option, host and line', () => {
     fails('auth:\n  resource_conflict: newest\n', 'auth.resource_conflict (line 2)', 'kick_old');
     fails('log:\n  level: loud\n', 'log.level (line 2)');
     fails('storage:\n  backend: mysql\n', 'storage.backend (line 2)', 'sqlite');
+    fails('storage:\n  busy_wait: soon\n', 'storage.busy_wait (line 2)', 'period');
+    assert.equal(parse('storage:\n  busy_wait: 2s\n').storage.busyWaitMs, 2000);
     fails('tls:\n  min_version: TLSv1.1\n', 'tls.min_version (line 2)', 'RFC 8996');
     fails('tls:\n  min_version: TLSv1\n', 'tls.min_version (line 2)', 'insecure');
     fails('tls:\n  ciphers: NOT-A-CIPHER\n', 'tls.ciphers (line 2)');

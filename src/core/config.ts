@@ -46,6 +46,8 @@ export interface ServerConfig {
     path: string;
     /** The master key's source (encryption at rest); paths are absolute. */
     key: { provider: 'file' | 'env' | 'command'; file: string; env: string; command: string };
+    /** Most time an operation waits, without blocking, for another connection's lock (storage.busy_wait). */
+    busyWaitMs: number;
   };
   limits: { maxStanzaSize: number; idleTimeoutMs: number; handshakeTimeoutMs: number; maxResourcesPerUser: number; v8SemiSpace: number };
   auth: { scramIterations: number; mechanisms: string[]; resourceConflict: 'kick_old' | 'refuse' | 'random' };
@@ -108,6 +110,7 @@ export const CONFIG_SECTIONS = {
     key_file: option.string('jabberx.key', 'key_provider file: the key file, relative to the config file; made on first start when neither it nor the database exists. Must not be inside data_dir.'),
     key_env: option.string('JABBERX_MASTER_KEY', 'key_provider env: the environment variable holding the key.'),
     key_command: option.string('', "key_provider command: a shell command printing the key (an operator's KMS or vault CLI)."),
+    busy_wait: option.period('30s', 'How long a storage operation waits for a lock held by another process (e.g. a backup) before it fails; the server keeps serving meanwhile.', { min: 0, max: 3_600_000 }),
   },
   limits: {
     // RFC 6120 §13.12: the limit "MUST NOT be smaller than 10000 bytes".
@@ -400,6 +403,7 @@ export function parseConfigText(text: string, baseDir: string, opts: ConfigOptio
       backend: storage.backend,
       path: resolve(dataDir, storage.path),
       key: { provider: storage.key_provider, file: resolve(baseDir, storage.key_file), env: storage.key_env, command: storage.key_command },
+      busyWaitMs: storage.busy_wait,
     },
     limits: {
       maxStanzaSize: limits.max_stanza_size,

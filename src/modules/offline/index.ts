@@ -56,8 +56,9 @@ function addUsage(u: Usage, sender: string, bytes: number): void {
  */
 function offer(session: Session, message: Element): boolean {
   try {
-    const taken: boolean | void = session.send(message);
-    return taken !== false;
+    // Typed wider than either version of Session.send, so no compiler narrows the result away.
+    const send: (stanza: Element) => boolean | void = (stanza) => session.send(stanza);
+    return send(message) !== false;
   } catch {
     return false;
   }
