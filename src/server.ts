@@ -6,19 +6,20 @@ import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { ServerConfig } from './core/config.ts';
 import { prepareDomain } from './core/config.ts';
-import { createLogger, DebugLog } from './core/logger.ts';
+import { createLogger, DebugLog, droppedLogLines } from './core/logger.ts';
 import { parsePeriod } from './core/options.ts';
 import { Accounts } from './core/accounts.ts';
 import { SessionManager } from './core/sessions.ts';
 import { Router } from './core/router.ts';
 import { HostRuntime, loadHostModules } from './core/module-loader.ts';
-import { C2sStream } from './core/c2s-stream.ts';
+import { C2sStream, type Admission } from './core/c2s-stream.ts';
+import { ConnectionGate } from './core/connection-gate.ts';
 import { StreamError } from './core/errors.ts';
 import { AuthThrottle } from './core/auth-throttle.ts';
 import { IpBlocks } from './core/ip-blocks.ts';
 import { RetentionEngine } from './core/retention.ts';
 import type { ServerCore } from './core/server-core.ts';
-import type { ServerInfo } from './core/modules.ts';
+import type { AnyModule, ServerInfo } from './core/modules.ts';
 import { SqliteBackend } from './storage/sqlite.ts';
 import { EncryptedBackend } from './storage/encrypted.ts';
 import { loadMasterKey, writeNewKeyFile } from './storage/encryption/key-providers.ts';
@@ -48,8 +49,10 @@ export function controlSocketPath(config: ServerConfig): string {
 export function openStorage(config: ServerConfig, log?: Logger): EncryptedBackend {
   mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
   const { path, key } = config.storage;
+  const storageLog = log?.child({ component: 'storage' });
   return new EncryptedBackend({
-    inner: (codec) => new SqliteBackend({ path, codec }),
+    inner: (codec) => new SqliteBackend({ path, codec, busyWaitMs: config.storage.busyWaitMs, ...(storageLog ? { log: storageLog } : {}) }),
+    ...(storageLog ? { log: storageLog } : {}),
     masterKey: async () => {
       if (key.provider === 'file' && !existsSync(key.file) && !existsSync(path)) {
         writeNewKeyFile(key.file, { dataDir: config.dataDir });
@@ -83,6 +86,8 @@ export class Server implements ServerCore {
   readonly secret: Buffer;
   readonly throttle: AuthThrottle;
   readonly blocks: IpBlocks;
+  /** Connection rates and unauthenticated-connection caps, in memory only. */
+  readonly gate: ConnectionGate;
   readonly retention: RetentionEngine;
   readonly #hosts = new Map<string, HostRuntime>();
   readonly #listeners: Listener[] = [];
@@ -93,8 +98,12 @@ export class Server implements ServerCore {
 
   readonly debugLog: DebugLog;
 
-  constructor(config: ServerConfig, log?: Logger) {
+  readonly #registry: ReadonlyMap<string, AnyModule>;
+
+  /** `registry` is every module the server can load (embedders and fault tests add their own). */
+  constructor(config: ServerConfig, log?: Logger, registry: ReadonlyMap<string, AnyModule> = moduleRegistry) {
     this.config = config;
+    this.#registry = registry;
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     this.debugLog = new DebugLog(join(config.dataDir, 'debug.log'));
     this.log = log ?? createLogger(config.log, this.debugLog);
@@ -114,6 +123,13 @@ export class Server implements ServerCore {
       maxPerAccount: sec.failedLoginMaxPerAccount,
     });
     this.blocks = new IpBlocks(sec.blockedIps);
+    const limits = config.limits;
+    this.gate = new ConnectionGate({
+      maxUnauthenticated: limits.maxUnauthenticated,
+      maxUnauthenticatedPerAddress: limits.maxUnauthenticatedPerAddress,
+      ratePerAddress: limits.connectionRatePerAddress,
+      burstPerAddress: limits.connectionBurstPerAddress,
+    });
     this.retention = new RetentionEngine(this.log.child({ component: 'retention' }));
     // Failed-login records expire on their own; the engine reports how many went.
     this.retention.register({
@@ -158,7 +174,7 @@ export class Server implements ServerCore {
     for (const [name, hostCfg] of this.config.hosts) {
       const rt = new HostRuntime(name);
       this.#hosts.set(name, rt);
-      await loadHostModules(rt, hostCfg, moduleRegistry, {
+      await loadHostModules(rt, hostCfg, this.#registry, {
         server: this.info,
         retention: this.retention,
         storage: this.storage,
@@ -170,7 +186,7 @@ export class Server implements ServerCore {
     if (opts.listen === false) return;
     const certs = await ensureCertificates(this.config);
     const options = createTlsServerOptions(this.config, certs);
-    const tlsSetup = { options, secureContext: options.secureContext ?? createSecureContext(options) };
+    const tlsSetup = { options, secureContext: options.secureContext ?? createSecureContext(options), contextFor: options.contextFor };
     await this.#stampPolicy();
     for (const l of this.config.listeners) {
       if (l.type === 'http' || l.type === 'https') {
@@ -186,9 +202,15 @@ export class Server implements ServerCore {
       const listener = await listenC2s(
         { port: l.port, address: l.address, direct: l.type === 'c2s_direct_tls' },
         tlsSetup,
-        (address) => !this.blocks.isBlocked(address),
-        (transport) => {
-          const stream = new C2sStream(this, transport);
+        (address): Admission | false => {
+          if (this.blocks.isBlocked(address)) return false;
+          const verdict = this.gate.admit(address);
+          // A direct-TLS peer can't read a plaintext refusal: cut it before any TLS work.
+          if ('refusal' in verdict && l.type === 'c2s_direct_tls') return false;
+          return verdict;
+        },
+        (transport, admission) => {
+          const stream = new C2sStream(this, transport, admission);
           this.#streams.add(stream);
           transport.onClose(() => this.#streams.delete(stream));
         },
@@ -209,15 +231,17 @@ export class Server implements ServerCore {
       uptimeSeconds: Math.round(process.uptime()),
       sessions: this.sessions.count(),
       connections: this.#streams.size,
+      unauthenticated: this.gate.unauthenticated,
       memory: { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers },
       quarantined: this.storage.quarantined(),
+      logLinesDropped: droppedLogLines(),
       hosts: [...this.#hosts.keys()],
     };
   }
 
   /** What the server does, as the published terms and privacy policy state it (src/policy/). */
   policyFacts(): PolicyFacts {
-    return { ...derivePolicyFacts(this.config, this.#policyState(), moduleRegistry), policyLastChanged: this.#policyChanged };
+    return { ...derivePolicyFacts(this.config, this.#policyState(), this.#registry), policyLastChanged: this.#policyChanged };
   }
 
   #policyState(): PolicyState {
@@ -232,7 +256,7 @@ export class Server implements ServerCore {
   /** Moves the policy's "last changed" date only when a policy-relevant setting changed. */
   async #stampPolicy(): Promise<void> {
     const store = this.storage.keyval<PolicyStamp>(SERVER_SCOPE, 'policy-stamp');
-    const { stamp } = stampPolicy(derivePolicyFacts(this.config, this.#policyState(), moduleRegistry), await store.get('_'));
+    const { stamp } = stampPolicy(derivePolicyFacts(this.config, this.#policyState(), this.#registry), await store.get('_'));
     await store.set('_', stamp);
     this.#policyChanged = stamp.changed;
   }
@@ -325,6 +349,7 @@ export class Server implements ServerCore {
     await Promise.all(this.#listeners.splice(0).map((l) => l.close().catch(() => undefined)));
     for (const rt of this.#hosts.values()) await rt.unload(this.log);
     this.throttle.stop();
+    this.gate.stop();
     this.debugLog.off();
     await this.retention.stop();
     await this.storage.close();

@@ -30,6 +30,7 @@ const USERS = {
   carol: 'carol-Secret-3',
   dave: 'dave-Secret-4',
   mallory: 'mallory-Secret-5',
+  erin: 'erin-Secret-6',
 } as const;
 type User = keyof typeof USERS;
 const jidOf = (u: User): string => `${u}@${DOMAIN}`;
@@ -247,22 +248,49 @@ describe('JabberX c2s end to end (RFC 6120)', () => {
       }
     });
 
-    for (const [mechanism, cbType, tlsMax] of [
-      ['SCRAM-SHA-1', undefined, undefined],
-      ['SCRAM-SHA-256', undefined, undefined],
-      ['PLAIN', undefined, undefined],
-      ['SCRAM-SHA-1-PLUS', 'tls-server-end-point', undefined],
-      ['SCRAM-SHA-256-PLUS', 'tls-server-end-point', undefined],
-      ['SCRAM-SHA-256-PLUS', 'tls-server-end-point', 'TLSv1.2'],
-    ] as const) {
-      const label = `${mechanism}${cbType ? ` (${cbType})` : ''}${tlsMax ? ` on ${tlsMax}` : ''}`;
-      it(`slixmpp: ${label}`, { skip: noSlix }, async (t) => {
-        const c = await connectSlix(t, { jid: jidOf('dave'), password: USERS.dave, port: server.ports.c2s_starttls, mechanism, cbType, tlsMax });
-        assert.equal(c.mechanism, mechanism);
+    // Issue 7: stock slixmpp (and poezio, built on it) picks SCRAM-SHA-256-PLUS with tls-unique,
+    // also on TLS 1.3, and must get in with the production throttle settings.
+    for (const [directTls, tlsMax] of [[false, undefined], [true, undefined], [false, 'TLSv1.2'], [true, 'TLSv1.2']] as const) {
+      const label = `${directTls ? 'direct TLS' : 'STARTTLS'} on ${tlsMax ?? 'TLSv1.3'}`;
+      it(`slixmpp, mechanism of its own choosing: ${label}`, { skip: noSlix }, async (t) => {
+        const port = directTls ? server.ports.c2s_direct_tls : server.ports.c2s_starttls;
+        const c = await connectSlix(t, { jid: jidOf('dave'), password: USERS.dave, port, directTls, tlsMax });
+        assert.equal(c.mechanism, 'SCRAM-SHA-256-PLUS');
+        assert.equal(c.tlsVersion, tlsMax ?? 'TLSv1.3');
         assert.ok(c.jid.startsWith(`${jidOf('dave')}/`), c.jid);
-        if (tlsMax) assert.equal(c.tlsVersion, tlsMax);
       });
     }
+
+    it('issue 7: stock slixmpp logs in 30 times in a row from one address, on TLS 1.3 and TLS 1.2, with the default throttle', { skip: noSlix, timeout: 120_000 }, async (t) => {
+      const { SlixClient } = await import('./harness/slixmpp.ts');
+      for (const tlsMax of [undefined, 'TLSv1.2'] as const) {
+        const c = new SlixClient(tlsMax ? { tlsMax } : {});
+        t.after(() => c.close());
+        for (let i = 0; i < 30; i++) {
+          await c.connect({ jid: jidOf('dave'), password: USERS.dave, port: server.ports.c2s_starttls });
+          assert.equal(c.mechanism, 'SCRAM-SHA-256-PLUS', `login ${String(i + 1)}`);
+          assert.equal(c.tlsVersion, tlsMax ?? 'TLSv1.3');
+          await c.disconnect();
+        }
+      }
+    });
+
+    it('slixmpp: PLAIN when the user chooses it', { skip: noSlix }, async (t) => {
+      const c = await connectSlix(t, { jid: jidOf('dave'), password: USERS.dave, port: server.ports.c2s_starttls, mechanism: 'PLAIN' });
+      assert.equal(c.mechanism, 'PLAIN');
+    });
+
+    it("RFC 5802 §6: slixmpp forced to plain SCRAM sends 'y' while -PLUS is offered: refused as a downgrade, and nothing is throttled", { skip: noSlix }, async (t) => {
+      const { SlixClient } = await import('./harness/slixmpp.ts');
+      const forced = new SlixClient();
+      t.after(() => forced.close());
+      await assert.rejects(forced.connect({ jid: jidOf('erin'), password: USERS.erin, port: server.ports.c2s_starttls, mechanism: 'SCRAM-SHA-256' }));
+      const failed = await forced.waitFor((e) => e.event === 'failed_auth');
+      assert.equal(failed.event === 'failed_auth' && failed.condition, 'not-authorized');
+      // The same address and account log in at once afterwards.
+      const c = await connectSlix(t, { jid: jidOf('erin'), password: USERS.erin, port: server.ports.c2s_starttls });
+      assert.equal(c.mechanism, 'SCRAM-SHA-256-PLUS');
+    });
 
     for (const [mechanism, cbType, maxVersion] of [
       ['SCRAM-SHA-1', undefined, undefined],
@@ -360,6 +388,19 @@ describe('JabberX c2s end to end (RFC 6120)', () => {
       assert.equal(res.success, false);
     });
 
+    it('issue 7: channel-binding refusals count against no address: more of them than the address limit, then a login at once', async () => {
+      for (let i = 0; i < 12; i++) {
+        const { conn } = await connectSecured({ port: server.ports.c2s_starttls });
+        const res = await authenticate(conn, { mechanism: 'SCRAM-SHA-256-PLUS', username: 'mallory', password: USERS.mallory, cbType: 'tls-exporter', cbData: Buffer.alloc(32, i) });
+        conn.destroy();
+        assert.equal(res.success, false);
+        assert.equal(res.condition, 'not-authorized');
+      }
+      const s = await login(server, 'mallory');
+      assert.ok(s.jid?.startsWith(`${jidOf('mallory')}/`));
+      s.conn.destroy();
+    });
+
     it("RFC 5802 §6: on TLS 1.2 (tls-unique offered) the 'y' flag is refused as a downgrade", async () => {
       const { conn } = await connectSecured({ port: server.ports.c2s_starttls, tls: { maxVersion: 'TLSv1.2' } });
       const res = await authenticate(conn, { mechanism: 'SCRAM-SHA-256', username: 'alice', password: USERS.alice, gs2Flag: 'y' });
@@ -367,22 +408,29 @@ describe('JabberX c2s end to end (RFC 6120)', () => {
       assert.equal(res.success, false, res.transcript.join(' '));
     });
 
-    it("COMPAT: on TLS 1.3 a tls-unique-only client's 'y' flag is honest and accepted (slixmpp, poezio)", async () => {
+    it("RFC 5802 §6: on TLS 1.3 the 'y' flag is refused as a downgrade too (-PLUS is offered)", async () => {
       const { conn } = await connectSecured({ port: server.ports.c2s_starttls, tls: { minVersion: 'TLSv1.3' } });
       const res = await authenticate(conn, { mechanism: 'SCRAM-SHA-256', username: 'alice', password: USERS.alice, gs2Flag: 'y' });
       conn.destroy();
-      assert.equal(res.success, true, res.transcript.join(' '));
+      assert.equal(res.success, false, res.transcript.join(' '));
+      assert.equal(res.condition, 'not-authorized');
     });
 
-    it('RFC 9266: tls-unique is refused on TLS 1.3, where it is undefined', async () => {
-      const { conn } = await connectSecured({ port: server.ports.c2s_starttls, tls: { minVersion: 'TLSv1.3' } });
-      let res;
-      try {
-        res = await authenticate(conn, { mechanism: 'SCRAM-SHA-256-PLUS', username: 'alice', password: USERS.alice, cbType: 'tls-unique' });
-      } finally {
-        conn.destroy();
+    it('COMPAT: tls-unique is accepted on TLS 1.3 as OpenSSL defines it (slixmpp, poezio), but not advertised', async () => {
+      for (const directTls of [false, true]) {
+        const probe = await connectSecured({ port: directTls ? server.ports.c2s_direct_tls : server.ports.c2s_starttls, directTls, tls: { minVersion: 'TLSv1.3' } });
+        probe.conn.destroy();
+        assert.ok(!advertisedCbTypes(probe.features).includes('tls-unique'));
+        const s = await login(server, 'alice', {
+          mechanism: 'SCRAM-SHA-256-PLUS',
+          cbType: 'tls-unique',
+          directTls,
+          port: directTls ? server.ports.c2s_direct_tls : server.ports.c2s_starttls,
+          tls: { minVersion: 'TLSv1.3' },
+        });
+        assert.equal(s.auth.serverVerified, true);
+        s.conn.destroy();
       }
-      assert.equal(res.success, false);
     });
 
     it('§6.5.5: an unknown mechanism gets <invalid-mechanism/>', async () => {

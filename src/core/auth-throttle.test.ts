@@ -35,4 +35,13 @@ describe('brute-force throttle', () => {
     assert.equal(addressKey('::ffff:192.0.2.5'), '192.0.2.5');
     assert.equal(addressKey(undefined), '?');
   });
+
+  it('issue 7: a channel-binding failure counts against the account only, never the address', () => {
+    const t = new AuthThrottle(opts);
+    for (let i = 0; i < 50; i++) t.failedAccount('carol@x', 7);
+    assert.deepEqual(t.check('192.0.2.9', 7), { refuse: false, delayMs: 0 });
+    assert.equal(t.accountLocked('carol@x', '192.0.2.9', 7), false, 'the address has not failed');
+    assert.deepEqual(t.size, { addresses: 0, accounts: 1 });
+    t.stop();
+  });
 });

@@ -77,6 +77,11 @@ export class AuthThrottle {
     if (account) this.#bump(this.#byAccount, account, now);
   }
 
+  /** A failure that says nothing about the address (a channel-binding mismatch): the account only. */
+  failedAccount(account: string, now = Date.now()): void {
+    this.#bump(this.#byAccount, account, now);
+  }
+
   #bump(map: Map<string, Entry>, key: string, now: number): void {
     const e = this.#live(map, key, now);
     if (e) e.failures++;

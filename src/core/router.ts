@@ -9,6 +9,7 @@ import type { Logger } from 'pino';
 import { Element } from './xml/element.ts';
 import { tryParseJid, type Jid } from './jid.ts';
 import { StanzaError } from './errors.ts';
+import { StorageBusyError } from './storage.ts';
 import type { Hooks, StanzaEvent } from './hooks.ts';
 import type { Session } from './session.ts';
 import type { SessionManager } from './sessions.ts';
@@ -230,11 +231,9 @@ export class Router {
     // Not done: the SHOULD of §8.5.3.1 to refuse IQ get/set from entities the account shares no
     // presence with; that needs the roster, which the router does not see.
     const target = this.#sessions.get(to.toString());
-    if (target) {
-      target.send(this.#stamp(stanza, from, to));
-      return;
-    }
-    // §8.5.3.2: no resource matches.
+    if (target?.send(this.#stamp(stanza, from, to))) return;
+    // §8.5.3.2: no resource matches, or (issue 7) the one that matches is not reading and may not
+    // be buffered for: then it is handled as if that resource were gone, so nothing is dropped.
     switch (stanza.name) {
       case 'message':
         return this.#messageToGoneResource(stanza, from, to, event);
@@ -243,7 +242,7 @@ export class Router {
         return;
       case 'iq':
         // §8.5.3.2.3: <service-unavailable/>; results and errors are never answered (bounce() drops them).
-        return this.bounce(stanza, from, to, new StanzaError('service-unavailable'));
+        return this.bounce(stanza, from, to, target ? new StanzaError('resource-constraint', 'The recipient is not reading its connection', 'wait') : new StanzaError('service-unavailable'));
     }
   }
 
@@ -291,10 +290,7 @@ export class Router {
         // (b) all of the non-negative resources [chat: that have opted in]". (a), as Prosody: every
         // resource sharing the highest priority (copies for the others are Message Carbons' job, XEP-0280).
         const targets = mostAvailable(available);
-        if (targets.length) {
-          this.#deliver(stanza, from, to, targets);
-          return;
-        }
+        if (this.#deliver(stanza, from, to, targets) > 0) return;
         // No non-negative resource: "(a) store the message offline ... or (b) return a stanza error
         // ... <service-unavailable/>". Storage is the offline module's; without it (or when it
         // declines: full queue, no-store hint), the sender gets the error.
@@ -320,8 +316,11 @@ export class Router {
     this.#deliver(stanza, from, to, this.#sessions.available(to.domain, to.local));
   }
 
-  #deliver(stanza: Element, from: Jid, to: Jid, sessions: Session[]): void {
-    for (const s of sessions) s.send(this.#stamp(stanza, from, to));
+  /** Returns how many sessions took the stanza (a closed or backed-up one refuses it). */
+  #deliver(stanza: Element, from: Jid, to: Jid, sessions: Session[]): number {
+    let taken = 0;
+    for (const s of sessions) if (s.send(this.#stamp(stanza, from, to))) taken++;
+    return taken;
   }
 
   /** The stanza as delivered: 'from' as routed; 'to' as the sender wrote it, never rewritten (§8.5.2.1.1). */
@@ -350,6 +349,7 @@ export class Router {
       result = await handler(req);
     } catch (e) {
       if (e instanceof StanzaError) return this.bounce(stanza, from, to, e);
+      if (e instanceof StorageBusyError) return this.bounce(stanza, from, to, new StanzaError('resource-constraint', 'The server is busy; try again', 'wait'));
       const errorId = randomUUID();
       this.#log.error({ err: e, errorId, iq: payload.attrs['xmlns'] }, 'IQ handler failed');
       return this.bounce(stanza, from, to, new StanzaError('internal-server-error', `Error id ${errorId}`));

@@ -2,7 +2,7 @@
 // (RFC 5802, RFC 7677), PLAIN over TLS only (RFC 4616), XEP-0440 channel-binding capabilities
 // and XEP-0474 downgrade protection.
 import { el, type Element } from './xml/element.ts';
-import { ScramServer, type ScramHash } from '../lib/scram.ts';
+import { ScramServer, type SaslFailure, type ScramHash } from '../lib/scram.ts';
 import type { Accounts } from './accounts.ts';
 import type { ChannelBindingType, XmlTransport } from './transport.ts';
 import { prepLocalpart } from './jid.ts';
@@ -15,10 +15,24 @@ export type SaslFailureCondition =
   | 'invalid-authzid' | 'invalid-mechanism' | 'malformed-request' | 'mechanism-too-weak' | 'not-authorized'
   | 'temporary-auth-failure';
 
+/**
+ * What a failure says about the login, for brute-force counting: 'credentials' (a wrong password
+ * or SCRAM proof) counts against the address and the account; 'binding' (a channel-binding
+ * mismatch or downgrade) against the account only; anything else (malformed, aborted) not at all.
+ */
+export type FailureCount = 'credentials' | 'binding';
+
 export type SaslStep =
   | { kind: 'challenge'; data: Buffer }
   | { kind: 'success'; data: Buffer | undefined; user: string }
-  | { kind: 'failure'; condition: SaslFailureCondition; text?: string };
+  | { kind: 'failure'; condition: SaslFailureCondition; text?: string; counts?: FailureCount };
+
+const BINDING_ERRORS: ReadonlySet<string> = new Set(['channel-bindings-dont-match', 'unsupported-channel-binding-type', 'server-does-support-channel-binding']);
+
+function scramFailure(f: SaslFailure): SaslStep {
+  const counts: FailureCount | undefined = f.scramError === 'invalid-proof' ? 'credentials' : f.scramError && BINDING_ERRORS.has(f.scramError) ? 'binding' : undefined;
+  return { kind: 'failure', condition: f.condition, ...(f.text === undefined ? {} : { text: f.text }), ...(counts ? { counts } : {}) };
+}
 
 const SCRAM: Record<string, { hash: ScramHash; plus: boolean }> = {
   'SCRAM-SHA-1': { hash: 'SHA-1', plus: false },
@@ -30,6 +44,16 @@ const SCRAM: Record<string, { hash: ScramHash; plus: boolean }> = {
 /** Channel-binding types this TLS session can supply (RFC 9266: tls-exporter needs TLS 1.3 here). */
 export function channelBindingTypes(transport: XmlTransport): ChannelBindingType[] {
   return transport.secure ? transport.channelBindingTypes() : [];
+}
+
+/**
+ * Types accepted without being advertised. COMPAT: slixmpp 1.8 and poezio know only tls-unique and
+ * send it on TLS 1.3 too; they compute it from the first Finished message, as OpenSSL defines it
+ * for the connection, and so do we (c2s-tcp.ts). Advertised stay the RFC 9266 types (XEP-0440).
+ */
+export function acceptedChannelBindingTypes(transport: XmlTransport): ChannelBindingType[] {
+  const advertised = channelBindingTypes(transport);
+  return advertised.length && !advertised.includes('tls-unique') ? [...advertised, 'tls-unique'] : advertised;
 }
 
 /** The mechanisms to offer on this connection: none before TLS, -PLUS only with channel binding. */
@@ -78,11 +102,10 @@ export class SaslExchange {
         },
         channelBinding: (type) => transport.channelBinding(type as ChannelBindingType),
         supportedCbTypes: cbTypes,
-        // RFC 5802 §6: 'y' (client supports channel binding, thinks we don't) after we offered -PLUS
-        // signals a downgrade. COMPAT: clients that only know tls-unique (slixmpp/poezio) can't
-        // bind on TLS 1.3, where tls-unique doesn't exist; for them 'y' is honest, so we treat it
-        // as a downgrade only when tls-unique was available. Modern clients also have XEP-0474.
-        plusAdvertised: offered.some((m) => m.endsWith('-PLUS')) && cbTypes.includes('tls-unique'),
+        acceptedCbTypes: acceptedChannelBindingTypes(transport),
+        // RFC 5802 §6: 'y' (client supports channel binding, thinks we don't) after we offered
+        // -PLUS means the mechanism list was stripped on the way: a downgrade, refused.
+        plusAdvertised: offered.some((m) => m.endsWith('-PLUS')),
         downgradeProtection: { mechanisms: offered, cbTypes },
         // Unknown users go through the same steps with the same cost as real ones.
         unknownUserIterations: secrets.iterations,
@@ -100,7 +123,7 @@ export class SaslExchange {
     if (!this.#scram) return { kind: 'failure', condition: 'invalid-mechanism' };
     if (!initial || initial.length === 0) return { kind: 'failure', condition: 'malformed-request', text: 'SCRAM needs an initial response' };
     const r = await this.#scram.clientFirst(initial);
-    if ('failure' in r) return { kind: 'failure', condition: r.failure.condition as SaslFailureCondition, text: r.failure.text };
+    if ('failure' in r) return scramFailure(r.failure);
     return { kind: 'challenge', data: r.challenge };
   }
 
@@ -109,7 +132,7 @@ export class SaslExchange {
     if (this.#mechanism === 'PLAIN') return this.#plain(data);
     if (!this.#scram) return { kind: 'failure', condition: 'invalid-mechanism' };
     const r = this.#scram.clientFinal(data);
-    if ('failure' in r) return { kind: 'failure', condition: r.failure.condition as SaslFailureCondition, text: r.failure.text };
+    if ('failure' in r) return scramFailure(r.failure);
     const user = safePrep(r.username);
     if (user === undefined) return { kind: 'failure', condition: 'not-authorized' };
     if (r.authzid && r.authzid !== `${user}@${this.#host}`) return { kind: 'failure', condition: 'invalid-authzid' };
@@ -123,7 +146,7 @@ export class SaslExchange {
     const user = safePrep(authcid);
     this.username = user;
     if (user === undefined || !(await this.#accounts.checkPassword(this.#host, user, password))) {
-      return { kind: 'failure', condition: 'not-authorized' };
+      return { kind: 'failure', condition: 'not-authorized', counts: 'credentials' };
     }
     if (authzid && authzid !== `${user}@${this.#host}`) return { kind: 'failure', condition: 'invalid-authzid' };
     return { kind: 'success', data: undefined, user };

@@ -18,10 +18,15 @@ export interface Session {
   rosterRequested: boolean;
   /** Full JIDs this session sent directed presence to (RFC 6121 §4.6), told when it goes offline. */
   readonly directedPresence: Set<string>;
+  /** Its output is over max_output_buffer: it takes no stanzas from others until it drains. */
+  readonly backedUp: boolean;
   /** Per-module session state, keyed by module name. */
   readonly data: Map<string, unknown>;
-  /** Queues a stanza to the client. */
-  send(stanza: Element): void;
+  /**
+   * Queues a stanza to the client. False when it was not taken (the stream has closed, or its
+   * output is backed up): the caller stores it offline or bounces it, never drops it silently.
+   */
+  send(stanza: Element): boolean;
   /** Ends the session, with a stream error if given. */
   close(error?: StreamError): void;
 }
@@ -31,7 +36,7 @@ export interface SessionDirectory {
   get(fullJid: string): Session | undefined;
   /** All bound sessions of a local account. */
   resources(host: string, user: string): Session[];
-  /** Bound sessions that are available (have sent available presence). */
+  /** Bound sessions that are available (have sent available presence) and not backed up. */
   available(host: string, user: string): Session[];
   count(): number;
 }

@@ -18,7 +18,7 @@ export class SessionManager implements SessionDirectory {
   }
 
   available(host: string, user: string): Session[] {
-    return this.resources(host, user).filter((s) => s.presence !== undefined);
+    return this.resources(host, user).filter((s) => s.presence !== undefined && !s.backedUp);
   }
 
   count(): number {

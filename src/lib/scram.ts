@@ -233,6 +233,11 @@ export interface ScramServerOptions {
   /** Channel-binding types the server advertised on this connection (XEP-0440); empty when -PLUS isn't offered. */
   supportedCbTypes: readonly string[];
   /**
+   * Types accepted from the client: the advertised ones plus unadvertised compatibility types
+   * (e.g. tls-unique on TLS 1.3 for clients that know no other). Defaults to `supportedCbTypes`.
+   */
+  acceptedCbTypes?: readonly string[];
+  /**
    * Whether the server advertised any -PLUS mechanism on this connection, for the 'y' flag check
    * (RFC 5802 §6). Defaults to `supportedCbTypes.length > 0`.
    */
@@ -349,7 +354,7 @@ export class ScramServer {
       if (cbType === undefined) {
         return fail('malformed-request', 'other-error', 'Channel binding is required with a -PLUS mechanism');
       }
-      const data = this.#opts.supportedCbTypes.includes(cbType) ? this.#opts.channelBinding(cbType) : undefined;
+      const data = (this.#opts.acceptedCbTypes ?? this.#opts.supportedCbTypes).includes(cbType) ? this.#opts.channelBinding(cbType) : undefined;
       if (data === undefined) {
         return fail('not-authorized', 'unsupported-channel-binding-type', 'Unsupported channel-binding type');
       }

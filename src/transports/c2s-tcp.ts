@@ -9,6 +9,8 @@ export interface TlsSetup {
   /** Options for tls.createServer / new TLSSocket (certificates, SNI, minimum version, ciphers). */
   options: tls.TlsOptions;
   secureContext: tls.SecureContext;
+  /** The context of a served host, for STARTTLS without SNI (the stream header named the host). */
+  contextFor?: (host: string) => tls.SecureContext | undefined;
 }
 
 export type { Listener };
@@ -76,7 +78,7 @@ class TcpTransport implements XmlTransport {
     return this.#socket.write(data);
   }
 
-  startTls(): Promise<void> {
+  startTls(host?: string): Promise<void> {
     this.#upgraded = true;
     const raw = this.#socket;
     raw.off('data', this.#onData);
@@ -85,7 +87,7 @@ class TcpTransport implements XmlTransport {
     return new Promise((resolve, reject) => {
       const secure = new tls.TLSSocket(raw, {
         isServer: true,
-        secureContext: this.#tlsSetup.secureContext,
+        secureContext: (host === undefined ? undefined : this.#tlsSetup.contextFor?.(host)) ?? this.#tlsSetup.secureContext,
         SNICallback: this.#tlsSetup.options.SNICallback,
       });
       this.#socket = secure;
@@ -121,8 +123,10 @@ class TcpTransport implements XmlTransport {
       case 'tls-server-end-point':
         return serverEndPoint(s);
       case 'tls-unique':
-        // RFC 5929 §3: the first Finished message of the handshake; undefined in TLS 1.3.
-        if (version === 'TLSv1.3') return undefined;
+        // RFC 5929 §3: the first Finished message of the handshake: the client's on a full
+        // handshake, ours on a resumed one. RFC 9266 leaves it undefined for TLS 1.3, but OpenSSL
+        // (and so Python's ssl, slixmpp, poezio) computes it there the same way; we accept it
+        // there without advertising it (see sasl.ts).
         return s.isSessionReused() ? s.getFinished() : s.getPeerFinished();
     }
   }
@@ -186,33 +190,36 @@ function serverEndPoint(s: tls.TLSSocket): Buffer | undefined {
   return digest;
 }
 
-/** Listens for clients; `direct` selects XEP-0368 direct TLS instead of STARTTLS. */
-export function listenC2s(
+/**
+ * Decides at TCP accept whether a peer may connect: false for a blocked address (cut at once),
+ * else what the connection carries into its stream (the admission ticket or refusal).
+ */
+export type AdmitConnection<T> = (address: string | undefined) => T | false;
+
+/**
+ * Listens for clients; `direct` selects XEP-0368 direct TLS instead of STARTTLS. Both run on a
+ * plain TCP server, so admission (blocks, rates, caps) is decided before any TLS work, and the
+ * TLS handshake of a direct connection is timed by its stream like any other step.
+ */
+export function listenC2s<T>(
   opts: { port: number; address: string; direct: boolean },
   tlsSetup: TlsSetup,
-  admit: AdmitPeer,
-  onConnection: (t: XmlTransport) => void,
+  admit: AdmitConnection<T>,
+  onConnection: (t: XmlTransport, admission: T) => void,
 ): Promise<Listener> {
   const open = new Set<net.Socket>();
-  const handle = (socket: net.Socket | tls.TLSSocket) => {
-    if (!admit(socket.remoteAddress)) {
+  const server = net.createServer((socket) => {
+    const admission = admit(socket.remoteAddress);
+    if (admission === false) {
       socket.destroy();
       return;
     }
     open.add(socket);
     socket.once('close', () => open.delete(socket));
-    onConnection(new TcpTransport(socket, tlsSetup));
-  };
-  const server = opts.direct
-    ? tls.createServer({ ...tlsSetup.options, secureContext: tlsSetup.secureContext }, handle)
-    : net.createServer(handle);
-  if (opts.direct) {
-    // Refuse blocked peers before the TLS handshake too.
-    server.on('connection', (socket: net.Socket) => {
-      if (!admit(socket.remoteAddress)) socket.destroy();
-    });
-    server.on('tlsClientError', (_err: Error, socket: tls.TLSSocket) => socket.destroy());
-  }
+    const transport = new TcpTransport(socket, tlsSetup);
+    if (opts.direct) transport.startTls().catch(() => transport.destroy());
+    onConnection(transport, admission);
+  });
   server.maxConnections = 19_000;
   // The server sends <system-shutdown/> first; ending the sockets lets that reach the clients.
   return bindListener(server, opts, open, () => {

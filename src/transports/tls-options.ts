@@ -46,7 +46,7 @@ export function buildSecureContextOptions(config: ServerConfig, cert: HostCertif
  * Options for tls.createServer() or `new tls.TLSSocket(socket, { isServer: true, ...options })`:
  * the default context is the first host's; SNICallback switches to the named host's context.
  */
-export function createTlsServerOptions(config: ServerConfig, certs: Map<string, HostCertificate>): TlsOptions {
+export function createTlsServerOptions(config: ServerConfig, certs: Map<string, HostCertificate>): TlsOptions & { contextFor(host: string): SecureContext | undefined } {
   const contexts = new Map<string, SecureContext>();
   let fallback: { options: SecureContextOptions; context: SecureContext } | undefined;
   for (const [host, cert] of certs) {
@@ -61,6 +61,9 @@ export function createTlsServerOptions(config: ServerConfig, certs: Map<string, 
   return {
     ...fallback.options,
     secureContext: defaultContext,
+    // STARTTLS comes after the stream header, which names the host: the certificate for a client
+    // that sends no SNI (xmpp.js's STARTTLS does not) is that host's (RFC 6120 §13.7.2.1).
+    contextFor: (host) => contexts.get(domainToASCII(host) || host),
     SNICallback(servername, cb) {
       const name = servername.toLowerCase().replace(/\.$/, '');
       // An unknown name still gets a handshake: the stream layer answers <host-unknown/> (RFC 6120 §4.9.3.6).

@@ -1,6 +1,6 @@
 // Test harness: an @xmpp/client (xmpp.js) session, the first independent client implementation
 // (RFC 6120 STARTTLS or XEP-0368 direct TLS, SASL SCRAM-SHA-1 or PLAIN, resource binding).
-import type { TLSSocket, ConnectionOptions as TlsOptions } from 'node:tls';
+import type { TLSSocket } from 'node:tls';
 import { client, xml, type Client } from '@xmpp/client';
 import type { Element } from '@xmpp/xml';
 import type { JID } from '@xmpp/jid';
@@ -22,8 +22,6 @@ export interface ClientOptions {
   directTls?: boolean;
   /** Forces one SASL mechanism (xmpp.js itself supports only these two). */
   mechanism?: 'SCRAM-SHA-1' | 'PLAIN';
-  /** Extra options for the TLS handshake (e.g. maxVersion), for this connection only. */
-  tls?: TlsOptions;
   /** Timeout of each negotiation step and iq, ms. Default 10000. */
   timeoutMs?: number;
 }
@@ -61,37 +59,6 @@ export interface TestClient {
   close(): Promise<void>;
 }
 
-/** Per-connection TLS options, read by the patched xmpp.js TLS socket. */
-const kTestTls = Symbol('jabberx-test-tls');
-
-type Ctor = new (...args: unknown[]) => object;
-
-interface TransportProto {
-  socketParameters(service: string): unknown;
-  Socket: Ctor;
-}
-
-const patched = new WeakSet<object>();
-
-/**
- * xmpp.js's STARTTLS upgrade calls tls.connect({ socket, host }) with no way to pass options, so
- * certificate checks cannot be relaxed per connection. We wrap its TLS socket class once: when the
- * plain socket being upgraded carries our symbol, its options are merged in. Other connections
- * (and the rest of the process: no NODE_TLS_REJECT_UNAUTHORIZED) are untouched.
- */
-function patchTlsSocket(TlsSocketClass: Ctor): void {
-  const proto = TlsSocketClass.prototype as Record<string, unknown>;
-  if (patched.has(proto)) return;
-  patched.add(proto);
-  const original = proto['connect'] as (...args: unknown[]) => unknown;
-  proto['connect'] = function (this: unknown, ...args: unknown[]): unknown {
-    const first = args[0] as { socket?: Record<symbol, unknown> } | undefined;
-    const extra = first?.socket?.[kTestTls];
-    if (extra && typeof extra === 'object') args[0] = { ...first, ...extra };
-    return original.apply(this, args);
-  };
-}
-
 function messageOf(e: unknown): string {
   return e instanceof Error ? e.message : String(e);
 }
@@ -100,12 +67,8 @@ function messageOf(e: unknown): string {
 export async function connectClient(opts: ClientOptions): Promise<TestClient> {
   const host = opts.host ?? '127.0.0.1';
   const timeout = opts.timeoutMs ?? 10_000;
-  const tlsOptions: TlsOptions = {
-    // The server's certificate is self-signed (made on first start); trust is not under test here.
-    rejectUnauthorized: false,
-    servername: opts.domain,
-    ...opts.tls,
-  };
+  // Stock xmpp.js as users have it: it verifies the server's certificate (issued by the test CA,
+  // which the test process trusts through NODE_EXTRA_CA_CERTS, see test-ca.ts).
   const service = `${opts.directTls ? 'xmpps' : 'xmpp'}://${host}:${String(opts.port)}`;
   const forced = opts.mechanism;
   const xmpp = client({
@@ -125,35 +88,6 @@ export async function connectClient(opts: ClientOptions): Promise<TestClient> {
   });
   // A test decides itself when to reconnect; a kicked session must stay kicked.
   xmpp.reconnect.stop();
-
-  const transports = xmpp.transports as unknown as Ctor[];
-  const find = (uri: string): Ctor | undefined =>
-    transports.find((T) => {
-      try {
-        return (T.prototype as unknown as TransportProto).socketParameters(uri) !== undefined;
-      } catch {
-        return false;
-      }
-    });
-  const TcpBase = find('xmpp://h:1');
-  const TlsBase = find('xmpps://h:1');
-  if (!TcpBase || !TlsBase) throw new Error('xmpp.js TCP/TLS transports not found');
-  const tlsProto = TlsBase.prototype as unknown as TransportProto;
-  patchTlsSocket(tlsProto.Socket);
-
-  const PlainSocket = (TcpBase.prototype as unknown as TransportProto).Socket;
-  const TestPlainSocket = class extends PlainSocket {
-    [kTestTls] = tlsOptions;
-  };
-  const TestTcp = class extends TcpBase {};
-  (TestTcp.prototype as unknown as TransportProto).Socket = TestPlainSocket;
-  const TestTls = class extends TlsBase {};
-  const baseParams = tlsProto.socketParameters.bind(tlsProto);
-  (TestTls.prototype as unknown as TransportProto).socketParameters = (uri: string): unknown => {
-    const params = baseParams(uri);
-    return params === undefined ? undefined : { ...(params as object), ...tlsOptions };
-  };
-  transports.splice(0, transports.length, TestTcp, TestTls);
 
   const received: Element[] = [];
   const errors: Error[] = [];

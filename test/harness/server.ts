@@ -5,13 +5,14 @@ import { fork, spawn, type ChildProcess } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
 import { existsSync, mkdtempSync, readFileSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
-import { dirname, join, resolve } from 'node:path';
-import { fileURLToPath } from 'node:url';
+import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { stringify } from 'yaml';
 import { connectClient, type ClientOptions, type TestClient } from './client.ts';
+import { REPO_ROOT } from './paths.ts';
+import { issueTestCertificate } from './test-ca.ts';
 
-export const REPO_ROOT = resolve(dirname(fileURLToPath(import.meta.url)), '..', '..');
+export { REPO_ROOT };
 const MAIN = join(REPO_ROOT, 'src', 'main.ts');
 
 /** The pinned Node 24: the one running the tests when started via `npx node --test`. */
@@ -162,12 +163,12 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
       { type: 'c2s_direct_tls', port: 0, address: '127.0.0.1' },
     ],
     storage: { backend: 'sqlite', path: join(dataDir, 'jabberx.sqlite') },
-    // The minimum the server accepts, to keep logins fast in tests.
+    // The minimum the server accepts, to keep logins fast in tests. Every limit (brute-force
+    // throttle, connection rates and caps, buffers) keeps its production default: a test about a
+    // limit changes that limit only.
     auth: { scram_iterations: 4096 },
-    // Tests log in (and fail on purpose) many times from 127.0.0.1: brute-force protection has
-    // its own tests, which set these back to realistic values.
-    security: { failed_login_delay_after: 100000, failed_login_max_per_address: 100000, failed_login_max_per_account: 100000 },
-    hosts: Object.fromEntries(hosts.map((h) => [h, {}])),
+    // Certificates from the test CA, which the test processes trust (test-ca.ts).
+    hosts: Object.fromEntries(await Promise.all(hosts.map(async (h) => [h, await issueTestCertificate(h, join(root, 'certs'))] as const))),
   };
   if (opts.modules) {
     config['modules'] = Array.isArray(opts.modules) ? Object.fromEntries(opts.modules.map((m) => [m, {}])) : opts.modules;
@@ -191,6 +192,9 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   const child = fork(MAIN, ['start', '--config', configPath], {
     cwd: REPO_ROOT,
     execPath: nodeBinary(),
+    // What `jabberx start` runs with in production (limits.v8_semi_space, 2 MiB): under IPC it
+    // does not re-execute itself, so the flag is given here.
+    execArgv: ['--max-semi-space-size=2'],
     stdio: ['ignore', 'pipe', 'pipe', 'ipc'],
   });
   trackChild(child);

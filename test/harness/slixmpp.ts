@@ -5,7 +5,8 @@ import { existsSync } from 'node:fs';
 import { createInterface } from 'node:readline';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
-import { REPO_ROOT } from './server.ts';
+import { REPO_ROOT } from './paths.ts';
+import { TEST_CA_FILE } from './test-ca.ts';
 
 const DRIVER = join(REPO_ROOT, 'test', 'interop', 'slix_driver.py');
 
@@ -34,11 +35,9 @@ export interface SlixConnectOptions {
   host?: string;
   resource?: string;
   directTls?: boolean;
-  /** Restricts SASL to this mechanism, e.g. 'SCRAM-SHA-256-PLUS'. */
+  /** Restricts SASL to this mechanism (slixmpp's own `sasl_mech` setting), e.g. 'PLAIN'. */
   mechanism?: string;
-  /** Channel binding for -PLUS: slixmpp's own tls-unique, or tls-server-end-point (driver-computed). */
-  cbType?: 'tls-unique' | 'tls-server-end-point';
-  /** Caps the client at TLS 1.2. */
+  /** Caps the client process at TLS 1.2 through its OpenSSL configuration (the client is unchanged). */
   tlsMax?: 'TLSv1.2';
   timeoutS?: number;
 }
@@ -89,8 +88,12 @@ export class SlixClient {
   mechanism: string | null = null;
   tlsVersion: string | null = null;
 
-  constructor() {
-    this.#proc = spawn(pythonBinary(), ['-B', DRIVER], { stdio: ['pipe', 'pipe', 'pipe'] });
+  constructor(opts: { tlsMax?: 'TLSv1.2' } = {}) {
+    // The system trusts the test CA (SSL_CERT_FILE), so slixmpp verifies the server as it would
+    // in production; a TLS cap comes from the OpenSSL configuration, like an older system's.
+    const env: NodeJS.ProcessEnv = { ...process.env, SSL_CERT_FILE: TEST_CA_FILE };
+    if (opts.tlsMax) env['OPENSSL_CONF'] = join(REPO_ROOT, 'test', 'fixtures', 'tls', 'openssl-max-tls12.cnf');
+    this.#proc = spawn(pythonBinary(), ['-B', DRIVER], { stdio: ['pipe', 'pipe', 'pipe'], env });
     this.#proc.stderr.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));
     this.#exited = new Promise((r) => this.#proc.once('exit', () => r()));
     void this.#exited.then(() => {
@@ -145,8 +148,6 @@ export class SlixClient {
         resource: o.resource,
         direct_tls: o.directTls ?? false,
         mechanism: o.mechanism,
-        cb_type: o.cbType,
-        tls_max: o.tlsMax,
         timeout: o.timeoutS ?? 20,
       },
       ((o.timeoutS ?? 20) + 10) * 1000,
@@ -249,7 +250,7 @@ export class SlixClient {
 
 /** Starts a driver and connects it; the driver is closed when `t` ends (or on failure). */
 export async function connectSlix(t: TestContext | undefined, o: SlixConnectOptions): Promise<SlixClient> {
-  const c = new SlixClient();
+  const c = new SlixClient(o.tlsMax ? { tlsMax: o.tlsMax } : {});
   t?.after(() => c.close());
   try {
     await c.connect(o);

@@ -108,7 +108,7 @@ function completeUtf8(b: Buffer): number {
 
 export class StreamParser {
   readonly #handlers: StreamParserHandlers;
-  readonly #max: number;
+  #max: number;
   readonly #maxDepth: number;
   #parser: Parser | null;
   /** The bytes of a UTF-8 sequence cut by the end of the last chunk. */
@@ -173,6 +173,11 @@ export class StreamParser {
     } finally {
       this.#queue = null;
     }
+  }
+
+  /** Changes the stanza size limit, e.g. from the small pre-authentication one to the normal one. */
+  setMaxStanzaSize(bytes: number): void {
+    this.#max = bytes;
   }
 
   /** Restart after STARTTLS / SASL success (RFC 6120 §5.4.3.3, §6.4.6): a new stream header follows. */

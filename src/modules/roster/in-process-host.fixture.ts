@@ -35,8 +35,11 @@ export class FakeSession implements Session {
     this.resource = this.jid.resource;
   }
 
-  send(stanza: Element): void {
+  readonly backedUp = false;
+
+  send(stanza: Element): boolean {
     this.sent.push(stanza);
+    return true;
   }
 
   close(_error?: StreamError): void {
