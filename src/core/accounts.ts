@@ -107,7 +107,19 @@ export class Accounts {
       await deriveCredentials(prepared, 'SHA-256', this.#iterations);
       return false;
     }
-    return verifyPassword(prepared, 'SHA-256', creds);
+    if (!(await verifyPassword(prepared, 'SHA-256', creds))) return false;
+    // Unknown users are shown the configured iteration count, so every account must have it
+    // too: credentials made under another count are re-derived now that the password is known.
+    // (A SCRAM login never reveals the password; a password change re-derives as well.)
+    if (creds.iterations !== this.#iterations) {
+      await this.#writes.run(user + '@' + host, async () => {
+        const rec = await this.#store(host).get(user);
+        if (!rec || rec.scram['SHA-256'].iterations === this.#iterations) return;
+        rec.scram = await this.#credentials(password);
+        await this.#store(host).set(user, rec);
+      });
+    }
+    return true;
   }
 
   /** Normalizes a username as typed by a client or operator (RFC 7622 localpart). */
