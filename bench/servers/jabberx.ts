@@ -41,6 +41,10 @@ export class JabberXServer implements BenchServer {
       listeners: [{ type: 'c2s_starttls', port: this.port, address: this.host }],
       tls: { certificate: this.#setup.cert, key: this.#setup.key },
       auth: { scram_iterations: this.#setup.iterations },
+      // All load comes from 127.0.0.1: the per-address admission limits (a defence against one
+      // attacker) would measure themselves, not the server. Prosody and ejabberd have no such
+      // limits by default; every other limit stays at its default.
+      limits: { connection_rate_per_address: 1_000_000, connection_burst_per_address: 1_000_000, max_unauthenticated_per_address: 1_000_000, max_unauthenticated: 1_000_000 },
       hosts: { [this.domain]: {} },
       // The clique seeding (over XMPP for JabberX) has up to 200 requests pending per user at
       // once; the default cap (100, an anti-flood limit) would drop some of them.
