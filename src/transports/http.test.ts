@@ -141,6 +141,20 @@ describe('HTTP listener', () => {
     assert.match(reply, /^HTTP\/1\.1 400 /);
   });
 
+  it('CONNECT gets a 405 like any other method, not a silently dropped connection (found by npm run fuzz)', async () => {
+    const reply = await raw(listener.port, 'CONNECT localhost:443 HTTP/1.1\r\nHost: localhost:443\r\n\r\n');
+    assert.match(reply, /^HTTP\/1\.1 405 /);
+    assert.match(reply, /\r\nAllow: GET, HEAD\r\n/);
+    assert.match(reply, /\r\nX-Content-Type-Options: nosniff\r\n/);
+    assert.equal((await request(listener.port, 'GET', '/terms')).status, 200);
+  });
+
+  it('more than one Host line is a 400 (RFC 9112 §3.2)', async () => {
+    const reply = await raw(listener.port, 'GET /terms HTTP/1.1\r\nHost: a\r\nHost: b\r\nConnection: close\r\n\r\n');
+    assert.match(reply, /^HTTP\/1\.1 400 /);
+    assert.match(await raw(listener.port, 'GET /terms HTTP/1.1\r\nHost: a\r\nConnection: close\r\n\r\n'), /^HTTP\/1\.1 200 /);
+  });
+
   it('admit() sees the peer address and refuses before anything is read', async () => {
     admitted.length = 0;
     await request(listener.port, 'GET', '/terms');

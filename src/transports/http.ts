@@ -5,6 +5,7 @@
 import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
+import type { Duplex } from 'node:stream';
 import type { AdmitPeer, TlsSetup } from './c2s-tcp.ts';
 import { bindListener, type Listener } from './listen.ts';
 
@@ -60,6 +61,11 @@ const plain = (text: string): HttpPage => ({ contentType: 'text/plain; charset=u
 function handle(req: http.IncomingMessage, res: http.ServerResponse, pages: PageSource, onError?: (err: unknown) => void): void {
   const method = req.method ?? '';
   const head = method === 'HEAD';
+  // RFC 9112 §3.2: more than one Host line is a 400 (Node itself only rejects a missing one).
+  if ((req.headersDistinct['host']?.length ?? 0) > 1) {
+    send(res, 400, head, plain('Bad request'));
+    return;
+  }
   if (method !== 'GET' && !head) {
     send(res, 405, false, plain('Method not allowed'), { Allow: ALLOW });
     return;
@@ -94,6 +100,17 @@ function onClientError(err: NodeJS.ErrnoException, socket: net.Socket): void {
   socket.end(`HTTP/1.1 ${status}\r\nConnection: close\r\nContent-Length: 0\r\n\r\n`);
 }
 
+/**
+ * CONNECT (RFC 9110 §9.3.6) is not served here. Without a 'connect' listener Node destroys the socket
+ * without any answer; this one says 405 like for every other method and closes.
+ */
+function onConnect(_req: http.IncomingMessage, socket: Duplex): void {
+  const headers = { ...securityHeaders(), Allow: ALLOW, Connection: 'close', 'Content-Length': '0' };
+  const lines = Object.entries(headers).map(([k, v]) => `${k}: ${v}\r\n`);
+  socket.on('error', () => socket.destroy());
+  socket.end(`HTTP/1.1 405 Method Not Allowed\r\n${lines.join('')}\r\n`);
+}
+
 /** Listens for HTTP (or HTTPS with opts.tls); `admit` decides on each connection before anything is read. */
 export function listenHttp(opts: HttpListenOptions, admit: AdmitPeer, pages: PageSource): Promise<Listener> {
   const serverOptions: http.ServerOptions = {
@@ -120,6 +137,7 @@ export function listenHttp(opts: HttpListenOptions, admit: AdmitPeer, pages: Pag
     socket.once('close', () => open.delete(socket));
   });
   server.on('clientError', onClientError);
+  server.on('connect', onConnect);
   if (opts.tls) server.on('tlsClientError', (_err: Error, socket: net.Socket) => socket.destroy());
   // Requests in flight get a moment to finish; idle keep-alive connections go at once.
   return bindListener(server, opts, open, () => server.closeIdleConnections());
