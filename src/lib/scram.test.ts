@@ -241,6 +241,8 @@ test('malformed client-final messages fail without throwing', async () => {
     [`c=biws,r=${nonce},p=@@@@`, 'malformed-request'],
     [`c=bi!s,r=${nonce},${goodProof}`, 'malformed-request'],
     [`c=biws,r=${nonce},p=AAAA`, 'malformed-request'],
+    // RFC 4648 §3.5: the same 20 bytes spelled with non-zero pad bits (…AQE= is canonical).
+    [`c=biws,r=${nonce},p=${Buffer.alloc(20, 1).toString('base64').replace(/E=$/, 'F=')}`, 'malformed-request'],
     [`c=biws,r=${nonce},${goodProof},x=1`, 'malformed-request'],
     [`c=biws,r=${nonce},bad,${goodProof}`, 'malformed-request'],
     [`c=biws,r=cnXX,${goodProof}`, 'not-authorized'],

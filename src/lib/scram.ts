@@ -84,7 +84,9 @@ const BASE64_RE = /^(?:[A-Za-z0-9+/]{4})*(?:[A-Za-z0-9+/]{2}==|[A-Za-z0-9+/]{3}=
 /** Strict base64 (RFC 4648 §4 with padding): Node's decoder silently skips junk, which we must not. */
 function decodeBase64(s: string): Buffer | undefined {
   if (!BASE64_RE.test(s)) return undefined;
-  return Buffer.from(s, 'base64');
+  const bytes = Buffer.from(s, 'base64');
+  // RFC 4648 §3.5: non-zero pad bits make a second spelling of the same bytes; refuse it.
+  return bytes.toString('base64') === s ? bytes : undefined;
 }
 
 function saltedPassword(password: string, salt: Buffer, iterations: number, hash: ScramHash): Promise<Buffer> {
