@@ -138,7 +138,7 @@ export const CONFIG_SECTIONS = {
     output_stall_timeout: option.period('30s', 'A connection whose output stays above max_output_buffer this long is closed.', { min: 1 }),
     max_unauthenticated: option.integer(2000, 'Connections that have not authenticated yet, server-wide; more are refused with <resource-constraint/>.', { min: 1 }),
     max_unauthenticated_per_address: option.integer(20, 'Connections not authenticated yet from one address (IPv6: one /64); more are refused with <policy-violation/>.', { min: 1 }),
-    connection_rate_per_address: option.integer(10, 'New connections per second from one address (IPv6: one /64), on average.', { min: 1 }),
+    connection_rate_per_address: option.integer(10, 'New connections per second from one address (IPv6: one /64), on average; a connection that authenticates gives its share back.', { min: 1 }),
     connection_burst_per_address: option.integer(50, 'New connections one address (IPv6: one /64) may open at once before connection_rate_per_address applies.', { min: 1 }),
     max_resources_per_user: option.integer(10, 'Concurrent sessions per account.', { min: 1, max: 10000 }),
     v8_semi_space: option.size('2MiB', "V8's young-generation semi-space for `jabberx start` (V8's own default is 16MiB): smaller keeps tens of MB less resident at some cost in peak throughput; 0 leaves V8's default.", { max: 256 << 20 }),

@@ -41,6 +41,14 @@ describe('connection gate (issue 7)', () => {
     g.stop();
   });
 
+  it('gives a login its token back: the rate limits connections that never authenticate', () => {
+    const g = new ConnectionGate({ ...opts, maxUnauthenticatedPerAddress: 1000 });
+    for (let i = 0; i < 50; i++) ticket(g.admit('198.51.100.2', 0)).authenticated();
+    for (let i = 0; i < 5; i++) ticket(g.admit('198.51.100.2', 0)).closed();
+    assert.ok('refusal' in g.admit('198.51.100.2', 0));
+    g.stop();
+  });
+
   it('caps unauthenticated connections server-wide with <resource-constraint/>', () => {
     const g = new ConnectionGate({ ...opts, maxUnauthenticated: 2 });
     ticket(g.admit('192.0.2.1', 0));

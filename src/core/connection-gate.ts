@@ -74,7 +74,22 @@ export class ConnectionGate {
       if (n > 0) this.#unauthByAddress.set(key, n);
       else this.#unauthByAddress.delete(key);
     };
-    return { ticket: { authenticated: release, closed: release } };
+    return {
+      ticket: {
+        // A connection that logs in gives its token back: the rate limits connections that never
+        // authenticate (floods, scanners), not the users of one busy network.
+        authenticated: () => {
+          if (counted) this.#refund(key);
+          release();
+        },
+        closed: release,
+      },
+    };
+  }
+
+  #refund(key: string): void {
+    const b = this.#buckets.get(key);
+    if (b) b.tokens = Math.min(this.#opts.burstPerAddress, b.tokens + 1);
   }
 
   /** Token bucket per address: burstPerAddress at once, refilled at ratePerAddress per second. */
