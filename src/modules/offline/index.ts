@@ -8,7 +8,7 @@ import type { Session } from '../../core/session.ts';
 import { StanzaError } from '../../core/errors.ts';
 import { StorageBusyError } from '../../core/storage.ts';
 import { Element } from '../../core/xml/element.ts';
-import { elementFromJson, elementToJson, type XmlJson } from '../../lib/xml-json.ts';
+import { elementFromJson, elementToJson, type XmlJson } from '../../core/xml/xml-json.ts';
 import { NS_DELAY, delayElement } from './delay.ts';
 import { offlineVerdict } from './storable.ts';
 

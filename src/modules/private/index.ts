@@ -6,7 +6,7 @@ import { defineModule } from '../../core/modules.ts';
 import { option } from '../../core/options.ts';
 import { el, type Element } from '../../core/xml/element.ts';
 import { StanzaError, badRequest, forbidden } from '../../core/errors.ts';
-import { elementFromJson, elementToJson, type XmlJson } from '../../lib/xml-json.ts';
+import { elementFromJson, elementToJson, type XmlJson } from '../../core/xml/xml-json.ts';
 
 export const NS_PRIVATE = 'jabber:iq:private';
 

@@ -4,7 +4,7 @@ import { defineModule } from '../../core/modules.ts';
 import { option } from '../../core/options.ts';
 import { el } from '../../core/xml/element.ts';
 import { StanzaError, forbidden, itemNotFound } from '../../core/errors.ts';
-import { elementFromJson, elementToJson, type XmlJson } from '../../lib/xml-json.ts';
+import { elementFromJson, elementToJson, type XmlJson } from '../../core/xml/xml-json.ts';
 
 export const NS_VCARD = 'vcard-temp';
 

@@ -1,7 +1,7 @@
 // Round trip of the JSON tree form used to store XML (vCards, private XML, offline messages).
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { Element, el } from '../core/xml/element.ts';
+import { Element, el } from './element.ts';
 import { elementFromJson, elementToJson } from './xml-json.ts';
 
 /** Through JSON text, as a store keeps it. */

@@ -1,6 +1,6 @@
 // XML elements as JSON trees, for storing stanzas and payloads (vCards, private XML, offline
 // messages) through the JSON-only stores: no re-parsing, and an exact round trip of every Element.
-import { Element, type Node } from '../core/xml/element.ts';
+import { Element, type Node } from './element.ts';
 
 /** An element as stored: name, literal attributes (namespaces are `xmlns` attributes) and children. */
 export type XmlJson = { name: string; attrs: Record<string, string>; children: XmlJsonNode[] };
