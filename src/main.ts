@@ -5,7 +5,7 @@ import { loadConfig } from './core/config.ts';
 import { ConfigError } from './core/errors.ts';
 import { AccountError } from './core/accounts.ts';
 import { KeyError } from './storage/encryption/key-error.ts';
-import { builtinModuleNames } from './modules/registry.ts';
+import { builtinModuleNames, defaultModuleNames } from './modules/registry.ts';
 import type { Command } from './cli/command.ts';
 import { UsageError } from './cli/errors.ts';
 import { addUser, changePassword, deleteUser, listUsers } from './cli/accounts.ts';
@@ -102,7 +102,7 @@ async function run(argv: string[]): Promise<number> {
   return cmd({
     values,
     rest,
-    config: () => loadConfig(values.config, { knownModules: builtinModuleNames, defaultModules: builtinModuleNames }),
+    config: () => loadConfig(values.config, { knownModules: builtinModuleNames, defaultModules: defaultModuleNames }),
   });
 }
 

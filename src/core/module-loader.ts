@@ -5,7 +5,7 @@ import type { Element } from './xml/element.ts';
 import { Hooks, type HookHandler, type HookName, type Phase } from './hooks.ts';
 import { parseOptions, type OptionDecls } from './options.ts';
 import { ConfigError } from './errors.ts';
-import type { AnyModule, DiscoData, DiscoIdentity, DiscoItem, IqHandler, IqTarget, ModuleContext, ServerInfo } from './modules.ts';
+import type { AnyModule, DiscoData, DiscoIdentity, DiscoItem, IqHandler, IqTarget, ModuleContext, ServerInfo, StoreKind } from './modules.ts';
 import type { StorageBackend, Json } from './storage.ts';
 import type { SessionManager } from './sessions.ts';
 import type { Router } from './router.ts';
@@ -62,16 +62,23 @@ export interface LoaderDeps {
 export function orderModules(names: string[], registry: ReadonlyMap<string, AnyModule>, host: string): AnyModule[] {
   const out: AnyModule[] = [];
   const state = new Map<string, 'visiting' | 'done'>();
-  const visit = (name: string, from?: string): void => {
+  const path: string[] = [];
+  const visit = (name: string): void => {
     const mod = registry.get(name);
-    if (!mod) throw new ConfigError(`modules.${name}`, from ? `needed by ${from}, but not known` : 'unknown module', { host });
+    if (!mod) throw new ConfigError(`modules.${name}`, 'unknown module', { host });
     if (state.get(name) === 'done') return;
-    if (state.get(name) === 'visiting') throw new ConfigError(`modules.${name}`, 'dependency cycle', { host });
-    state.set(name, 'visiting');
-    for (const dep of mod.dependencies ?? []) {
-      if (!names.includes(dep)) throw new ConfigError(`modules.${name}`, `needs module ${dep}, which is disabled`, { host });
-      visit(dep, name);
+    if (state.get(name) === 'visiting') {
+      const cycle = [...path.slice(path.indexOf(name)), name].join(' -> ');
+      throw new ConfigError(`modules.${name}`, `dependency cycle: ${cycle}`, { host });
     }
+    state.set(name, 'visiting');
+    path.push(name);
+    for (const dep of mod.dependencies ?? []) {
+      if (!registry.has(dep)) throw new ConfigError(`modules.${name}`, `needs module ${dep}, which is not known`, { host });
+      if (!names.includes(dep)) throw new ConfigError(`modules.${name}`, `needs module ${dep}, which is disabled`, { host });
+      visit(dep);
+    }
+    path.pop();
     state.set(name, 'done');
     out.push(mod);
   };
@@ -95,6 +102,30 @@ export async function loadHostModules(rt: HostRuntime, cfg: HostModulesConfig, r
     await mod.setup(ctx);
     rt.loaded.push(mod.name);
   }
+}
+
+/** The name of a store the module declares with this kind; anything else is a bug of the module. */
+function declaredStore(mod: AnyModule, name: string, kind: StoreKind): string {
+  const decl = Object.hasOwn(mod.stores, name) ? mod.stores[name] : undefined;
+  if (!decl) throw new Error(`module ${mod.name} opens store ${name}, which it does not declare in its stores`);
+  if (decl.kind !== kind) throw new Error(`module ${mod.name} opens store ${name} as ${kind}, but declares it as ${decl.kind}`);
+  return name;
+}
+
+/** Appends to a list; the returned disposer removes that very entry. */
+function pushTo<T>(list: T[], item: T): () => void {
+  list.push(item);
+  return () => {
+    const i = list.lastIndexOf(item);
+    if (i >= 0) list.splice(i, 1);
+  };
+}
+
+/** Adds to a set; the disposer removes the value only if this call added it (another module may share it). */
+function addTo(set: Set<string>, value: string): () => void {
+  if (set.has(value)) return () => undefined;
+  set.add(value);
+  return () => void set.delete(value);
 }
 
 function makeContext(rt: HostRuntime, mod: AnyModule, options: unknown, deps: LoaderDeps): ModuleContext<never> {
@@ -121,16 +152,16 @@ function makeContext(rt: HostRuntime, mod: AnyModule, options: unknown, deps: Lo
     },
     discoData: rt,
     disco: {
-      addItem: (item) => void rt.items.push(item),
-      addFeature: (ns) => void rt.features.add(ns),
-      addIdentity: (id) => void rt.identities.push(id),
-      addAccountFeature: (ns) => void rt.accountFeatures.add(ns),
+      addItem: (item) => rt.addDisposer(pushTo(rt.items, item)),
+      addFeature: (ns) => rt.addDisposer(addTo(rt.features, ns)),
+      addIdentity: (id) => rt.addDisposer(pushTo(rt.identities, id)),
+      addAccountFeature: (ns) => rt.addDisposer(addTo(rt.accountFeatures, ns)),
     },
-    streamFeatures: { add: (f) => void rt.streamFeatures.push(f) },
+    streamFeatures: { add: (f) => rt.addDisposer(pushTo(rt.streamFeatures, f)) },
     store: {
-      keyval: <T extends Json>(name: string) => deps.storage.keyval<T>(host, name),
-      map: <T extends Json>(name: string) => deps.storage.map<T>(host, name),
-      archive: <T extends Json>(name: string) => deps.storage.archive<T>(host, name),
+      keyval: <T extends Json>(name: string) => deps.storage.keyval<T>(host, declaredStore(mod, name, 'keyval')),
+      map: <T extends Json>(name: string) => deps.storage.map<T>(host, declaredStore(mod, name, 'map')),
+      archive: <T extends Json>(name: string) => deps.storage.archive<T>(host, declaredStore(mod, name, 'archive')),
     },
     async route(stanza) {
       const from = stanza.attrs['from'] ? parseJid(stanza.attrs['from']) : hostJid;

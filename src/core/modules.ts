@@ -5,7 +5,7 @@ import type { Element } from './xml/element.ts';
 import type { Jid } from './jid.ts';
 import type { Session, SessionDirectory } from './session.ts';
 import type { HookHandler, HookName, Phase } from './hooks.ts';
-import type { ArchiveStore, Json, KeyValueStore, MapStore, StorageBackend } from './storage.ts';
+import type { ArchiveStore, Json, KeyValueStore, MapStore } from './storage.ts';
 import type { OptionDecls, OptionValues } from './options.ts';
 
 export interface XepRef {
@@ -90,6 +90,7 @@ export interface ModuleContext<O> {
     /** A stream feature offered after authentication (e.g. <ver xmlns='urn:xmpp:features:rosterver'/>). */
     add(feature: () => Element): void;
   };
+  /** Opens a store the module declares in `stores`, of the declared kind; anything else throws. */
   readonly store: {
     keyval<T extends Json>(name: string): KeyValueStore<T>;
     map<T extends Json>(name: string): MapStore<T>;
@@ -107,18 +108,47 @@ export interface ModuleContext<O> {
   onClose(fn: () => Promise<void> | void): void;
 }
 
-/** What a module keeps about people: the privacy policy page states it (src/policy/). */
+/** The kinds of store a module can open (src/core/storage.ts). */
+export type StoreKind = 'keyval' | 'map' | 'archive';
+
+/**
+ * A store a module opens, with what the privacy policy says it keeps about people. A store that
+ * only serves another one of the module (an index, a version counter) names it in `partOf`.
+ */
+export type StoreDecl =
+  | {
+      kind: StoreKind;
+      /** The heading on /privacy, e.g. 'Block list'. */
+      what: string;
+      /** What exactly is kept, in plain words, e.g. 'the addresses you have blocked'. */
+      detail: string;
+      /** Keeps messages after delivery (a chat history): /privacy then says an archive is kept. */
+      chatHistory?: boolean;
+    }
+  | { kind: StoreKind; partOf: string };
+
+/** What a module keeps about people, derived from its store declarations (see privacyOf). */
 export interface ModulePrivacy {
   stored: { what: string; detail: string }[];
   /** Keeps messages after delivery (a chat history). */
   archive?: boolean;
 }
 
-export interface ModuleDefinition<D extends OptionDecls = OptionDecls> {
+/** What a module author writes; defineModule adds the derived `privacy`. */
+export interface ModuleSpec<D extends OptionDecls = OptionDecls> {
   name: string;
   description: string;
-  /** Required, so no module can store data the published privacy policy doesn't mention. */
-  privacy: ModulePrivacy;
+  /**
+   * Every store the module opens, by name: ctx.store refuses any other name or kind, so the
+   * privacy policy (src/policy/) and the data export, both derived from this, can't drift from
+   * the code. `{}` for a module that stores nothing.
+   */
+  stores: Record<string, StoreDecl>;
+  /**
+   * On when the configuration has no top-level `modules` key. A new module that stores data
+   * should start with false, so an upgrade doesn't start storing data on every existing install.
+   */
+  enabledByDefault: boolean;
   xeps?: XepRef[];
   rfcs?: string[];
   options: D;
@@ -127,17 +157,36 @@ export interface ModuleDefinition<D extends OptionDecls = OptionDecls> {
   setup(ctx: ModuleContext<OptionValues<D>>): void | Promise<void>;
 }
 
-/** Declares a module; the identity function exists for type inference of ctx.options. */
-export function defineModule<D extends OptionDecls>(def: ModuleDefinition<D>): ModuleDefinition<D> {
-  return def;
+export interface ModuleDefinition<D extends OptionDecls = OptionDecls> extends ModuleSpec<D> {
+  /** Derived from `stores` by defineModule (never written by hand). */
+  readonly privacy: ModulePrivacy;
+}
+
+/**
+ * What /privacy states for a module: one entry per store with its own text, in declaration order;
+ * `partOf` stores are covered by the entry of the store they serve.
+ */
+export function privacyOf(mod: Pick<ModuleSpec, 'name' | 'stores'>): ModulePrivacy {
+  const stored: ModulePrivacy['stored'] = [];
+  let archive = false;
+  for (const [store, decl] of Object.entries(mod.stores)) {
+    if ('partOf' in decl) {
+      const main = mod.stores[decl.partOf];
+      if (!main || 'partOf' in main) throw new Error(`module ${mod.name}: store ${store} is partOf ${decl.partOf}, which is not a store of the module with its own privacy text`);
+      continue;
+    }
+    stored.push({ what: decl.what, detail: decl.detail });
+    if (decl.chatHistory) archive = true;
+  }
+  return archive ? { stored, archive } : { stored };
+}
+
+/**
+ * Declares a module: checks its store declarations and derives its privacy statement from them.
+ * Also infers the type of ctx.options.
+ */
+export function defineModule<D extends OptionDecls>(spec: ModuleSpec<D>): ModuleDefinition<D> {
+  return { ...spec, privacy: privacyOf(spec) };
 }
 
 export type AnyModule = ModuleDefinition<OptionDecls>;
-
-/** What the loader needs from the server to build contexts. */
-export interface ModuleHost {
-  server: ServerInfo;
-  storage: StorageBackend;
-  sessions: SessionDirectory;
-  rootLog: Logger;
-}

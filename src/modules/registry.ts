@@ -25,3 +25,5 @@ const all: AnyModule[] = [
 
 export const moduleRegistry: ReadonlyMap<string, AnyModule> = new Map(all.map((m) => [m.name, m]));
 export const builtinModuleNames: string[] = all.map((m) => m.name);
+/** Enabled when the configuration has no top-level `modules` key: each module's own enabledByDefault. */
+export const defaultModuleNames: string[] = all.filter((m) => m.enabledByDefault).map((m) => m.name);

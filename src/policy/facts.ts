@@ -2,7 +2,7 @@
 // responsible, what is stored and why, for how long, the user's rights). Every statement that
 // src/policy/render.ts makes follows from one of these facts, and the facts are derived from the
 // running configuration and server state, so the pages can't promise what the server doesn't do.
-import type { ModulePrivacy } from '../core/modules.ts';
+import { privacyOf, type ModulePrivacy, type ModuleSpec } from '../core/modules.ts';
 import { createHash } from 'node:crypto';
 import type { ServerConfig } from '../core/config.ts';
 
@@ -102,8 +102,11 @@ export interface PolicyState {
 
 
 
-/** Derives the policy facts; each enabled module says what it stores in its `privacy` declaration. */
-export function derivePolicyFacts(config: ServerConfig, state: PolicyState, modules: ReadonlyMap<string, { privacy: ModulePrivacy }>): UnstampedPolicyFacts {
+/**
+ * Derives the policy facts. What each enabled module stores comes from its store declarations
+ * (`stores` in its definition), the same ones ctx.store enforces, so the page can't drift from the code.
+ */
+export function derivePolicyFacts(config: ServerConfig, state: PolicyState, modules: ReadonlyMap<string, Pick<ModuleSpec, 'name' | 'stores'>>): UnstampedPolicyFacts {
   const hosts = [...config.hosts.keys()];
   const hashes = state.passwordHashes ?? ['SCRAM-SHA-1', 'SCRAM-SHA-256'];
   const registration = state.registration ?? { enabled: false, captcha: false };
@@ -118,20 +121,23 @@ export function derivePolicyFacts(config: ServerConfig, state: PolicyState, modu
     stored.push({ source: 'email', what: 'E-mail address', detail: 'only if you give one, and only to reset your password if you forget it' });
   }
   // Module data in a stable order: the first host's module order, then any other host's.
-  const byModule = new Map<string, string[]>();
+  const byModule = new Map<string, { privacy: ModulePrivacy; hosts: string[] }>();
   let archive = false;
   for (const [host, hc] of config.hosts) {
     for (const name of hc.modules.keys()) {
-      const data = modules.get(name)?.privacy;
-      if (!data) throw new Error(`policy: module ${name} is not known`);
-      if (data.archive) archive = true;
-      const list = byModule.get(name) ?? [];
-      list.push(host);
-      byModule.set(name, list);
+      let entry = byModule.get(name);
+      if (!entry) {
+        const mod = modules.get(name);
+        if (!mod) throw new Error(`policy: module ${name} is not known`);
+        entry = { privacy: privacyOf(mod), hosts: [] };
+        byModule.set(name, entry);
+      }
+      if (entry.privacy.archive) archive = true;
+      entry.hosts.push(host);
     }
   }
-  for (const [name, onHosts] of byModule) {
-    for (const s of modules.get(name)?.privacy.stored ?? []) {
+  for (const [name, { privacy, hosts: onHosts }] of byModule) {
+    for (const s of privacy.stored) {
       stored.push(onHosts.length === hosts.length ? { source: name, ...s } : { source: name, ...s, hosts: onHosts });
     }
   }

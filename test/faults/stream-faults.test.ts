@@ -19,7 +19,8 @@ import { startServer, type TestServer } from '../harness/server.ts';
 const faulty = defineModule({
   name: 'faulty',
   description: 'Throws from a hook on a message whose body is "boom" (fault tests only).',
-  privacy: { stored: [] },
+  stores: {},
+  enabledByDefault: false,
   xeps: [],
   options: {},
   setup(ctx) {

@@ -62,7 +62,8 @@ function isAnswerable(stanza: Element): boolean {
 export const blocking = defineModule({
   name: 'blocking',
   description: 'Lets users block contacts (XEP-0191): nothing from them arrives, nothing goes to them, and they see the user offline.',
-  privacy: { stored: [{ what: 'Block list', detail: 'the addresses you have blocked' }] },
+  stores: { blocklist: { kind: 'keyval', what: 'Block list', detail: 'the addresses you have blocked' } },
+  enabledByDefault: true,
   xeps: [
     {
       number: 191,

@@ -19,7 +19,8 @@ function info(node: string | undefined, identities: readonly DiscoIdentity[], fe
 export const disco = defineModule({
   name: 'disco',
   description: 'Service discovery (XEP-0030): what the server and each account support.',
-  privacy: { stored: [] },
+  stores: {},
+  enabledByDefault: true,
   xeps: [{ number: 30, version: '2.5rc3' }],
   options: {},
   setup(ctx) {

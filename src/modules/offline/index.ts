@@ -69,12 +69,14 @@ type StoreOutcome = 'online' | 'full' | 'sender-share' | 'stored';
 export const offline = defineModule({
   name: 'offline',
   description: 'Keeps messages for accounts with no session online (XEP-0160) and delivers them, stamped (XEP-0203), at the next login; purged after max_age.',
-  privacy: {
-    stored: [{
+  stores: {
+    offline: {
+      kind: 'archive',
       what: 'Offline messages',
       detail: 'messages sent to you while none of your clients is online, kept until you come online to receive them or until they expire',
-    }],
+    },
   },
+  enabledByDefault: true,
   xeps: [
     { number: 160, version: '1.0' },
     { number: 203, version: '2.0' },

@@ -6,7 +6,8 @@ const NS = 'urn:xmpp:ping';
 export const ping = defineModule({
   name: 'ping',
   description: 'Answers XMPP pings to the server (XEP-0199), so clients can check their connection.',
-  privacy: { stored: [] },
+  stores: {},
+  enabledByDefault: true,
   xeps: [{ number: 199, version: '2.0.1' }],
   options: {},
   setup(ctx) {

@@ -33,9 +33,10 @@ function sizeOf(value: XmlJson[]): number {
 export const privateStorage = defineModule({
   name: 'private',
   description: 'Lets clients keep settings and bookmarks as private XML on the server (XEP-0049), readable only by the account.',
-  privacy: {
-    stored: [{ what: 'Private client data', detail: 'settings and bookmarks your client saves on the server (XEP-0049); only your own account can read them' }],
+  stores: {
+    private: { kind: 'map', what: 'Private client data', detail: 'settings and bookmarks your client saves on the server (XEP-0049); only your own account can read them' },
   },
+  enabledByDefault: true,
   xeps: [{ number: 49, version: '1.2' }],
   options: {
     max_size: option.size('256KiB', 'Largest total of private XML one account may store.', { min: 1024 }),

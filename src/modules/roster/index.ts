@@ -15,12 +15,16 @@ import { onUserDeleted } from './account-cleanup.ts';
 export const roster = defineModule({
   name: 'roster',
   description: 'Contact lists, presence subscriptions and presence broadcast (RFC 6121), with roster versioning.',
-  privacy: {
-    stored: [{
+  stores: {
+    roster: {
+      kind: 'map',
       what: 'Contact list (roster)',
       detail: 'the addresses of your contacts, the names and groups you give them, who may see whose presence, and contact requests waiting for your answer',
-    }],
+    },
+    // The roster version (XEP-0237): part of the contact list's record, nothing of its own.
+    'roster-meta': { kind: 'keyval', partOf: 'roster' },
   },
+  enabledByDefault: true,
   rfcs: ['RFC 6121'],
   xeps: [{ number: 237, version: '1.3' }],
   options: {

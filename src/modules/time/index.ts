@@ -7,7 +7,8 @@ const NS = 'urn:xmpp:time';
 export const time = defineModule({
   name: 'time',
   description: "Tells clients the server's time (XEP-0202), in UTC so it reveals no location.",
-  privacy: { stored: [] },
+  stores: {},
+  enabledByDefault: true,
   xeps: [{ number: 202, version: '2.0' }],
   options: {},
   setup(ctx) {

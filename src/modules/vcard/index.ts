@@ -11,12 +11,14 @@ export const NS_VCARD = 'vcard-temp';
 export const vcard = defineModule({
   name: 'vcard',
   description: 'Stores each account\'s vCard (XEP-0054) and shows it to whoever asks, as the XEP says vCards are public.',
-  privacy: {
-    stored: [{
+  stores: {
+    vcard: {
+      kind: 'keyval',
       what: 'Profile (vCard)',
       detail: 'what your client publishes as your profile, including any avatar; profiles are public: anyone who asks the server can read them',
-    }],
+    },
   },
+  enabledByDefault: true,
   xeps: [{ number: 54, version: '1.2' }],
   options: {
     max_size: option.size('64KiB', 'Largest vCard accepted, serialized (avatars in <PHOTO/> make up most of it).', { min: 1024 }),

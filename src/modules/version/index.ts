@@ -9,7 +9,8 @@ const NS = 'jabber:iq:version';
 export const version = defineModule({
   name: 'version',
   description: 'Tells a client which server software answers (XEP-0092); the OS stays hidden unless enabled.',
-  privacy: { stored: [] },
+  stores: {},
+  enabledByDefault: true,
   xeps: [{ number: 92, version: '1.1' }],
   options: { show_os: option.boolean(false, 'Reveal the operating system (off: it helps attackers, not users).') },
   setup(ctx) {
