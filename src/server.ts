@@ -6,8 +6,7 @@ import { createSecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { ServerConfig } from './core/config.ts';
 import { prepareDomain } from './core/config.ts';
-import { createLogger, DebugLog, droppedLogLines } from './core/logger.ts';
-import { parsePeriod } from './core/options.ts';
+import { createLogger, DebugLog } from './core/logger.ts';
 import { Accounts } from './core/accounts.ts';
 import { SessionManager } from './core/sessions.ts';
 import { Router } from './core/router.ts';
@@ -26,16 +25,15 @@ import { loadMasterKey, writeNewKeyFile } from './storage/encryption/key-provide
 import { ensureCertificates } from './transports/certificates.ts';
 import { createTlsServerOptions } from './transports/tls-options.ts';
 import { listenC2s, type Listener } from './transports/c2s-tcp.ts';
-import { listenControl, type ControlRequest } from './transports/control-socket.ts';
+import { listenControl } from './transports/control-socket.ts';
 import { listenHttp } from './transports/http.ts';
-import { derivePolicyFacts, stampPolicy, type PolicyFacts, type PolicyStamp, type PolicyState } from './policy/facts.ts';
 import { policyPage } from './policy/render.ts';
 import { moduleRegistry } from './modules/registry.ts';
+import type { OperationsDeps } from './operations/deps.ts';
+import { handleControlRequest } from './operations/control.ts';
+import { loadStoredBlocks } from './operations/ip-blocks.ts';
+import { policyFacts, stampPolicy } from './operations/policy.ts';
 import { VERSION } from './version.ts';
-
-/** Storage scope of server-wide data (not a valid domain, so it can't clash with a host). */
-export const SERVER_SCOPE = '_server';
-const ACCOUNT_COMMANDS = new Set(['adduser', 'passwd', 'deluser', 'list-users']);
 
 export function controlSocketPath(config: ServerConfig): string {
   return join(config.dataDir, 'control.sock');
@@ -98,12 +96,12 @@ export class Server implements ServerCore {
 
   readonly debugLog: DebugLog;
 
-  readonly #registry: ReadonlyMap<string, AnyModule>;
+  /** What operator commands act on (src/operations/), from the control socket or the offline CLI. */
+  readonly operations: OperationsDeps;
 
   /** `registry` is every module the server can load (embedders and fault tests add their own). */
   constructor(config: ServerConfig, log?: Logger, registry: ReadonlyMap<string, AnyModule> = moduleRegistry) {
     this.config = config;
-    this.#registry = registry;
     mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
     this.debugLog = new DebugLog(join(config.dataDir, 'debug.log'));
     this.log = log ?? createLogger(config.log, this.debugLog);
@@ -142,6 +140,24 @@ export class Server implements ServerCore {
         return before.addresses - after.addresses + (before.accounts - after.accounts);
       },
     });
+    this.operations = {
+      config,
+      log: this.log,
+      storage: this.storage,
+      accounts: this.accounts,
+      blocks: this.blocks,
+      debugLog: this.debugLog,
+      retention: this.retention,
+      registry,
+      hosts: () => [...this.#hosts.keys()],
+      hooks: (host) => this.#hosts.get(host)?.hooks,
+      endSessions: (host, user, error) => {
+        for (const s of this.sessions.resources(host, user)) s.close(error);
+      },
+      connections: () => this.#streams,
+      sessionCount: () => this.sessions.count(),
+      unauthenticated: () => this.gate.unauthenticated,
+    };
   }
 
   host(name: string): HostRuntime | undefined {
@@ -158,23 +174,18 @@ export class Server implements ServerCore {
     return { name: 'JabberX', version: VERSION, hosts, isLocalHost: (d) => this.#hosts.has(d) };
   }
 
-  /** Blocks added at run time (`jabberx block`), kept in the store; config blocks stay in config. */
-  #blockStore() {
-    return this.storage.keyval<string[]>(SERVER_SCOPE, 'ip-blocks');
-  }
-
   /**
    * Starts the server. With `listen: false` only storage and modules come up (no sockets, no
-   * timers): the CLI uses that to change accounts while the server is stopped, so that the
-   * modules' hooks (e.g. roster clean-up on deletion) still run.
+   * timers): the CLI runs operator commands (src/operations/) on that while the server is stopped,
+   * so that the modules' hooks (e.g. roster clean-up on deletion) still run.
    */
   async start(opts: { listen?: boolean } = {}): Promise<void> {
     await this.storage.open();
-    for (const rule of (await this.#blockStore().get('_')) ?? []) this.blocks.add(rule);
+    await loadStoredBlocks(this.operations);
     for (const [name, hostCfg] of this.config.hosts) {
       const rt = new HostRuntime(name);
       this.#hosts.set(name, rt);
-      await loadHostModules(rt, hostCfg, this.#registry, {
+      await loadHostModules(rt, hostCfg, this.operations.registry, {
         server: this.info,
         retention: this.retention,
         storage: this.storage,
@@ -187,13 +198,13 @@ export class Server implements ServerCore {
     const certs = await ensureCertificates(this.config);
     const options = createTlsServerOptions(this.config, certs);
     const tlsSetup = { options, secureContext: options.secureContext ?? createSecureContext(options), contextFor: options.contextFor };
-    await this.#stampPolicy();
+    this.#policyChanged = await stampPolicy(this.operations);
     for (const l of this.config.listeners) {
       if (l.type === 'http' || l.type === 'https') {
         const listener = await listenHttp(
           { port: l.port, address: l.address, ...(l.type === 'https' ? { tls: tlsSetup } : {}), onError: (err) => this.log.error({ err }, 'policy page failed') },
           (address) => !this.blocks.isBlocked(address),
-          (path) => policyPage(path, this.policyFacts()),
+          (path) => policyPage(path, policyFacts(this.operations, this.#policyChanged)),
         );
         this.#listeners.push(listener);
         this.ports[l.type] = listener.port;
@@ -219,128 +230,8 @@ export class Server implements ServerCore {
       this.ports[l.type] = listener.port;
     }
     this.retention.start(this.config.security.retentionIntervalMs);
-    this.#control = await listenControl(controlSocketPath(this.config), (req) => this.#onControl(req));
+    this.#control = await listenControl(controlSocketPath(this.config), (req) => handleControlRequest(this.operations, req));
     this.log.info({ hosts: [...this.#hosts.keys()], ports: this.ports, version: VERSION }, 'JabberX started');
-  }
-
-  /** Counts only: sessions, memory, uptime (never who is connected or from where). */
-  status(): Record<string, unknown> {
-    const m = process.memoryUsage();
-    return {
-      version: VERSION,
-      uptimeSeconds: Math.round(process.uptime()),
-      sessions: this.sessions.count(),
-      connections: this.#streams.size,
-      unauthenticated: this.gate.unauthenticated,
-      memory: { rss: m.rss, heapUsed: m.heapUsed, heapTotal: m.heapTotal, external: m.external, arrayBuffers: m.arrayBuffers },
-      quarantined: this.storage.quarantined(),
-      logLinesDropped: droppedLogLines(),
-      hosts: [...this.#hosts.keys()],
-    };
-  }
-
-  /** What the server does, as the published terms and privacy policy state it (src/policy/). */
-  policyFacts(): PolicyFacts {
-    return { ...derivePolicyFacts(this.config, this.#policyState(), this.#registry), policyLastChanged: this.#policyChanged };
-  }
-
-  #policyState(): PolicyState {
-    return {
-      retentionRules: this.retention.rules(),
-      encryptionAtRest: { enabled: true, algorithm: 'AES-256-GCM', keyOutsideStore: true },
-      blockRules: this.blocks.list().length,
-      debug: { active: this.debugLog.enabled, until: this.debugLog.until },
-    };
-  }
-
-  /** Moves the policy's "last changed" date only when a policy-relevant setting changed. */
-  async #stampPolicy(): Promise<void> {
-    const store = this.storage.keyval<PolicyStamp>(SERVER_SCOPE, 'policy-stamp');
-    const { stamp } = stampPolicy(derivePolicyFacts(this.config, this.#policyState(), this.#registry), await store.get('_'));
-    await store.set('_', stamp);
-    this.#policyChanged = stamp.changed;
-  }
-
-  /** Deletes an account and everything stored for it, ending its sessions first. */
-  async deleteAccount(host: string, user: string): Promise<void> {
-    for (const s of this.sessions.resources(host, user)) s.close(new StreamError('not-authorized', 'This account has been deleted'));
-    await this.accounts.delete(host, user);
-    await this.#hosts.get(host)?.hooks.emit('user/deleted', { host, user });
-  }
-
-  /** Operator commands from the CLI while the server runs (see src/main.ts). */
-  async #onControl(req: ControlRequest): Promise<unknown> {
-    const a = req.args;
-    const host = String(a['host'] ?? '');
-    const user = String(a['user'] ?? '');
-    if (ACCOUNT_COMMANDS.has(req.command) && req.command !== 'list-users' && !this.#hosts.has(host)) throw new Error(`${host} is not a host of this server`);
-    switch (req.command) {
-      case 'adduser':
-        await this.accounts.create(host, user, String(a['password'] ?? ''));
-        await this.#hosts.get(host)?.hooks.emit('user/created', { host, user });
-        return null;
-      case 'passwd':
-        await this.accounts.setPassword(host, user, String(a['password'] ?? ''));
-        return null;
-      case 'deluser':
-        await this.deleteAccount(host, user);
-        return null;
-      case 'list-users':
-        return this.accounts.list(host);
-      case 'block':
-      case 'unblock':
-        return this.#changeBlock(req.command, String(a['rule'] ?? ''));
-      case 'blocks':
-        return this.blocks.list();
-      case 'rotate-key': {
-        // The CLI read the new key from its provider; it travels only over the 0600 local socket.
-        if (a['dataKey'] === true) return { activeDataKey: await this.storage.rotateDataKey() };
-        const key = Buffer.from(String(a['newKey'] ?? ''), 'base64');
-        await this.storage.rotateMasterKey(key);
-        key.fill(0);
-        this.log.info('master key rotated');
-        return { rotated: true };
-      }
-      case 'status':
-        return this.status();
-      case 'debug':
-        return this.#debug(String(a['mode'] ?? 'status'), a['for'] === undefined ? undefined : String(a['for']));
-      default:
-        throw new Error(`unknown control command ${req.command}`);
-    }
-  }
-
-  async #changeBlock(command: 'block' | 'unblock', rule: string): Promise<{ changed: boolean; closed: number }> {
-    const changed = command === 'block' ? this.blocks.add(rule) : this.blocks.remove(rule);
-    const configured = new Set(this.config.security.blockedIps);
-    await this.#blockStore().set('_', this.blocks.list().filter((r) => !configured.has(r)));
-    let closed = 0;
-    if (command === 'block') {
-      // A block also ends connections already open from that range.
-      for (const stream of this.#streams) {
-        if (this.blocks.isBlocked(stream.peerAddress)) {
-          stream.close(new StreamError('policy-violation', 'Your address is blocked'));
-          closed++;
-        }
-      }
-    }
-    this.log.info({ command, closed }, 'IP block list changed');
-    return { changed, closed };
-  }
-
-  #debug(mode: string, forText: string | undefined): { enabled: boolean; until?: string; file: string } {
-    if (mode === 'on') {
-      const ms = forText === undefined ? undefined : parsePeriod(forText);
-      this.debugLog.on(ms);
-      this.log.info({ forMs: ms }, 'debug logging on');
-    } else if (mode === 'off') {
-      this.debugLog.off();
-      this.log.info('debug logging off; debug log deleted');
-    } else if (mode !== 'status') {
-      throw new Error(`debug takes on, off or status, not ${mode}`);
-    }
-    const until = this.debugLog.until;
-    return { enabled: this.debugLog.enabled, ...(until ? { until: new Date(until).toISOString() } : {}), file: this.debugLog.path };
   }
 
   async stop(): Promise<void> {

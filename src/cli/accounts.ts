@@ -3,11 +3,10 @@ import { createInterface } from 'node:readline';
 import type { ServerConfig } from '../core/config.ts';
 import { parseJid, JidError } from '../core/jid.ts';
 import { AccountError } from '../core/accounts.ts';
-import { Server, controlSocketPath } from '../server.ts';
-import { controlRequest } from '../transports/control-socket.ts';
 import type { Command } from './command.ts';
 import { UsageError } from './errors.ts';
 import { readSecret } from './prompt.ts';
+import { withOperations, type RunOperation } from './operate.ts';
 
 function account(cfg: ServerConfig, arg: string | undefined): { host: string; user: string } {
   if (!arg) throw new UsageError('expected USER@HOST');
@@ -23,59 +22,22 @@ function account(cfg: ServerConfig, arg: string | undefined): { host: string; us
   return { host: jid.domain, user: jid.local };
 }
 
-interface AccountOps {
-  create(host: string, user: string, password: string): Promise<void>;
-  setPassword(host: string, user: string, password: string): Promise<void>;
-  delete(host: string, user: string): Promise<void>;
-  list(host: string): Promise<string[]>;
-}
-
-/**
- * Account operations go through the running server when there is one (so it ends sessions and
- * forgets cached state at once), else straight to the store.
- */
-async function withAccounts<T>(cfg: ServerConfig, fn: (a: AccountOps) => Promise<T>): Promise<T> {
-  const sock = controlSocketPath(cfg);
-  const live = async (command: string, args: Record<string, unknown>): Promise<unknown> => {
-    const reply = await controlRequest(sock, { command, args });
-    if (!reply) throw new Error('the server stopped');
-    if (!reply.ok) throw new AccountError(reply.error);
-    return reply.result;
-  };
-  if (await controlRequest(sock, { command: 'list-users', args: { host: [...cfg.hosts.keys()][0] } })) {
-    return fn({
-      create: async (host, user, password) => void (await live('adduser', { host, user, password })),
-      setPassword: async (host, user, password) => void (await live('passwd', { host, user, password })),
-      delete: async (host, user) => void (await live('deluser', { host, user })),
-      list: async (host) => (await live('list-users', { host })) as string[],
-    });
-  }
-  const server = new Server(cfg);
-  await server.start({ listen: false });
-  try {
-    return await fn({
-      create: async (host, user, password) => {
-        await server.accounts.create(host, user, password);
-        await server.host(host)?.hooks.emit('user/created', { host, user });
-      },
-      setPassword: (host, user, password) => server.accounts.setPassword(host, user, password),
-      delete: (host, user) => server.deleteAccount(host, user),
-      list: (host) => server.accounts.list(host),
-    });
-  } finally {
-    await server.stop();
-  }
+/** Account operations, on the running server when there is one, else on the store (src/cli/operate.ts). */
+function withAccounts<T>(cfg: ServerConfig, fn: (run: RunOperation) => Promise<T>): Promise<T> {
+  return withOperations(cfg, fn, { remoteError: (message) => new AccountError(message) });
 }
 
 /** `adduser --batch`: "user@host password" per line on stdin; several accounts are derived at once. */
 async function addBatch(cfg: ServerConfig): Promise<number> {
-  const rl = createInterface({ input: process.stdin });
+  // The iterator is taken before anything is awaited: lines read meanwhile wait in it (readline
+  // emits lines nobody listens to yet into the void, and a piped stdin is read at once).
+  const lines = createInterface({ input: process.stdin })[Symbol.asyncIterator]();
   let created = 0;
   let failed = 0;
   let lineNo = 0;
-  await withAccounts(cfg, async (a) => {
+  await withAccounts(cfg, async (run) => {
     const inFlight = new Set<Promise<void>>();
-    for await (const raw of rl) {
+    for await (const raw of { [Symbol.asyncIterator]: () => lines }) {
       const n = ++lineNo;
       const line = raw.trim();
       if (!line || line.startsWith('#')) continue;
@@ -84,7 +46,7 @@ async function addBatch(cfg: ServerConfig): Promise<number> {
         try {
           if (sp < 0) throw new UsageError('expected "user@host password"');
           const { host, user } = account(cfg, line.slice(0, sp));
-          await a.create(host, user, line.slice(sp).trim());
+          await run('adduser', { host, user, password: line.slice(sp).trim() });
           created++;
         } catch (e) {
           failed++;
@@ -117,7 +79,7 @@ export const addUser: Command = async ({ values, rest, config }) => {
   if (values.batch) return addBatch(cfg);
   const { host, user } = account(cfg, rest[0]);
   const pw = await password(values.password, true);
-  await withAccounts(cfg, (a) => a.create(host, user, pw));
+  await withAccounts(cfg, (run) => run('adduser', { host, user, password: pw }));
   process.stdout.write(`created ${user}@${host}\n`);
   return 0;
 };
@@ -127,7 +89,7 @@ export const changePassword: Command = async ({ values, rest, config }) => {
   const cfg = config();
   const { host, user } = account(cfg, rest[0]);
   const pw = await password(values.password, true);
-  await withAccounts(cfg, (a) => a.setPassword(host, user, pw));
+  await withAccounts(cfg, (run) => run('passwd', { host, user, password: pw }));
   process.stdout.write(`password changed for ${user}@${host}\n`);
   return 0;
 };
@@ -136,7 +98,7 @@ export const changePassword: Command = async ({ values, rest, config }) => {
 export const deleteUser: Command = async ({ rest, config }) => {
   const cfg = config();
   const { host, user } = account(cfg, rest[0]);
-  await withAccounts(cfg, (a) => a.delete(host, user));
+  await withAccounts(cfg, (run) => run('deluser', { host, user }));
   process.stdout.write(`deleted ${user}@${host} and all its data\n`);
   return 0;
 };
@@ -146,8 +108,8 @@ export const listUsers: Command = async ({ rest, config }) => {
   const cfg = config();
   const hosts = rest[0] ? [rest[0]] : [...cfg.hosts.keys()];
   for (const h of hosts) if (!cfg.hosts.has(h)) throw new UsageError(`${h} is not a host of this server`);
-  await withAccounts(cfg, async (a) => {
-    for (const h of hosts) for (const u of await a.list(h)) process.stdout.write(`${u}@${h}\n`);
+  await withAccounts(cfg, async (run) => {
+    for (const h of hosts) for (const u of await run('list-users', { host: h })) process.stdout.write(`${u}@${h}\n`);
   });
   return 0;
 };

@@ -1,9 +1,9 @@
 // `jabberx keygen`, `rotate-key`: master and data keys of the encryption at rest.
 import { generateKey, loadMasterKey, writeNewKeyFile } from '../storage/encryption/key-providers.ts';
-import { controlSocketPath, openStorage } from '../server.ts';
-import { controlRequest } from '../transports/control-socket.ts';
+import type { KeyRotation } from '../operations/keys.ts';
 import type { Command } from './command.ts';
 import { UsageError } from './errors.ts';
+import { withOperations } from './operate.ts';
 
 /** `keygen [--out FILE]`: a new random master key, printed or written with mode 0600. */
 export const keygen: Command = async ({ values, config }) => {
@@ -24,32 +24,21 @@ export const rotateKey: Command = async ({ values, config }) => {
   if (values['data-key'] ? sources.length > 0 : sources.length !== 1) {
     throw new UsageError('usage: jabberx rotate-key (--new-key-file F | --new-key-env VAR | --new-key-command CMD) | --data-key');
   }
-  let args: Record<string, unknown>;
+  let rotation: KeyRotation;
   if (values['data-key']) {
-    args = { dataKey: true };
+    rotation = { dataKey: true };
   } else {
     const spec = values['new-key-file'] !== undefined
       ? { provider: 'file' as const, file: values['new-key-file'] }
       : values['new-key-env'] !== undefined
         ? { provider: 'env' as const, env: values['new-key-env'] }
         : { provider: 'command' as const, command: values['new-key-command'] };
-    args = { newKey: (await loadMasterKey(spec, { dataDir: cfg.dataDir })).toString('base64') };
+    // The new key travels to a running server only over the 0600 control socket.
+    rotation = { newKey: (await loadMasterKey(spec, { dataDir: cfg.dataDir })).toString('base64') };
   }
-  const reply = await controlRequest(controlSocketPath(cfg), { command: 'rotate-key', args });
-  if (reply && !reply.ok) throw new Error(reply.error);
-  if (!reply) {
-    // No server running: rotate in the store directly.
-    const storage = openStorage(cfg);
-    await storage.open();
-    try {
-      if (args['dataKey']) await storage.rotateDataKey();
-      else await storage.rotateMasterKey(Buffer.from(String(args['newKey']), 'base64'));
-    } finally {
-      await storage.close();
-    }
-  }
+  await withOperations(cfg, (run) => run('rotate-key', rotation));
   process.stdout.write(
-    args['dataKey']
+    'dataKey' in rotation
       ? 'new data key active for new writes; older data keys are kept for reading\n'
       : 'master key rotated: point storage.key_* at the new key before the next restart, and keep the old key for older backups\n',
   );

@@ -1,17 +1,13 @@
-// `jabberx status`, `debug`: commands that only talk to the running server over its control socket.
+// `jabberx status`, `debug`: commands that only act on the running server.
 import { parsePeriod } from '../core/options.ts';
-import { controlSocketPath } from '../server.ts';
-import { controlRequest } from '../transports/control-socket.ts';
 import type { Command } from './command.ts';
 import { UsageError } from './errors.ts';
+import { withOperations } from './operate.ts';
 
 /** `status`: counts of the running server (sessions, memory, uptime). */
 export const status: Command = async ({ config }) => {
-  const cfg = config();
-  const reply = await controlRequest(controlSocketPath(cfg), { command: 'status', args: {} });
-  if (!reply) throw new Error('no running server');
-  if (!reply.ok) throw new Error(reply.error);
-  process.stdout.write(`${JSON.stringify(reply.result, null, 2)}\n`);
+  const result = await withOperations(config(), (run) => run('status', {}), { stoppedError: 'no running server' });
+  process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   return 0;
 };
 
@@ -27,10 +23,9 @@ export const debug: Command = async ({ values, rest, config }) => {
       throw new UsageError(`--for: ${String(e)}`);
     }
   }
-  const reply = await controlRequest(controlSocketPath(cfg), { command: 'debug', args: { mode, for: values.for } });
-  if (!reply) throw new Error('no running server (debug logging is switched on a running server)');
-  if (!reply.ok) throw new Error(reply.error);
-  const r = reply.result as { enabled: boolean; until?: string; file: string };
+  const r = await withOperations(cfg, (run) => run('debug', { mode, for: values.for }), {
+    stoppedError: 'no running server (debug logging is switched on a running server)',
+  });
   process.stdout.write(r.enabled ? `debug logging on, into ${r.file}${r.until ? ` until ${r.until}` : ''}\n` : 'debug logging off (no debug file)\n');
   return 0;
 };

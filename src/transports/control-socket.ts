@@ -40,6 +40,21 @@ export async function listenControl(path: string, handler: ControlHandler): Prom
   };
 }
 
+/** Whether a server listens on the control socket (connects and hangs up; sends nothing). */
+export function controlAvailable(path: string): Promise<boolean> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect(path);
+    socket.once('error', (e: NodeJS.ErrnoException) => {
+      if (e.code === 'ENOENT' || e.code === 'ECONNREFUSED') resolve(false);
+      else reject(e);
+    });
+    socket.once('connect', () => {
+      socket.end();
+      resolve(true);
+    });
+  });
+}
+
 /** Sends one request to a running server; undefined when no server listens there. */
 export function controlRequest(path: string, req: ControlRequest, timeoutMs = 30_000): Promise<ControlReply | undefined> {
   return new Promise((resolve, reject) => {

@@ -1,0 +1,39 @@
+// Runs operator commands (src/operations/) where they take effect at once: on the running server
+// through its control socket (so sessions end and caches update), or, when it is stopped, on a
+// server started without listeners (store and modules, so the modules' clean-up hooks still run).
+// Both paths end in the same code: src/operations/control.ts.
+import type { ServerConfig } from '../core/config.ts';
+import { Server, controlSocketPath } from '../server.ts';
+import { controlAvailable, controlRequest } from '../transports/control-socket.ts';
+import { runOperation, type OperationArgs, type OperationName, type OperationResult } from '../operations/control.ts';
+
+export type RunOperation = <N extends OperationName>(name: N, args: OperationArgs<N>) => Promise<OperationResult<N>>;
+
+export interface OperateOptions {
+  /** When set, a stopped server is an error with this message (the command needs a running one). */
+  stoppedError?: string;
+  /** Turns a failure reported by the running server into the error the command throws. */
+  remoteError?: (message: string) => Error;
+}
+
+/** Calls `fn` with a way to run operations; `live` says whether a running server answers them. */
+export async function withOperations<T>(cfg: ServerConfig, fn: (run: RunOperation, live: boolean) => Promise<T>, opts: OperateOptions = {}): Promise<T> {
+  const socket = controlSocketPath(cfg);
+  if (await controlAvailable(socket)) {
+    const remoteError = opts.remoteError ?? ((message: string) => new Error(message));
+    return fn(async (name, args) => {
+      const reply = await controlRequest(socket, { command: name, args });
+      if (!reply) throw new Error('the server stopped');
+      if (!reply.ok) throw remoteError(reply.error);
+      return reply.result as OperationResult<typeof name>;
+    }, true);
+  }
+  if (opts.stoppedError !== undefined) throw new Error(opts.stoppedError);
+  const server = new Server(cfg);
+  await server.start({ listen: false });
+  try {
+    return await fn((name, args) => runOperation(server.operations, name, args), false);
+  } finally {
+    await server.stop();
+  }
+}

@@ -1,0 +1,85 @@
+// Operator commands by name, as the control socket carries them (one JSON request per line):
+// the running server answers them here, and the CLI runs the very same ones on a stopped server.
+import type { ControlRequest } from '../transports/control-socket.ts';
+import type { OperationsDeps } from './deps.ts';
+import { addUser, changePassword, deleteUser, listUsers } from './accounts.ts';
+import { changeBlock, listBlocks, type BlockChange } from './ip-blocks.ts';
+import { rotateKey, type KeyRotation } from './keys.ts';
+import { serverStatus, type ServerStatus } from './status.ts';
+import { switchDebug, type DebugState } from './debug.ts';
+
+type Account = { host: string; user: string };
+
+/** Each operation's arguments and result (JSON both). */
+export interface Operations {
+  adduser: { args: Account & { password: string }; result: null };
+  passwd: { args: Account & { password: string }; result: null };
+  deluser: { args: Account; result: null };
+  'list-users': { args: { host: string }; result: string[] };
+  block: { args: { rule: string }; result: BlockChange };
+  unblock: { args: { rule: string }; result: BlockChange };
+  blocks: { args: Record<string, never>; result: string[] };
+  'rotate-key': { args: KeyRotation; result: { activeDataKey: number } | { rotated: true } };
+  status: { args: Record<string, never>; result: ServerStatus };
+  debug: { args: { mode: string; for?: string | undefined }; result: DebugState };
+}
+
+export type OperationName = keyof Operations;
+export type OperationArgs<N extends OperationName> = Operations[N]['args'];
+export type OperationResult<N extends OperationName> = Operations[N]['result'];
+
+export async function runOperation<N extends OperationName>(deps: OperationsDeps, name: N, args: OperationArgs<N>): Promise<OperationResult<N>> {
+  // One switch over the name; the casts only restate what the Operations table says.
+  const a = args as Record<string, unknown>;
+  const str = (key: string) => String(a[key] ?? '');
+  let result: Operations[OperationName]['result'];
+  const op: OperationName = name;
+  switch (op) {
+    case 'adduser':
+      await addUser(deps, str('host'), str('user'), str('password'));
+      result = null;
+      break;
+    case 'passwd':
+      await changePassword(deps, str('host'), str('user'), str('password'));
+      result = null;
+      break;
+    case 'deluser':
+      await deleteUser(deps, str('host'), str('user'));
+      result = null;
+      break;
+    case 'list-users':
+      result = await listUsers(deps, str('host'));
+      break;
+    case 'block':
+    case 'unblock':
+      result = await changeBlock(deps, op, str('rule'));
+      break;
+    case 'blocks':
+      result = listBlocks(deps);
+      break;
+    case 'rotate-key':
+      result = await rotateKey(deps, a['dataKey'] === true ? { dataKey: true } : { newKey: str('newKey') });
+      break;
+    case 'status':
+      result = serverStatus(deps);
+      break;
+    case 'debug':
+      result = switchDebug(deps, String(a['mode'] ?? 'status'), a['for'] === undefined ? undefined : String(a['for']));
+      break;
+  }
+  return result as OperationResult<N>;
+}
+
+const OPERATION_NAMES: ReadonlySet<string> = new Set<OperationName>([
+  'adduser', 'passwd', 'deluser', 'list-users', 'block', 'unblock', 'blocks', 'rotate-key', 'status', 'debug',
+]);
+
+function isOperation(command: string): command is OperationName {
+  return OPERATION_NAMES.has(command);
+}
+
+/** A request from the control socket (the CLI of the same installation, over a 0600 socket). */
+export function handleControlRequest(deps: OperationsDeps, req: ControlRequest): Promise<unknown> {
+  if (!isOperation(req.command)) return Promise.reject(new Error(`unknown control command ${req.command}`));
+  return runOperation(deps, req.command, (req.args ?? {}) as never);
+}

@@ -1,0 +1,48 @@
+// What operator commands need from a server, running or stopped: src/server.ts composes it from
+// its parts, and the same operations run behind the control socket and in the offline CLI.
+import type { Logger } from 'pino';
+import type { ServerConfig } from '../core/config.ts';
+import type { Accounts } from '../core/accounts.ts';
+import type { IpBlocks } from '../core/ip-blocks.ts';
+import type { DebugLog } from '../core/logger.ts';
+import type { RetentionEngine } from '../core/retention.ts';
+import type { Hooks } from '../core/hooks.ts';
+import type { StreamError } from '../core/errors.ts';
+import type { AnyModule } from '../core/modules.ts';
+import type { StorageBackend } from '../core/storage.ts';
+
+/** Storage scope of server-wide data (not a valid domain, so it can't clash with a host). */
+export const SERVER_SCOPE = '_server';
+
+/** A client connection as operations see it: where it comes from, and how to end it. */
+export interface OpenConnection {
+  /** Only for matching blocks; never logged or stored. */
+  readonly peerAddress: string | undefined;
+  close(error: StreamError): void;
+}
+
+export interface OperationsDeps {
+  readonly config: ServerConfig;
+  readonly log: Logger;
+  /** The store, with the key operations of encryption at rest (src/storage/encrypted.ts). */
+  readonly storage: StorageBackend & { rotateMasterKey(key: Uint8Array): Promise<void>; rotateDataKey(): Promise<number> };
+  readonly accounts: Accounts;
+  /** The IP blocks in force: configured and run-time ones. */
+  readonly blocks: IpBlocks;
+  readonly debugLog: DebugLog;
+  readonly retention: RetentionEngine;
+  /** Every module the server can load (what the policy says each one stores). */
+  readonly registry: ReadonlyMap<string, AnyModule>;
+  /** The hosts served (their modules loaded), the default host first. */
+  hosts(): string[];
+  /** The hooks of a served host (user/created, user/deleted); undefined for any other name. */
+  hooks(host: string): Hooks | undefined;
+  /** Ends every session of an account. */
+  endSessions(host: string, user: string, error: StreamError): void;
+  /** Open client connections: none while the server is stopped. */
+  connections(): Iterable<OpenConnection>;
+  /** Bound sessions, for status. */
+  sessionCount(): number;
+  /** Connections not authenticated yet, for status. */
+  unauthenticated(): number;
+}

@@ -1,0 +1,30 @@
+// The published terms and privacy policy (src/policy/): their facts from the server's state, and
+// the stamp that moves the "last changed" date only when a policy-relevant fact changed.
+import { derivePolicyFacts, stampPolicy as stamp, type PolicyFacts, type PolicyStamp, type PolicyState, type UnstampedPolicyFacts } from '../policy/facts.ts';
+import { SERVER_SCOPE, type OperationsDeps } from './deps.ts';
+
+function policyState(deps: OperationsDeps): PolicyState {
+  return {
+    retentionRules: deps.retention.rules(),
+    encryptionAtRest: { enabled: true, algorithm: 'AES-256-GCM', keyOutsideStore: true },
+    blockRules: deps.blocks.list().length,
+    debug: { active: deps.debugLog.enabled, until: deps.debugLog.until },
+  };
+}
+
+function currentFacts(deps: OperationsDeps): UnstampedPolicyFacts {
+  return derivePolicyFacts(deps.config, policyState(deps), deps.registry);
+}
+
+/** What the server does, as the published pages state it, dated `lastChanged` (see stampPolicy). */
+export function policyFacts(deps: OperationsDeps, lastChanged: string): PolicyFacts {
+  return { ...currentFacts(deps), policyLastChanged: lastChanged };
+}
+
+/** Compares the facts with the stored stamp and returns the "last changed" date (ISO 8601). */
+export async function stampPolicy(deps: OperationsDeps): Promise<string> {
+  const store = deps.storage.keyval<PolicyStamp>(SERVER_SCOPE, 'policy-stamp');
+  const { stamp: next } = stamp(currentFacts(deps), await store.get('_'));
+  await store.set('_', next);
+  return next.changed;
+}
