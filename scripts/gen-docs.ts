@@ -1,9 +1,12 @@
-// Generates the README's features table and module option reference from the modules' own
-// metadata, so the README can't drift from the code. `--check` exits 1 when the README is stale.
+// Generates the README's features table, core configuration reference and module option reference
+// from the code's own declarations (module metadata, CONFIG_SECTIONS), so the README can't drift
+// from the code. `--check` exits 1 when the README is stale.
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { moduleRegistry } from '../src/modules/registry.ts';
 import type { AnyModule } from '../src/core/modules.ts';
+import { CONFIG_SECTIONS } from '../src/core/config.ts';
+import type { OptionDecl } from '../src/core/options.ts';
 
 const README = join(import.meta.dirname, '..', 'README.md');
 
@@ -46,6 +49,32 @@ function optionsTable(mods: AnyModule[]): string {
   return lines.join('\n');
 }
 
+/** Keys outside CONFIG_SECTIONS (parsed by hand in src/core/config.ts): key, default, meaning. */
+const DATA_DIR_ROW = '| `data_dir` | `./data` | database, self-signed certificates, logs (relative to the config file) |';
+const LISTENERS_ROW = '| `listeners` | 5222 STARTTLS, 5223 direct TLS on `::` | list of `{type, port, address}`; types `c2s_starttls`, `c2s_direct_tls`, `http` (policy pages, default port 5280), `https` (5281) |';
+const HOSTS_ROWS = [
+  '| `hosts.<domain>` | `localhost` | served domains; each may set `certificate`, `key` and `modules` |',
+  '| `modules.<name>` | the modules declared `enabledByDefault` (today all built-in ones) | options of a module; `false` disables it (per host too) |',
+];
+
+/** A literal default in backticks; a described one ("self-signed per host") as it is; none empty. */
+function defaultCell(decl: OptionDecl<unknown>): string {
+  let text = decl.defaultText;
+  if (decl.kind === 'string' && text.startsWith('"')) text = JSON.parse(text) as string;
+  if (text === '') return '';
+  return /\s/.test(text) ? text : `\`${text}\``;
+}
+
+function configTable(): string {
+  const lines = ['| key | default | meaning |', '|---|---|---|', DATA_DIR_ROW];
+  for (const [section, decls] of Object.entries(CONFIG_SECTIONS)) {
+    for (const [key, decl] of Object.entries(decls)) lines.push(`| \`${section}.${key}\` | ${defaultCell(decl)} | ${decl.doc} |`);
+    if (section === 'log') lines.push(LISTENERS_ROW);
+  }
+  lines.push(...HOSTS_ROWS);
+  return lines.join('\n');
+}
+
 function replaceBetween(text: string, name: string, body: string): string {
   const start = `<!-- generated:${name} -->`;
   const end = `<!-- /generated:${name} -->`;
@@ -58,6 +87,7 @@ function replaceBetween(text: string, name: string, body: string): string {
 const mods = [...moduleRegistry.values()].sort((a, b) => a.name.localeCompare(b.name));
 const current = readFileSync(README, 'utf8');
 let next = replaceBetween(current, 'features', featuresTable(mods));
+next = replaceBetween(next, 'config', configTable());
 next = replaceBetween(next, 'module-options', optionsTable(mods));
 
 if (process.argv.includes('--check')) {

@@ -105,64 +105,68 @@ const tlsVersion: OptionDecl<'TLSv1.2' | 'TLSv1.3'> = {
   },
 };
 
-/** Declarations of the fixed sections; keys are what the operator types. Exported for the docs. */
+/**
+ * Declarations of the fixed sections; keys are what the operator types. The README's configuration
+ * reference is generated from them (scripts/gen-docs.ts): `doc` is its "meaning" column, and a
+ * `defaultText` with a space in it is shown as prose rather than as a literal value.
+ */
 export const CONFIG_SECTIONS = {
   log: {
-    level: option.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info', 'Log verbosity.'),
-    file: option.string('-', '"-" for stdout, else a file path relative to data_dir.'),
+    level: option.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info', 'fatal, error, warn, info, debug, trace, silent'),
+    file: option.string('-', '`-` = stdout, else a file relative to `data_dir`'),
   },
   tls: {
-    min_version: tlsVersion,
-    ciphers: option.string(DEFAULT_CIPHERS, 'OpenSSL cipher list; TLS 1.3 suites are always enabled.'),
-    certificate: option.string('', 'Default certificate (PEM) for hosts without their own; none = self-signed.'),
-    key: option.string('', 'Private key (PEM) of tls.certificate.'),
+    min_version: { ...tlsVersion, doc: '`TLSv1.2` or `TLSv1.3`; older versions are refused' },
+    ciphers: { ...option.string(DEFAULT_CIPHERS, 'OpenSSL cipher list for TLS 1.2; TLS 1.3 suites always on'), defaultText: 'ECDHE + AEAD only' },
+    certificate: { ...option.string('', 'default PEM certificate chain, for hosts without their own'), defaultText: 'self-signed per host' },
+    key: { ...option.string('', 'private key (PEM) of `tls.certificate`'), defaultText: 'self-signed per host' },
   },
   storage: {
-    backend: option.enum(['sqlite'] as const, 'sqlite', 'Storage backend.'),
-    path: option.string('jabberx.sqlite', 'SQLite database file, relative to data_dir.'),
-    key_provider: option.enum(['file', 'env', 'command'] as const, 'file', 'Where the master key of encryption at rest comes from (it is never stored in data_dir or the database).'),
-    key_file: option.string('jabberx.key', 'key_provider file: the key file, relative to the config file; made on first start when neither it nor the database exists. Must not be inside data_dir.'),
-    key_env: option.string('JABBERX_MASTER_KEY', 'key_provider env: the environment variable holding the key.'),
-    key_command: option.string('', "key_provider command: a shell command printing the key (an operator's KMS or vault CLI)."),
-    busy_wait: option.period('30s', 'How long a storage operation waits for a lock held by another process (e.g. a backup) before it fails; the server keeps serving meanwhile.', { min: 0, max: 3_600_000 }),
+    backend: option.enum(['sqlite'] as const, 'sqlite', 'storage backend'),
+    path: option.string('jabberx.sqlite', 'database file, relative to `data_dir`'),
+    key_provider: option.enum(['file', 'env', 'command'] as const, 'file', 'where the master key of encryption at rest comes from: `file`, `env` or `command` (it is never stored in `data_dir` or the database)'),
+    key_file: option.string('jabberx.key', 'key file (relative to the config file, never inside `data_dir`); made on the very first start, when neither it nor the database exists'),
+    key_env: option.string('JABBERX_MASTER_KEY', 'environment variable holding the key'),
+    key_command: option.string('', 'shell command printing the key (a KMS or vault CLI)'),
+    busy_wait: option.period('30s', 'how long a storage operation waits for a lock held by another process (a backup, the `sqlite3` shell) before it fails; the server keeps serving meanwhile (SQLite itself never blocks it for more than a few ms)', { min: 0, max: 3_600_000 }),
   },
   limits: {
     // RFC 6120 §13.12: the limit "MUST NOT be smaller than 10000 bytes".
-    max_stanza_size: option.size('256KiB', 'Largest stanza accepted.', { min: 10000 }),
+    max_stanza_size: option.size('256KiB', 'larger stanzas end the stream with `<policy-violation/>` (at least 10000, RFC 6120 §13.12)', { min: 10000 }),
     // Before authentication nobody is known yet: small stanzas only (SASL messages are a few hundred bytes).
-    preauth_max_stanza_size: option.size('10000', 'Largest stanza accepted before authentication (RFC 6120 §13.12 floor: 10000).', { min: 10000 }),
-    idle_timeout: option.period('15m', 'A silent client is closed with <connection-timeout/> after this.', { min: 1 }),
-    tls_timeout: option.period('10s', 'Time allowed from connecting to an established TLS session.', { min: 1 }),
-    handshake_timeout: option.period('30s', 'Time allowed from connecting to an authenticated stream with a bound resource.', { min: 1 }),
-    max_output_buffer: option.size('1MiB', 'Bytes waiting to be sent to one connection before it is no longer read from, and stanzas from others go to offline storage or bounce.', { min: 65536 }),
-    output_stall_timeout: option.period('30s', 'A connection whose output stays above max_output_buffer this long is closed.', { min: 1 }),
-    max_unauthenticated: option.integer(2000, 'Connections that have not authenticated yet, server-wide; more are refused with <resource-constraint/>.', { min: 1 }),
-    max_unauthenticated_per_address: option.integer(20, 'Connections not authenticated yet from one address (IPv6: one /64); more are refused with <policy-violation/>.', { min: 1 }),
-    connection_rate_per_address: option.integer(10, 'New connections per second from one address (IPv6: one /64), on average; a connection that authenticates gives its share back.', { min: 1 }),
-    connection_burst_per_address: option.integer(50, 'New connections one address (IPv6: one /64) may open at once before connection_rate_per_address applies.', { min: 1 }),
-    max_resources_per_user: option.integer(10, 'Concurrent sessions per account.', { min: 1, max: 10000 }),
-    v8_semi_space: option.size('2MiB', "V8's young-generation semi-space for `jabberx start` (V8's own default is 16MiB): smaller keeps tens of MB less resident at some cost in peak throughput; 0 leaves V8's default.", { max: 256 << 20 }),
+    preauth_max_stanza_size: option.size('10000', 'largest stanza before authentication (SASL needs little; nobody is known yet); at least 10000', { min: 10000 }),
+    idle_timeout: option.period('15m', 'silent clients are closed with `<connection-timeout/>`', { min: 1 }),
+    tls_timeout: option.period('10s', 'time from connecting to an established TLS session (STARTTLS or the direct-TLS handshake)', { min: 1 }),
+    handshake_timeout: option.period('30s', 'time from connecting to an authenticated stream with a bound resource', { min: 1 }),
+    max_output_buffer: option.size('1MiB', 'bytes waiting to be sent to one connection; above it the server stops reading that client, and stanzas from others go to offline storage or bounce (`<resource-constraint/>`) instead of being buffered', { min: 65536 }),
+    output_stall_timeout: option.period('30s', 'a connection whose output stays above `max_output_buffer` this long is closed with `<policy-violation/>`', { min: 1 }),
+    max_unauthenticated: option.integer(2000, 'connections not yet authenticated, server-wide; more get `<resource-constraint/>`', { min: 1 }),
+    max_unauthenticated_per_address: option.integer(20, 'connections not yet authenticated from one address (IPv6: one /64); more get `<policy-violation/>`', { min: 1 }),
+    connection_rate_per_address: option.integer(10, 'new connections per second from one address (IPv6: one /64) on average; more get `<policy-violation/>`; a connection that authenticates gives its share back, so only connections that never log in use it up (on the direct-TLS port, which cannot carry a plaintext error, the TCP connection is closed)', { min: 1 }),
+    connection_burst_per_address: option.integer(50, 'new connections one address (IPv6: one /64) may open at once, before `connection_rate_per_address` applies', { min: 1 }),
+    max_resources_per_user: option.integer(10, 'simultaneous clients per account', { min: 1, max: 10000 }),
+    v8_semi_space: option.size('2MiB', "V8 young-generation size for `jabberx start` (re-executes itself with it); keeps ~60 MB less resident than V8's 16 MiB default at some cost in peak throughput; `0` = V8's default", { max: 256 << 20 }),
   },
   auth: {
-    scram_iterations: option.integer(10000, 'PBKDF2 iterations for new SCRAM credentials.', { min: 4096, max: 1_000_000 }),
-    mechanisms: option.list([...SASL_MECHANISMS], 'SASL mechanisms offered, in this order.'),
-    resource_conflict: option.enum(['kick_old', 'refuse', 'random'] as const, 'kick_old', 'On a resource already bound (RFC 6120 §7.7.2.2).'),
+    scram_iterations: option.integer(10000, 'PBKDF2 iterations for new credentials', { min: 4096, max: 1_000_000 }),
+    mechanisms: { ...option.list([...SASL_MECHANISMS], 'SASL mechanisms offered, in order'), defaultText: 'SCRAM-SHA-256(-PLUS), SCRAM-SHA-1(-PLUS), PLAIN' },
+    resource_conflict: option.enum(['kick_old', 'refuse', 'random'] as const, 'kick_old', 'what happens when a client binds a resource already bound: `kick_old`, `refuse` or `random` (RFC 6120 §7.7.2.2)'),
   },
   security: {
-    failed_login_window: option.period('15m', 'How long a failed login is remembered (in memory only) for brute-force protection.', { min: 1000 }),
-    failed_login_delay_after: option.integer(3, 'Failed logins from one address before its answers are delayed.', { min: 0 }),
-    failed_login_max_per_address: option.integer(10, 'Failed logins from one address before it is refused until the window ends.', { min: 1 }),
-    failed_login_max_per_account: option.integer(30, 'Failed logins for one account before addresses that failed are refused for it.', { min: 1 }),
-    blocked_ips: option.list([], 'IP addresses and CIDR ranges refused before TLS on every listener (also `jabberx block`).'),
-    retention_interval: option.period('1h', 'How often the retention engine deletes expired data (it also runs at start).', { min: 1000 }),
+    failed_login_window: option.period('15m', 'how long a failed login is remembered (in memory only), for brute-force protection', { min: 1000 }),
+    failed_login_delay_after: option.integer(3, 'failures from one address before answers are delayed (only wrong passwords or SCRAM proofs count; a channel-binding mismatch counts against the account only, a malformed or aborted exchange not at all)', { min: 0 }),
+    failed_login_max_per_address: option.integer(10, 'failures from one address before it is refused for the window', { min: 1 }),
+    failed_login_max_per_account: option.integer(30, 'failures for one account before addresses that failed are refused for it', { min: 1 }),
+    blocked_ips: option.list([], 'addresses and CIDR ranges refused before TLS on every listener (also `jabberx block`)'),
+    retention_interval: option.period('1h', 'how often expired data is deleted (also at start; shorter when a limit is short)', { min: 1000 }),
   },
   // The rest of the published terms and privacy policy is derived from what the server does.
   policy: {
-    service_name: option.string('', 'Name of the service on the /terms and /privacy pages; empty = the first host.'),
-    operator_name: option.string('the operator of this service', 'Who runs the service (the data controller).'),
-    contact: option.string('', 'How to reach the operator: an e-mail address or a web address.'),
-    jurisdiction: option.string('', 'Whose law governs the service, e.g. "Germany (EU)".'),
-    extra_terms: option.list([], "The operator's own rules, one sentence each, e.g. \"No spam.\""),
+    service_name: { ...option.string('', "the service's name on /terms and /privacy"), defaultText: 'first host' },
+    operator_name: option.string('the operator of this service', 'who runs the service (the data controller)'),
+    contact: option.string('', 'how to reach the operator: an e-mail address or a web address'),
+    jurisdiction: option.string('', 'which law applies, e.g. "Germany (EU)"'),
+    extra_terms: option.list([], 'the operator\'s own additional rules, one sentence each, e.g. "No spam."'),
   },
 } satisfies Record<string, OptionDecls>;
 
