@@ -49,7 +49,7 @@ export function openStorage(config: ServerConfig, log?: Logger): EncryptedBacken
   const { path, key } = config.storage;
   const storageLog = log?.child({ component: 'storage' });
   return new EncryptedBackend({
-    inner: (codec) => new SqliteBackend({ path, codec, busyWaitMs: config.storage.busyWaitMs, ...(storageLog ? { log: storageLog } : {}) }),
+    backend: new SqliteBackend({ path, busyWaitMs: config.storage.busyWaitMs }),
     ...(storageLog ? { log: storageLog } : {}),
     masterKey: async () => {
       if (key.provider === 'file' && !existsSync(key.file) && !existsSync(path)) {

@@ -12,6 +12,7 @@ import { RetentionEngine } from './retention.ts';
 import { HostRuntime, loadHostModules, orderModules, validateHostModules, type HostModulesConfig, type LoaderDeps } from './module-loader.ts';
 import { defineModule, privacyOf, type AnyModule, type ModuleContext, type ModuleSpec, type ServerInfo } from './modules.ts';
 import { SqliteBackend } from '../storage/sqlite.ts';
+import { testStorage } from '../storage/test-storage.ts';
 
 const HOST = 'example.com';
 const silent = pino({ level: 'silent' });
@@ -33,7 +34,7 @@ function enabled(...names: string[]): HostModulesConfig {
 class Host {
   readonly rt = new HostRuntime(HOST);
   // The same in-memory store as the other in-process tests (src/modules/roster/in-process-host.fixture.ts).
-  readonly storage = new SqliteBackend({ path: ':memory:' });
+  readonly storage = testStorage(new SqliteBackend({ path: ':memory:' }));
   readonly sessions = new SessionManager();
   readonly retention = new RetentionEngine(silent);
   readonly router = new Router(this.sessions, new Accounts(this.storage, 4096), (h) => (h === HOST ? this.rt.hooks : undefined), silent);

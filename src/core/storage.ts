@@ -1,6 +1,12 @@
-// The storage interface: every module reaches persistent data only through these stores.
-// Values are JSON-serializable; a backend seals each value through its ValueCodec, with the
-// record's identity (host, user, store, key) as associated data, so a value can't be moved.
+// The storage interfaces, in two layers:
+//
+// - StorageBackend: the typed stores every module reaches persistent data through (keyval, map,
+//   archive, per host and store name), with transactions. Values are JSON. One implementation,
+//   src/storage/encrypted.ts, does the JSON coding and the encryption at rest for every backend.
+// - ByteBackend: what a database adapter implements (src/storage/sqlite.ts, memory.ts): records
+//   addressed by (host, kind, store, owner, key) holding opaque bytes, and time-ordered archive
+//   entries with ids and timestamps in clear. It never sees a user name, a key or a value in
+//   clear, and knows nothing of JSON, sealing or record binding.
 //
 // Damaged values are quarantined, never fatal: a read that meets a value it cannot open (altered
 // bytes, a value moved from another record, undecodable JSON) leaves that value out (get returns
@@ -16,6 +22,8 @@ export interface KeyValueStore<T> {
   delete(user: string): Promise<void>;
   /** Users that have a value in this store (e.g. list-users over the accounts store). */
   users(): Promise<string[]>;
+  /** Runs fn as one atomic unit over this and other stores of the same storage (see Transaction). */
+  transaction<R>(fn: (tx: Transaction) => Promise<R>): Promise<R>;
 }
 
 /** Many keyed values per user (e.g. roster items by contact JID, private XML by namespace). */
@@ -25,6 +33,8 @@ export interface MapStore<T> {
   delete(user: string, key: string): Promise<void>;
   getAll(user: string): Promise<Map<string, T>>;
   deleteAll(user: string): Promise<void>;
+  /** Runs fn as one atomic unit over this and other stores of the same storage (see Transaction). */
+  transaction<R>(fn: (tx: Transaction) => Promise<R>): Promise<R>;
 }
 
 export interface ArchiveEntry<T> {
@@ -39,6 +49,7 @@ export interface ArchiveStore<T> {
   append(user: string, value: T, when?: Date): Promise<string>;
   /** Oldest first. */
   list(user: string, opts?: { limit?: number }): Promise<ArchiveEntry<T>[]>;
+  /** Entries stored, damaged ones included (they go with delete, deleteAll and purges). */
   count(user: string): Promise<number>;
   delete(user: string, ids: string[]): Promise<void>;
   deleteAll(user: string): Promise<void>;
@@ -47,21 +58,32 @@ export interface ArchiveStore<T> {
 }
 
 /**
- * Seals and opens stored values. The identity codec stores JSON as is; issue 3 adds encryption.
- * decode throws for a value it cannot open; the backend then quarantines that value, unless the
- * error is retryable (isRetryableDecodeError), which it passes on to the caller.
+ * A transaction: reads through it see the database plus its own writes; its writes are kept
+ * until fn resolves and then stored all at once, or not at all (fn throws, or the commit fails).
+ * Every record it read must still be as it was when it commits; if another writer changed one
+ * meanwhile, fn runs again from the start on a new transaction (a few times at most, then
+ * WriteConflictError). So fn must do nothing but compute and use tx: no stanzas sent, no other
+ * writes. Stores join with tx.keyval(store) / tx.map(store).
  */
-export interface ValueCodec {
-  encode(plain: Uint8Array, aad: string): Uint8Array;
-  decode(sealed: Uint8Array, aad: string): Uint8Array;
+export interface Transaction {
+  keyval<T>(store: KeyValueStore<T>): TxKeyValueStore<T>;
+  map<T>(store: MapStore<T>): TxMapStore<T>;
 }
 
-/**
- * A decode failure the caller may cure and then read again (e.g. a data key another process
- * just added): backends pass it on instead of quarantining the value. Marked by `retryable: true`.
- */
-export function isRetryableDecodeError(err: unknown): boolean {
-  return err instanceof Error && (err as { retryable?: unknown }).retryable === true;
+/** A key-value store inside a transaction: writes are buffered (hence synchronous). */
+export interface TxKeyValueStore<T> {
+  get(user: string): Promise<T | undefined>;
+  set(user: string, value: T): void;
+  delete(user: string): void;
+}
+
+/** A map store inside a transaction: writes are buffered (hence synchronous). */
+export interface TxMapStore<T> {
+  get(user: string, key: string): Promise<T | undefined>;
+  set(user: string, key: string, value: T): void;
+  delete(user: string, key: string): void;
+  /** Every key of the user in this store, including the keys set later in the transaction. */
+  deleteAll(user: string): void;
 }
 
 /**
@@ -72,7 +94,15 @@ export class StorageBusyError extends Error {
   override name = 'StorageBusyError';
 }
 
-/** Where a backend reports quarantined values: a pino Logger fits. Fields name the store only. */
+/**
+ * A commit found a record changed since its transaction read it (ByteBackend.write with checks).
+ * Nothing was written. Transactions retry on it; it reaches their caller only after many retries.
+ */
+export class WriteConflictError extends Error {
+  override name = 'WriteConflictError';
+}
+
+/** Where the storage reports quarantined values: a pino Logger fits. Fields name the store only. */
 export interface StorageLog {
   warn(obj: Record<string, unknown>, msg: string): void;
 }
@@ -85,6 +115,7 @@ export interface UserExport {
   archive: Record<string, { id: string; when: string; value: Json }[]>;
 }
 
+/** The typed storage modules and the core use (src/storage/encrypted.ts over any ByteBackend). */
 export interface StorageBackend {
   readonly kind: string;
   open(): Promise<void>;
@@ -92,23 +123,127 @@ export interface StorageBackend {
   keyval<T extends Json>(host: string, store: string): KeyValueStore<T>;
   map<T extends Json>(host: string, store: string): MapStore<T>;
   archive<T extends Json>(host: string, store: string): ArchiveStore<T>;
+  /** Runs fn atomically (see Transaction); the same as any store's transaction(). */
+  transaction<R>(fn: (tx: Transaction) => Promise<R>): Promise<R>;
   /** Every stored value of the user on the host, in all stores: the portable export. */
   exportUser(host: string, user: string): Promise<UserExport>;
   /** Removes every stored value of the user on the host, in all stores, at once. */
   deleteUser(host: string, user: string): Promise<void>;
   /**
-   * Damaged values met and skipped since this backend was created (see the top of this file):
+   * Damaged values met and skipped since this storage was opened (see the top of this file):
    * each counted once, however often it is read. For status output; never fails.
    */
   quarantined(): number;
 }
 
-/** The associated data that binds a sealed value to its record. */
-export function recordAad(kind: 'keyval' | 'map' | 'archive', host: string, user: string, store: string, key: string): string {
-  return `${kind}\u0000${host}\u0000${user}\u0000${store}\u0000${key}`;
+// ---------------------------------------------------------------------------------------------
+// The byte layer: what a database adapter implements.
+
+export type RecordKind = 'keyval' | 'map';
+
+/** One store of one host: keyval and map stores of the same name are distinct. */
+export interface StoreScope {
+  readonly host: string;
+  readonly kind: RecordKind;
+  readonly store: string;
 }
 
-export const identityCodec: ValueCodec = {
-  encode: (plain) => plain,
-  decode: (sealed) => sealed,
-};
+/** The records of one owner in one store. */
+export interface OwnerScope extends StoreScope {
+  readonly owner: string;
+}
+
+/** One record. Keyval records have the key ''. */
+export interface RecordRef extends OwnerScope {
+  readonly key: string;
+}
+
+/** The archive of one owner in one store. */
+export interface ArchiveScope {
+  readonly host: string;
+  readonly store: string;
+  readonly owner: string;
+}
+
+export type RecordWrite =
+  | { readonly op: 'put'; readonly ref: RecordRef; readonly value: Uint8Array }
+  | { readonly op: 'delete'; readonly ref: RecordRef }
+  /** Deletes every record of the owner in the store. */
+  | { readonly op: 'clear'; readonly scope: OwnerScope };
+
+/** A commit condition: the record holds exactly these bytes (undefined: it does not exist). */
+export interface RecordCheck {
+  readonly ref: RecordRef;
+  readonly expected: Uint8Array | undefined;
+}
+
+export interface ByteRecord {
+  readonly key: string;
+  readonly value: Uint8Array;
+}
+
+export interface OwnedRecord extends ByteRecord {
+  readonly owner: string;
+}
+
+export interface ByteEntry {
+  /** Decimal, increasing with insertion order, never reused (not even after deletion). */
+  readonly id: string;
+  /** Milliseconds since the epoch, in clear so purges run without opening values. */
+  readonly when: number;
+  readonly value: Uint8Array;
+}
+
+/** Everything one owner has on one host, read as one consistent snapshot. */
+export interface OwnerRecords {
+  readonly records: readonly { readonly kind: RecordKind; readonly store: string; readonly key: string; readonly value: Uint8Array }[];
+  readonly archive: readonly { readonly store: string; readonly id: string; readonly when: number; readonly value: Uint8Array }[];
+}
+
+/**
+ * A database adapter. Names (host, store, owner, key) are opaque strings compared exactly (no
+ * patterns, case-sensitive); values are opaque bytes, returned as copies. Every method may reject
+ * with StorageBusyError when another process holds the database for longer than it may wait.
+ * src/storage/backend.contract.ts is the suite every implementation passes unchanged.
+ */
+export interface ByteBackend {
+  /** A short name for status output and the storage's own kind ('sqlite', 'memory'). */
+  readonly kind: string;
+  open(): Promise<void>;
+  /** Closes after making deletions final, as flush() does. */
+  close(): Promise<void>;
+  /**
+   * Makes deletions final: after it, no byte of a deleted or overwritten value is left anywhere
+   * the backend keeps data (database files, write-ahead logs).
+   */
+  flush(): Promise<void>;
+
+  get(ref: RecordRef): Promise<Uint8Array | undefined>;
+  /** The owner's records in the store, by key (code unit order). */
+  getAll(scope: OwnerScope): Promise<ByteRecord[]>;
+  /** Every record of the store, all owners (e.g. the users of a keyval store). */
+  scan(scope: StoreScope): Promise<OwnedRecord[]>;
+  /**
+   * Applies the writes in order, atomically: either every check holds and every write is done,
+   * or nothing is written (WriteConflictError when a check failed).
+   */
+  write(writes: readonly RecordWrite[], checks?: readonly RecordCheck[]): Promise<void>;
+
+  /**
+   * Adds an entry and returns its id. The value is made by seal(id) once the id is known (the
+   * storage binds the value to its entry id), inside the same atomic step: if seal throws,
+   * nothing is stored. seal is synchronous.
+   */
+  append(scope: ArchiveScope, when: number, seal: (id: string) => Uint8Array): Promise<string>;
+  /** Oldest first: by time, then by id. limit: at most that many. */
+  entries(scope: ArchiveScope, limit?: number): Promise<ByteEntry[]>;
+  count(scope: ArchiveScope): Promise<number>;
+  /** Deletes these entries of the owner (ids that name none of them are ignored), or all of them. */
+  deleteEntries(scope: ArchiveScope, ids: readonly string[] | 'all'): Promise<void>;
+  /** Deletes the entries of every owner of the store older than `before` (ms); returns the count. */
+  purge(host: string, store: string, before: number): Promise<number>;
+
+  exportOwner(host: string, owner: string): Promise<OwnerRecords>;
+  /** Deletes every record and entry of the owner on the host, atomically. */
+  deleteOwner(host: string, owner: string): Promise<void>;
+}

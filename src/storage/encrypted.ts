@@ -1,40 +1,41 @@
-// Encryption at rest (issue 3) for any StorageBackend: values sealed with AES-256-GCM (NIST
-// SP 800-38D) under data keys wrapped by the master key (envelope encryption), user names and
-// map keys replaced by keyed hashes (HMAC-SHA-256, RFC 2104), and every value bound to its
-// record through the associated data, so it can't be moved to another account.
+// The storage layer: the typed stores of src/core/storage.ts over any ByteBackend, with the JSON
+// coding and the encryption at rest (issue 3) done here, once, for every backend. Values are
+// sealed with AES-256-GCM (NIST SP 800-38D) under data keys wrapped by the master key (envelope
+// encryption); user names and map keys become keyed hashes (HMAC-SHA-256, RFC 2104); every value
+// is bound to its record through the associated data (record-codec.ts), so it can't be moved to
+// another account. The real user (and key) travel inside the sealed value, so users(), getAll()
+// and exportUser() return real names. docs/encryption.md lists what stays in clear.
 //
-// The inner backend is built around a codec supplied here (the ValueCodec of core/storage.ts),
-// so the inner backend keeps doing what it already does, sealing each value with its record
-// identity (host, hashed user, store, hashed key or archive entry id) as AAD. The wrapper adds
-// the hashing of names, and puts the real user (and key) inside the sealed value, so users(),
-// getAll() and exportUser() can return real names. docs/encryption.md lists what stays in clear.
-import { createHmac, type KeyObject } from 'node:crypto';
-import {
-  recordAad,
-  type ArchiveEntry, type ArchiveStore, type Json, type KeyValueStore, type MapStore,
-  type StorageBackend, type StorageLog, type UserExport, type ValueCodec,
+// The backend below stores and returns bytes under (host, kind, store, owner, key); it never sees
+// a name, a key or a value in clear. Damaged values are quarantined here (see core/storage.ts).
+import { setTimeout as sleep } from 'node:timers/promises';
+import type {
+  ArchiveEntry, ArchiveScope, ArchiveStore, ByteBackend, Json, KeyValueStore, MapStore, RecordRef,
+  StorageBackend, StorageLog, Transaction, UserExport,
 } from '../core/storage.ts';
+import { WriteConflictError } from '../core/storage.ts';
 import { KeyError } from './encryption/key-error.ts';
 import { Keyring, MASTER_KEY_BYTES, type DataKeyInfo } from './encryption/keyring.ts';
 import { SealError, UnknownDataKeyError, seal, sealedKeyId, unseal } from './encryption/sealing.ts';
+import {
+  Quarantine, byKey, checkIdent, decodeJson, encodeEnvelope, encodeJson, keyedHash, openEnvelope, put,
+  recordAad, refAad, type Envelope, type StoreKind,
+} from './record-codec.ts';
+import { StoreTransaction, type StoreBinding, type TxContext } from './transaction.ts';
 
 export { KeyError } from './encryption/key-error.ts';
 export { SealError, UnknownDataKeyError } from './encryption/sealing.ts';
 
 export interface EncryptedBackendOptions {
-  /**
-   * Builds the inner backend around the sealing codec, e.g.
-   * `(codec) => new SqliteBackend({ path, codec })`. The inner backend must seal every value
-   * through this codec with recordAad() of the record it is stored in.
-   */
-  inner: (codec: ValueCodec) => StorageBackend;
+  /** Where the bytes go, e.g. `new SqliteBackend({ path })`; opened and closed with this storage. */
+  backend: ByteBackend;
   /**
    * The 32-byte master key, or a function that loads it (e.g. loadMasterKey from
    * ./encryption/key-providers.ts) when open() runs. A loaded key is wiped after use; a
    * given buffer is left to its owner.
    */
   masterKey: Uint8Array | (() => Promise<Uint8Array>);
-  /** Warnings about quarantined values (store name only; the inner backend takes its own). */
+  /** Warnings about quarantined values (store name only). */
   log?: StorageLog;
 }
 
@@ -45,144 +46,73 @@ export interface KeyInfo {
 }
 
 /**
- * The keyring lives in the inner backend, under the empty host name, which no real host can
- * have (the wrapper refuses it). It is stored as plain JSON: everything secret in it is wrapped.
+ * The keyring lives in the backend under the empty host name, which no real host can have (the
+ * stores refuse it). It is stored as plain JSON: everything secret in it is wrapped.
  */
-const KEYRING_HOST = '';
-const KEYRING_STORE = '_keyring';
-const KEYRING_USER = '_';
-const KEYRING_AAD = recordAad('keyval', KEYRING_HOST, KEYRING_USER, KEYRING_STORE, '');
+const KEYRING_REF: RecordRef = { host: '', kind: 'keyval', store: '_keyring', owner: '_', key: '' };
 
-/** Base64url characters kept of a keyed hash: 192 bits, far beyond any collision risk. */
-const HASH_CHARS = 32;
 /** User hashes are needed on every call and rarely change; the cache is cleared when full. */
 const USER_CACHE_MAX = 50_000;
-/** Damaged records remembered (so each is counted and logged once); past this, each read counts. */
-const QUARANTINE_TRACKED_MAX = 10_000;
-
 /**
- * Same rule as the SQLite backend (which now only sees hashes): NUL joins the parts of the AAD
- * and of the hashed input, and lone surrogates would alias other strings once encoded as UTF-8.
+ * Runs of a transaction (or keyring change) at most: a run fails only when another writer's commit
+ * came between its reads and its commit, so every failed run means someone else got through.
  */
-function checkIdent(...idents: string[]): void {
-  for (const s of idents) {
-    if (typeof s !== 'string' || s.includes('\u0000') || !s.isWellFormed()) {
-      throw new TypeError('storage: identifiers must be well-formed strings without NUL');
-    }
-  }
-}
+const MAX_ATTEMPTS = 20;
+/** Longest pause (ms) before running a conflicted transaction again: random, so rivals spread out. */
+const RETRY_PAUSE_MAX_MS = 50;
 
-function checkHost(host: string): void {
-  checkIdent(host);
-  if (host === KEYRING_HOST) throw new TypeError('storage: the empty host name is reserved (encryption keyring)');
-}
-
-function keyedHash(key: KeyObject, input: string): string {
-  return createHmac('sha256', key).update(input, 'utf8').digest('base64url').slice(0, HASH_CHARS);
-}
-
-/** Assigns an own enumerable property even for names like "__proto__" (store names are data). */
-function put<V>(obj: Record<string, V>, key: string, value: V): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
-}
-
-const MISMATCH = 'storage: a decrypted value names another record than the one it was read from';
 const DAMAGED_KEYRING = 'the keyring stored in the database is damaged (it cannot be read at all), so the data cannot be decrypted. '
   + 'Restore the database from a backup; JabberX will not replace the keyring.';
 
-/**
- * The sealed value is an envelope { u: user, k?: key, v: value }. Its user and key must be those
- * the caller asked for: with the AAD this is redundant, but it costs a comparison and turns any
- * hash collision or codec misuse into an error instead of another user's data.
- */
-function openEnvelope(env: Json, user: string | undefined, key?: string): { u: string; k: string | undefined; v: Json } {
-  if (env === null || typeof env !== 'object' || Array.isArray(env) || typeof env['u'] !== 'string' || !Object.hasOwn(env, 'v')) {
-    throw new SealError(MISMATCH);
-  }
-  const k = env['k'];
-  if ((user !== undefined && env['u'] !== user) || (k !== undefined && typeof k !== 'string') || (key !== undefined && k !== key)) {
-    throw new SealError(MISMATCH);
-  }
-  return { u: env['u'], k, v: env['v'] as Json };
+function checkHost(host: string): void {
+  checkIdent(host);
+  if (host === KEYRING_REF.host) throw new TypeError('storage: the empty host name is reserved (encryption keyring)');
 }
 
-function byKey<V>(entries: [string, V][]): [string, V][] {
-  return entries.sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+function whenMs(when: Date | undefined): number {
+  const ms = when === undefined ? Date.now() : when.getTime();
+  if (!Number.isFinite(ms)) throw new RangeError('storage: invalid archive date');
+  return ms;
 }
 
 export class EncryptedBackend implements StorageBackend {
   readonly kind: string;
-  readonly #inner: StorageBackend;
+  readonly #backend: ByteBackend;
   readonly #masterKey: Uint8Array | (() => Promise<Uint8Array>);
+  readonly #quarantine: Quarantine;
+  /** The stores this storage handed out, for transactions to recognize them. */
+  readonly #handles = new WeakMap<object, StoreBinding>();
+  readonly #tx: TxContext;
   #ring: Keyring | undefined;
   #opening: Promise<void> | undefined;
   #mutating: Promise<unknown> = Promise.resolve();
   readonly #userCache = new Map<string, string>();
-  readonly #log: StorageLog | undefined;
   /** Reads running again after a keyring reload: an unknown data key is damage then, not news. */
   #rereading = 0;
-  readonly #damagedSeen = new Set<string>();
-  #damagedCount = 0;
-
-  /** Seals with the active data key; opens with whichever data key the value names. */
-  readonly #codec: ValueCodec = {
-    encode: (plain, aad) => {
-      if (aad === KEYRING_AAD) return plain;
-      const ring = this.#r;
-      return seal(ring.activeKey, ring.activeId, plain, aad);
-    },
-    decode: (sealed, aad) => {
-      if (aad === KEYRING_AAD) return sealed;
-      const id = sealedKeyId(sealed);
-      const key = this.#r.dataKey(id);
-      if (!key) {
-        // UnknownDataKeyError is retryable: the inner backend hands it back, #read reloads the
-        // keyring and reads again. A key still unknown after that is a damaged header: quarantined.
-        if (this.#rereading > 0) throw new SealError(`storage: the value names data key ${id}, which the stored keyring does not hold (damaged)`);
-        throw new UnknownDataKeyError(id);
-      }
-      return unseal(key, sealed, aad);
-    },
-  };
 
   constructor(opts: EncryptedBackendOptions) {
-    this.#inner = opts.inner(this.#codec);
+    this.#backend = opts.backend;
     this.#masterKey = opts.masterKey;
-    this.#log = opts.log;
-    this.kind = `encrypted-${this.#inner.kind}`;
+    this.#quarantine = new Quarantine(opts.log);
+    this.kind = `encrypted-${this.#backend.kind}`;
+    this.#tx = {
+      backend: this.#backend,
+      binding: (handle) => this.#handles.get(handle),
+      ref: (b, user, key) => this.#ref(b, user, key),
+      owner: (b, user) => this.#user(b.host, user),
+      seal: (ref, user, key, value) => this.#seal(encodeEnvelope(user, key, value), refAad(ref)),
+      open: (ref, bytes, user, key) => this.#open(ref.kind, ref.host, ref.store, ref.owner, ref.key, bytes, user, key)?.v,
+    };
   }
 
-  /** Damaged values skipped since this backend was created (here and in the inner backend), each counted once. */
+  /** The byte backend below (for backend-specific maintenance and tests). */
+  get backend(): ByteBackend {
+    return this.#backend;
+  }
+
+  /** Damaged values skipped since this storage was created, each counted once. */
   quarantined(): number {
-    return this.#damagedCount + this.#inner.quarantined();
-  }
-
-  /**
-   * A value that decrypted but names another user or key than its record (only possible after a
-   * keyed-hash collision or tampering with the codec): counted once, logged by store, skipped.
-   */
-  #damaged(kind: 'keyval' | 'map' | 'archive', host: string, store: string, identity: string): void {
-    const id = `${kind}\u0000${host}\u0000${store}\u0000${identity}`;
-    if (this.#damagedSeen.has(id)) return;
-    if (this.#damagedSeen.size < QUARANTINE_TRACKED_MAX) this.#damagedSeen.add(id);
-    this.#damagedCount++;
-    this.#log?.warn({ store, kind, error: 'SealError', quarantined: this.quarantined() }, 'storage: a stored value could not be opened and is skipped (quarantined)');
-  }
-
-  /** openEnvelope, or undefined (quarantined) when the envelope names another record. */
-  #envelope(env: Json, user: string | undefined, where: { kind: 'keyval' | 'map' | 'archive'; host: string; store: string; identity: string }, key?: string): { u: string; k: string | undefined; v: Json } | undefined {
-    try {
-      return openEnvelope(env, user, key);
-    } catch (err) {
-      if (!(err instanceof SealError)) throw err;
-      this.#damaged(where.kind, where.host, where.store, where.identity);
-      return undefined;
-    }
-  }
-
-  /** The wrapped backend (for backend-specific maintenance such as a WAL checkpoint). */
-  get inner(): StorageBackend {
-    return this.#inner;
+    return this.#quarantine.count;
   }
 
   get #r(): Keyring {
@@ -195,23 +125,36 @@ export class EncryptedBackend implements StorageBackend {
     void this.#r;
   }
 
-  #keyringStore(): KeyValueStore<Json> {
-    return this.#inner.keyval<Json>(KEYRING_HOST, KEYRING_STORE);
+  /** The stored keyring, or undefined when there is none; KeyError when it is not even JSON. */
+  async #storedKeyring(): Promise<{ bytes: Uint8Array; stored: unknown } | undefined> {
+    const bytes = await this.#backend.get(KEYRING_REF);
+    if (bytes === undefined) return undefined;
+    try {
+      return { bytes, stored: decodeJson(bytes) };
+    } catch {
+      // Never replaced by a new keyring: that would make every stored value unreadable for good.
+      throw new KeyError(DAMAGED_KEYRING);
+    }
+  }
+
+  /** Stores a keyring if the stored one still holds `expected` (undefined: none); WriteConflictError else. */
+  async #storeKeyring(ring: Keyring, expected: Uint8Array | undefined): Promise<void> {
+    await this.#backend.write([{ op: 'put', ref: KEYRING_REF, value: encodeJson(ring.toStored()) }], [{ ref: KEYRING_REF, expected }]);
   }
 
   /**
-   * Loads the master key, opens the inner backend and unlocks the keyring, creating it on first
-   * start. A wrong key throws KeyError before anything is written.
+   * Loads the master key, opens the backend and unlocks the keyring, creating it on first start.
+   * A wrong key throws KeyError before anything is written.
    */
   async open(): Promise<void> {
     if (this.#ring) return;
-    this.#opening ??= this.#open().finally(() => {
+    this.#opening ??= this.#openNow().finally(() => {
       this.#opening = undefined;
     });
     return this.#opening;
   }
 
-  async #open(): Promise<void> {
+  async #openNow(): Promise<void> {
     const owned = typeof this.#masterKey === 'function';
     // The key first: without it there is no reason to touch the database at all.
     const master = typeof this.#masterKey === 'function' ? await this.#masterKey() : this.#masterKey;
@@ -219,27 +162,30 @@ export class EncryptedBackend implements StorageBackend {
       if (!(master instanceof Uint8Array) || master.length !== MASTER_KEY_BYTES) {
         throw new KeyError(`the master key must be ${MASTER_KEY_BYTES} bytes (256 bits)`);
       }
-      await this.#inner.open();
+      await this.#backend.open();
       try {
-        const store = this.#keyringStore();
-        const stored = await store.get(KEYRING_USER);
-        let ring: Keyring;
-        if (stored === undefined) {
-          // A keyring row that could not be read (quarantined by the inner backend) must never be
-          // replaced by a new keyring: that would make every stored value unreadable for good.
-          if ((await store.users()).length > 0) throw new KeyError(DAMAGED_KEYRING);
-          ring = Keyring.create(master);
-          await store.set(KEYRING_USER, ring.toStored());
-        } else {
-          ring = Keyring.unlock(stored, master);
-        }
-        this.#ring = ring;
+        this.#ring = await this.#unlockOrCreate(master);
       } catch (err) {
-        await this.#inner.close().catch(() => undefined);
+        await this.#backend.close().catch(() => undefined);
         throw err;
       }
     } finally {
       if (owned) master.fill(0);
+    }
+  }
+
+  async #unlockOrCreate(master: Uint8Array): Promise<Keyring> {
+    for (let attempt = 1; ; attempt++) {
+      const current = await this.#storedKeyring();
+      if (current) return Keyring.unlock(current.stored, master);
+      const ring = Keyring.create(master);
+      try {
+        await this.#storeKeyring(ring, undefined);
+        return ring;
+      } catch (err) {
+        // Another process made the keyring first: unlock that one.
+        if (!(err instanceof WriteConflictError) || attempt >= MAX_ATTEMPTS) throw err;
+      }
     }
   }
 
@@ -248,7 +194,13 @@ export class EncryptedBackend implements StorageBackend {
     await this.#mutating;
     this.#ring = undefined;
     this.#userCache.clear();
-    await this.#inner.close();
+    await this.#backend.close();
+  }
+
+  /** Makes deletions final in the backend's files (ByteBackend.flush). */
+  async flush(): Promise<void> {
+    this.#assertOpen();
+    await this.#backend.flush();
   }
 
   /** The data keys (for `jabberx rotate-key` and status output); no key material. */
@@ -268,7 +220,7 @@ export class EncryptedBackend implements StorageBackend {
     }
     await this.#mutate((ring) => ring.rewrapped(newKey));
     // Read back what is stored and open it as the next start will: proof the new key works.
-    Keyring.unlock(await this.#keyringStore().get(KEYRING_USER), newKey);
+    Keyring.unlock((await this.#storedKeyring())?.stored, newKey);
   }
 
   /** Adds a new data key and makes it active; values sealed under older keys stay readable. Returns its id. */
@@ -278,17 +230,24 @@ export class EncryptedBackend implements StorageBackend {
 
   /**
    * Changes the keyring one at a time, starting from what is stored (so a data key added by
-   * another process is kept), and swaps the new keyring in only once it is written.
+   * another process is kept), on condition that nobody stored another keyring meanwhile, and
+   * swaps the new keyring in only once it is written.
    */
   #mutate(change: (current: Keyring) => Keyring): Promise<Keyring> {
     const run = async (): Promise<Keyring> => {
-      const ring = this.#r;
-      const store = this.#keyringStore();
-      const stored = await store.get(KEYRING_USER);
-      const next = change(stored === undefined ? ring : ring.reload(stored));
-      await store.set(KEYRING_USER, next.toStored());
-      this.#ring = next;
-      return next;
+      for (let attempt = 1; ; attempt++) {
+        const ring = this.#r;
+        const current = await this.#storedKeyring();
+        const next = change(current === undefined ? ring : ring.reload(current.stored));
+        try {
+          await this.#storeKeyring(next, current?.bytes);
+        } catch (err) {
+          if (err instanceof WriteConflictError && attempt < MAX_ATTEMPTS) continue;
+          throw err;
+        }
+        this.#ring = next;
+        return next;
+      }
     };
     const result = this.#mutating.then(run, run);
     this.#mutating = result.catch(() => undefined);
@@ -298,22 +257,57 @@ export class EncryptedBackend implements StorageBackend {
   /**
    * Runs a read; if a value names a data key this process doesn't know (another process rotated
    * the data key), reloads the keyring once and tries again. In that second run a data key that
-   * is still unknown marks a damaged value, which the inner backend quarantines.
+   * is still unknown marks a damaged value, which is quarantined.
    */
   async #read<R>(fn: () => Promise<R>): Promise<R> {
     try {
       return await fn();
     } catch (err) {
       if (!(err instanceof UnknownDataKeyError)) throw err;
-      const stored = await this.#keyringStore().get(KEYRING_USER);
-      if (stored === undefined) throw err;
-      this.#ring = this.#r.reload(stored);
+      const current = await this.#storedKeyring();
+      if (current === undefined) throw err;
+      this.#ring = this.#r.reload(current.stored);
       this.#rereading++;
       try {
         return await fn();
       } finally {
         this.#rereading--;
       }
+    }
+  }
+
+  /** Seals with the active data key. */
+  #seal(plain: Uint8Array, aad: string): Uint8Array {
+    const ring = this.#r;
+    return seal(ring.activeKey, ring.activeId, plain, aad);
+  }
+
+  /** Opens with whichever data key the value names. */
+  #unseal(sealed: Uint8Array, aad: string): Uint8Array {
+    const id = sealedKeyId(sealed);
+    const key = this.#r.dataKey(id);
+    if (!key) {
+      // Retryable: #read reloads the keyring and reads again. A key still unknown after that is a
+      // damaged header: quarantined.
+      if (this.#rereading > 0) throw new SealError(`storage: the value names data key ${id}, which the stored keyring does not hold (damaged)`);
+      throw new UnknownDataKeyError(id);
+    }
+    return unseal(key, sealed, aad);
+  }
+
+  /**
+   * Opens a stored value (keyKey: the stored key, '' or the archive entry id) and checks that it
+   * names `user` and `key` when given (a map value must name a key); undefined when it is damaged
+   * (quarantined). An unknown data key is passed on, for #read to retry.
+   */
+  #open(kind: StoreKind, host: string, store: string, owner: string, keyKey: string, bytes: Uint8Array, user: string | undefined, key: string | undefined): Envelope | undefined {
+    this.#assertOpen();
+    try {
+      return openEnvelope(this.#unseal(bytes, recordAad(kind, host, owner, store, keyKey)), user, key, kind === 'map');
+    } catch (err) {
+      if (err instanceof UnknownDataKeyError) throw err;
+      this.#quarantine.add(err, kind, host, store, `${owner}\u0000${keyKey}`);
+      return undefined;
     }
   }
 
@@ -340,127 +334,156 @@ export class EncryptedBackend implements StorageBackend {
     return keyedHash(this.#r.indexKey, `k\u0000${host}\u0000${user}\u0000${store}\u0000${key}`);
   }
 
+  #ref(b: StoreBinding, user: string, key: string): RecordRef {
+    const owner = this.#user(b.host, user);
+    return { host: b.host, kind: b.kind, store: b.store, owner, key: b.kind === 'map' ? this.#key(b.host, user, b.store, key) : '' };
+  }
+
+  async #put(ref: RecordRef, user: string, key: string | undefined, value: Json): Promise<void> {
+    await this.#backend.write([{ op: 'put', ref, value: this.#seal(encodeEnvelope(user, key, value), refAad(ref)) }]);
+  }
+
   keyval<T extends Json>(host: string, store: string): KeyValueStore<T> {
     checkHost(host);
     checkIdent(store);
-    const inner = this.#inner.keyval<Json>(host, store);
-    return {
+    const b: StoreBinding = { kind: 'keyval', host, store };
+    const handle: KeyValueStore<T> = {
       get: (user) => this.#read(async () => {
-        const hashed = this.#user(host, user);
-        const env = await inner.get(hashed);
-        if (env === undefined) return undefined;
-        return this.#envelope(env, user, { kind: 'keyval', host, store, identity: hashed })?.v as T | undefined;
+        const ref = this.#ref(b, user, '');
+        const bytes = await this.#backend.get(ref);
+        return bytes === undefined ? undefined : this.#open('keyval', host, store, ref.owner, '', bytes, user, undefined)?.v as T | undefined;
       }),
-      set: async (user, value) => inner.set(this.#user(host, user), { u: user, v: value }),
-      delete: async (user) => inner.delete(this.#user(host, user)),
+      set: async (user, value) => this.#put(this.#ref(b, user, ''), user, undefined, value),
+      delete: async (user) => this.#backend.write([{ op: 'delete', ref: this.#ref(b, user, '') }]),
       users: () => this.#read(async () => {
         this.#assertOpen();
         const out: string[] = [];
-        for (const hashed of await inner.users()) {
-          const env = await inner.get(hashed);
-          if (env === undefined) continue;
-          const opened = this.#envelope(env, undefined, { kind: 'keyval', host, store, identity: hashed });
-          if (opened) out.push(opened.u);
+        for (const r of await this.#backend.scan(b)) {
+          const env = this.#open('keyval', host, store, r.owner, r.key, r.value, undefined, undefined);
+          if (env) out.push(env.u);
         }
         return out.sort();
       }),
+      transaction: (fn) => this.transaction(fn),
     };
+    this.#handles.set(handle, b);
+    return handle;
   }
 
   map<T extends Json>(host: string, store: string): MapStore<T> {
     checkHost(host);
     checkIdent(store);
-    const inner = this.#inner.map<Json>(host, store);
-    return {
+    const b: StoreBinding = { kind: 'map', host, store };
+    const handle: MapStore<T> = {
       get: (user, key) => this.#read(async () => {
-        const hashed = this.#user(host, user);
-        const hashedKey = this.#key(host, user, store, key);
-        const env = await inner.get(hashed, hashedKey);
-        if (env === undefined) return undefined;
-        return this.#envelope(env, user, { kind: 'map', host, store, identity: `${hashed}\u0000${hashedKey}` }, key)?.v as T | undefined;
+        const ref = this.#ref(b, user, key);
+        const bytes = await this.#backend.get(ref);
+        return bytes === undefined ? undefined : this.#open('map', host, store, ref.owner, ref.key, bytes, user, key)?.v as T | undefined;
       }),
-      set: async (user, key, value) => {
-        await inner.set(this.#user(host, user), this.#key(host, user, store, key), { u: user, k: key, v: value });
-      },
-      delete: async (user, key) => inner.delete(this.#user(host, user), this.#key(host, user, store, key)),
+      set: async (user, key, value) => this.#put(this.#ref(b, user, key), user, key, value),
+      delete: async (user, key) => this.#backend.write([{ op: 'delete', ref: this.#ref(b, user, key) }]),
       getAll: (user) => this.#read(async () => {
-        const hashed = this.#user(host, user);
+        const owner = this.#user(host, user);
         const entries: [string, T][] = [];
-        for (const [hashedKey, env] of await inner.getAll(hashed)) {
-          const opened = this.#envelope(env, user, { kind: 'map', host, store, identity: `${hashed}\u0000${hashedKey}` });
-          if (opened === undefined) continue;
-          if (opened.k === undefined) {
-            this.#damaged('map', host, store, `${hashed}\u0000${hashedKey}`);
-            continue;
-          }
-          entries.push([opened.k, opened.v as T]);
+        for (const r of await this.#backend.getAll({ ...b, owner })) {
+          const env = this.#open('map', host, store, owner, r.key, r.value, user, undefined);
+          if (env?.k !== undefined) entries.push([env.k, env.v as T]);
         }
         return new Map(byKey(entries));
       }),
-      deleteAll: async (user) => inner.deleteAll(this.#user(host, user)),
+      deleteAll: async (user) => this.#backend.write([{ op: 'clear', scope: { ...b, owner: this.#user(host, user) } }]),
+      transaction: (fn) => this.transaction(fn),
     };
+    this.#handles.set(handle, b);
+    return handle;
   }
 
-  /** Entry ids and dates come from the inner backend as they are: ids are row numbers, dates stay in clear for purging. */
+  /** Entry ids and dates are the backend's: ids in insertion order, dates in clear for purging. */
   archive<T extends Json>(host: string, store: string): ArchiveStore<T> {
     checkHost(host);
     checkIdent(store);
-    const inner = this.#inner.archive<Json>(host, store);
+    const scope = (user: string): ArchiveScope => ({ host, store, owner: this.#user(host, user) });
     return {
-      append: async (user, value, when) => inner.append(this.#user(host, user), { u: user, v: value }, when),
+      append: async (user, value, when) => {
+        const s = scope(user);
+        const ms = whenMs(when);
+        const plain = encodeEnvelope(user, undefined, value);
+        // Sealed inside the backend's append, once the entry id (part of the AAD) exists.
+        return this.#backend.append(s, ms, (id) => this.#seal(plain, recordAad('archive', host, s.owner, store, id)));
+      },
       list: (user, opts) => this.#read(async () => {
-        const hashed = this.#user(host, user);
+        const s = scope(user);
         const out: ArchiveEntry<T>[] = [];
-        for (const e of await inner.list(hashed, opts)) {
-          const opened = this.#envelope(e.value, user, { kind: 'archive', host, store, identity: `${hashed}\u0000${e.id}` });
-          if (opened) out.push({ id: e.id, when: e.when, value: opened.v as T });
+        for (const e of await this.#backend.entries(s, opts?.limit)) {
+          const env = this.#open('archive', host, store, s.owner, e.id, e.value, user, undefined);
+          if (env) out.push({ id: e.id, when: new Date(e.when), value: env.v as T });
         }
         return out;
       }),
-      count: async (user) => inner.count(this.#user(host, user)),
-      delete: async (user, ids) => inner.delete(this.#user(host, user), ids),
-      deleteAll: async (user) => inner.deleteAll(this.#user(host, user)),
+      count: async (user) => this.#backend.count(scope(user)),
+      delete: async (user, ids) => this.#backend.deleteEntries(scope(user), ids),
+      deleteAll: async (user) => this.#backend.deleteEntries(scope(user), 'all'),
       purgeOlderThan: async (cutoff) => {
         this.#assertOpen();
-        return inner.purgeOlderThan(cutoff);
+        return this.#backend.purge(host, store, whenMs(cutoff));
       },
     };
   }
 
-  /** The user's portable copy: real store keys and plaintext values. */
+  /**
+   * Runs fn as one atomic unit (the Transaction of core/storage.ts): its writes are stored all
+   * at once if every record it read is unchanged, else it runs again, MAX_ATTEMPTS times at most.
+   */
+  async transaction<R>(fn: (tx: Transaction) => Promise<R>): Promise<R> {
+    for (let attempt = 1; ; attempt++) {
+      this.#assertOpen();
+      const run = await this.#read(async () => {
+        const tx = new StoreTransaction(this.#tx);
+        try {
+          return { tx, result: await fn(tx) };
+        } catch (err) {
+          tx.abandon();
+          throw err;
+        }
+      });
+      try {
+        await run.tx.commit();
+        return run.result;
+      } catch (err) {
+        if (!(err instanceof WriteConflictError) || attempt >= MAX_ATTEMPTS) throw err;
+      }
+      await sleep(Math.random() * Math.min(2 ** attempt, RETRY_PAUSE_MAX_MS));
+    }
+  }
+
+  /** The user's portable copy: real store keys and plaintext values, from one snapshot. */
   async exportUser(host: string, user: string): Promise<UserExport> {
     checkHost(host);
     return this.#read(async () => {
-      const hashed = this.#user(host, user);
-      const exp = await this.#inner.exportUser(host, hashed);
+      const owner = this.#user(host, user);
+      const dump = await this.#backend.exportOwner(host, owner);
       const out: UserExport = { host, user, keyval: {}, map: {}, archive: {} };
-      for (const [store, env] of Object.entries(exp.keyval)) {
-        const opened = this.#envelope(env, user, { kind: 'keyval', host, store, identity: hashed });
-        if (opened) put(out.keyval, store, opened.v);
-      }
-      for (const [store, values] of Object.entries(exp.map)) {
-        const entries: [string, Json][] = [];
-        for (const [hashedKey, env] of Object.entries(values)) {
-          const where = { kind: 'map' as const, host, store, identity: `${hashed}\u0000${hashedKey}` };
-          const opened = this.#envelope(env, user, where);
-          if (opened === undefined) continue;
-          if (opened.k === undefined) {
-            this.#damaged('map', host, store, where.identity);
-            continue;
-          }
-          entries.push([opened.k, opened.v]);
+      const maps = new Map<string, [string, Json][]>();
+      for (const r of dump.records) {
+        const env = this.#open(r.kind, host, r.store, owner, r.key, r.value, user, undefined);
+        if (!env) continue;
+        if (r.kind === 'keyval') put(out.keyval, r.store, env.v);
+        else if (env.k !== undefined) {
+          const list = maps.get(r.store) ?? [];
+          list.push([env.k, env.v]);
+          maps.set(r.store, list);
         }
+      }
+      for (const [store, entries] of maps) {
         const m: Record<string, Json> = {};
         for (const [k, v] of byKey(entries)) put(m, k, v);
         put(out.map, store, m);
       }
-      for (const [store, entries] of Object.entries(exp.archive)) {
-        const kept: UserExport['archive'][string] = [];
-        for (const e of entries) {
-          const opened = this.#envelope(e.value, user, { kind: 'archive', host, store, identity: `${hashed}\u0000${e.id}` });
-          if (opened) kept.push({ id: e.id, when: e.when, value: opened.v });
-        }
-        put(out.archive, store, kept);
+      for (const e of dump.archive) {
+        const env = this.#open('archive', host, e.store, owner, e.id, e.value, user, undefined);
+        if (!env) continue;
+        if (!Object.hasOwn(out.archive, e.store)) put(out.archive, e.store, []);
+        out.archive[e.store]?.push({ id: e.id, when: new Date(e.when).toISOString(), value: env.v });
       }
       return out;
     });
@@ -468,6 +491,6 @@ export class EncryptedBackend implements StorageBackend {
 
   async deleteUser(host: string, user: string): Promise<void> {
     checkHost(host);
-    await this.#inner.deleteUser(host, this.#user(host, user));
+    await this.#backend.deleteOwner(host, this.#user(host, user));
   }
 }

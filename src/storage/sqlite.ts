@@ -1,7 +1,8 @@
-// SQLite storage backend for the generic store layout of src/core/storage.ts (keyval, map, archive).
-// Privacy: values are sealed through the ValueCodec with the record identity as AAD, deleted
-// content is zeroed in place (secure_delete) and the WAL is truncated on checkpoint and close,
-// so deleted data does not stay readable in the database files.
+// SQLite adapter of the byte layer (ByteBackend in src/core/storage.ts): two generic tables,
+// `records` (keyval and map stores) and `archive`, holding the bytes the storage layer gives it.
+// It never sees a name or a value in clear: src/storage/encrypted.ts hashes names and seals values
+// above it. Privacy here: deleted content is zeroed in place (secure_delete) and the WAL is
+// truncated on checkpoint and close, so deleted data does not stay readable in the files.
 //
 // node:sqlite is synchronous, so a lock held by another process (a backup, the sqlite3 shell)
 // must never be waited for inside SQLite: that would stop the whole server. SQLite's own busy
@@ -13,17 +14,16 @@ import { chmodSync, closeSync, existsSync, mkdirSync, openSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { setImmediate as yieldToIo, setTimeout as sleep } from 'node:timers/promises';
 import {
-  StorageBusyError, identityCodec, isRetryableDecodeError, recordAad,
-  type ArchiveEntry, type ArchiveStore, type Json, type KeyValueStore, type MapStore,
-  type StorageBackend, type StorageLog, type UserExport, type ValueCodec,
+  StorageBusyError, WriteConflictError,
+  type ArchiveScope, type ByteBackend, type ByteEntry, type ByteRecord, type OwnedRecord,
+  type OwnerRecords, type OwnerScope, type RecordCheck, type RecordKind, type RecordRef,
+  type RecordWrite, type StoreScope,
 } from '../core/storage.ts';
-import { migrateSqlite } from './migrations.ts';
+import { migrateSqlite, sqliteSchemaVersion } from './migrations.ts';
 
 export interface SqliteBackendOptions {
   /** Database file, or ':memory:' (tests; no file, no WAL). */
   path: string;
-  /** Seals values at rest; defaults to the identity codec. */
-  codec?: ValueCodec;
   /**
    * How long SQLite itself waits for another connection's lock on each attempt, blocking the
    * thread (SQLite's busy_timeout). Keep it a few milliseconds. Default 5.
@@ -34,8 +34,11 @@ export interface SqliteBackendOptions {
    * lock; then it rejects with StorageBusyError (the storage.busy_wait option). Default 30000.
    */
   busyWaitMs?: number;
-  /** Warnings about quarantined values (store name only). */
-  log?: StorageLog;
+  /**
+   * Opens an existing database for reading only (inspection while the server runs, e.g. by
+   * tests): no migration, no checkpoint, no change to the files; writes fail.
+   */
+  readOnly?: boolean;
 }
 
 export const DEFAULT_BUSY_TIMEOUT_MS = 5;
@@ -43,8 +46,6 @@ export const DEFAULT_BUSY_WAIT_MS = 30_000;
 /** Backoff between attempts on a locked database: doubling from the first to the last. */
 const RETRY_FIRST_MS = 5;
 const RETRY_MAX_MS = 250;
-/** Damaged records remembered (so each is counted and logged once); past this, each read counts. */
-const QUARANTINE_TRACKED_MAX = 10_000;
 
 const SQLITE_BUSY = 5;
 const SQLITE_LOCKED = 6;
@@ -62,7 +63,6 @@ function nonNegative(value: number | undefined, fallback: number): number {
 }
 
 type Row = Record<string, SQLOutputValue>;
-type RecordKind = 'keyval' | 'map';
 
 /** Every statement, prepared once in open(): the per-call path only binds and steps. */
 interface Statements {
@@ -74,7 +74,7 @@ interface Statements {
   recGet: StatementSync;
   recSet: StatementSync;
   recDelete: StatementSync;
-  recUsers: StatementSync;
+  recScan: StatementSync;
   recAll: StatementSync;
   recDeleteAll: StatementSync;
   arInsert: StatementSync;
@@ -91,31 +91,6 @@ interface Statements {
 }
 
 const FILE_MODE = 0o600;
-const encoder = new TextEncoder();
-const decoder = new TextDecoder('utf-8', { fatal: true });
-
-/**
- * Identifiers (host, user, store, key) are joined with NUL in the AAD (recordAad), so a NUL
- * inside one would let two different records share an AAD; lone surrogates would be replaced
- * when converted to UTF-8 and alias other strings. Neither occurs in valid JIDs or namespaces.
- */
-function checkIdent(...idents: string[]): void {
-  for (const s of idents) {
-    if (typeof s !== 'string' || s.includes('\u0000') || !s.isWellFormed()) {
-      throw new TypeError('storage: identifiers must be well-formed strings without NUL');
-    }
-  }
-}
-
-function toBytes(value: Json): Uint8Array {
-  const text = JSON.stringify(value) as string | undefined;
-  if (text === undefined) throw new TypeError('storage: value is not JSON-serializable');
-  return encoder.encode(text);
-}
-
-function fromBytes(bytes: Uint8Array): Json {
-  return JSON.parse(decoder.decode(bytes)) as Json;
-}
 
 function col(row: Row, name: string): SQLOutputValue {
   if (!(name in row)) throw new Error(`storage: missing column ${name}`);
@@ -138,19 +113,18 @@ function colBlob(row: Row, name: string): Uint8Array {
   return v;
 }
 
-/** Assigns an own enumerable property even for names like "__proto__" (store names are data). */
-function put<V>(obj: Record<string, V>, key: string, value: V): void {
-  Object.defineProperty(obj, key, { value, enumerable: true, writable: true, configurable: true });
+function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
+  if (a === undefined || b === undefined) return a === b;
+  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
 }
 
-function whenMs(when: Date | undefined): number {
-  const ms = when === undefined ? Date.now() : when.getTime();
+function checkWhen(ms: number): number {
   if (!Number.isFinite(ms)) throw new RangeError('storage: invalid archive date');
-  return ms;
+  return Math.trunc(ms);
 }
 
 /** Archive ids are decimal rowids; anything else cannot name an entry and is ignored. */
-function parseIds(ids: string[]): number[] {
+function parseIds(ids: readonly string[]): number[] {
   const out: number[] = [];
   for (const id of ids) {
     if (typeof id !== 'string' || !/^[1-9][0-9]{0,15}$/.test(id)) continue;
@@ -160,37 +134,27 @@ function parseIds(ids: string[]): number[] {
   return out;
 }
 
-export class SqliteBackend implements StorageBackend {
+export class SqliteBackend implements ByteBackend {
   readonly kind = 'sqlite';
   readonly path: string;
-  #codec: ValueCodec;
-  #busyTimeoutMs: number;
-  #busyWaitMs: number;
-  #log: StorageLog | undefined;
+  readonly #busyTimeoutMs: number;
+  readonly #busyWaitMs: number;
+  readonly #readOnly: boolean;
   #db: DatabaseSync | undefined;
   #st: Statements | undefined;
   #opening: Promise<void> | undefined;
   /** Settles when every write queued behind a locked database has finished; undefined when none waits. */
   #writeBacklog: Promise<void> | undefined;
-  /** Identities of the damaged records met so far (in memory only), and their count. */
-  readonly #damagedSeen = new Set<string>();
-  #damagedCount = 0;
 
   constructor(opts: SqliteBackendOptions) {
     this.path = opts.path;
-    this.#codec = opts.codec ?? identityCodec;
     this.#busyTimeoutMs = nonNegative(opts.busyTimeoutMs, DEFAULT_BUSY_TIMEOUT_MS);
     this.#busyWaitMs = nonNegative(opts.busyWaitMs, DEFAULT_BUSY_WAIT_MS);
-    this.#log = opts.log;
+    this.#readOnly = opts.readOnly === true;
   }
 
   get #inMemory(): boolean {
     return this.path === ':memory:' || this.path === '';
-  }
-
-  /** Damaged values skipped since this backend was created, each counted once. */
-  quarantined(): number {
-    return this.#damagedCount;
   }
 
   /**
@@ -207,7 +171,7 @@ export class SqliteBackend implements StorageBackend {
 
   #openNow(): void {
     if (this.#db) return;
-    if (!this.#inMemory) {
+    if (!this.#inMemory && !this.#readOnly) {
       // Create the file ourselves with 0600 so it never exists with umask-derived permissions;
       // chmod also tightens a file created earlier by something else. SQLite gives the -wal and
       // -shm files the main file's permissions when it creates them.
@@ -215,23 +179,32 @@ export class SqliteBackend implements StorageBackend {
       closeSync(openSync(this.path, 'a', FILE_MODE));
       chmodSync(this.path, FILE_MODE);
     }
-    const db = new DatabaseSync(this.path, { enableDoubleQuotedStringLiterals: false });
+    const db = new DatabaseSync(this.path, { enableDoubleQuotedStringLiterals: false, readOnly: this.#readOnly });
     try {
       // secure_delete first: every later delete or overwrite zeroes the freed bytes in place.
       db.exec('PRAGMA secure_delete = ON');
       db.exec('PRAGMA foreign_keys = ON');
       db.exec('PRAGMA trusted_schema = OFF');
       db.exec(`PRAGMA busy_timeout = ${this.#busyTimeoutMs}`);
-      db.exec('PRAGMA journal_mode = WAL');
-      // NORMAL is durable against application crashes in WAL mode; a power loss may lose the
-      // last commits but never corrupts the file.
-      db.exec('PRAGMA synchronous = NORMAL');
+      if (!this.#readOnly) {
+        db.exec('PRAGMA journal_mode = WAL');
+        // NORMAL is durable against application crashes in WAL mode; a power loss may lose the
+        // last commits but never corrupts the file.
+        db.exec('PRAGMA synchronous = NORMAL');
+      }
       db.enableDefensive(true);
       const secure = db.prepare('PRAGMA secure_delete').get();
       if (!secure || colNum(secure, 'secure_delete') !== 1) throw new Error('storage: SQLite refused secure_delete');
-      migrateSqlite(db);
+      if (this.#readOnly) {
+        const row = db.prepare('SELECT version FROM schema_version').get();
+        if (!row || colNum(row, 'version') !== sqliteSchemaVersion) {
+          throw new Error(`storage: a read-only open needs a database at schema version ${sqliteSchemaVersion}`);
+        }
+      } else {
+        migrateSqlite(db);
+      }
       this.#st = this.#prepare(db);
-      if (!this.#inMemory) {
+      if (!this.#inMemory && !this.#readOnly) {
         for (const suffix of ['-wal', '-shm']) {
           if (existsSync(this.path + suffix)) chmodSync(this.path + suffix, FILE_MODE);
         }
@@ -258,7 +231,7 @@ export class SqliteBackend implements StorageBackend {
       recSet: p(`INSERT INTO records (host, kind, store, user, key, value) VALUES (?, ?, ?, ?, ?, ?)
                  ON CONFLICT (host, kind, store, user, key) DO UPDATE SET value = excluded.value`),
       recDelete: p(`DELETE FROM records WHERE ${rec} AND key = ?`),
-      recUsers: p(`SELECT DISTINCT user FROM records WHERE host = ? AND kind = ? AND store = ? ORDER BY user`),
+      recScan: p(`SELECT user, key, value FROM records WHERE host = ? AND kind = ? AND store = ? ORDER BY user, key`),
       recAll: p(`SELECT key, value FROM records WHERE ${rec} ORDER BY key`),
       recDeleteAll: p(`DELETE FROM records WHERE ${rec}`),
       arInsert: p(`INSERT INTO archive (host, store, user, when_ms, value) VALUES (?, ?, ?, ?, x'')`),
@@ -266,7 +239,7 @@ export class SqliteBackend implements StorageBackend {
       arList: p(`SELECT id, when_ms, value FROM archive WHERE ${ar} ORDER BY when_ms, id LIMIT ?`),
       arCount: p(`SELECT count(*) AS n FROM archive WHERE ${ar}`),
       // The ids come as one JSON array so the statement stays prepared whatever their number;
-      // the host/store/user condition keeps a caller from deleting another user's entries by id.
+      // the host/store/user condition keeps a caller from deleting another owner's entries by id.
       arDelete: p(`DELETE FROM archive WHERE ${ar} AND id IN (SELECT value FROM json_each(?))`),
       arDeleteAll: p(`DELETE FROM archive WHERE ${ar}`),
       arPurge: p(`DELETE FROM archive WHERE host = ? AND store = ? AND when_ms < ?`),
@@ -384,30 +357,10 @@ export class SqliteBackend implements StorageBackend {
     }
   }
 
-  /**
-   * A stored value that could not be opened: counted once and logged with its store only (never
-   * a user, a key or content), then skipped by the read that met it. Retryable failures (a data
-   * key another process just added) go back to the caller instead.
-   */
-  #damaged(err: unknown, kind: RecordKind | 'archive', host: string, store: string, identity: string): void {
-    if (isRetryableDecodeError(err)) throw err;
-    const id = `${kind}\u0000${host}\u0000${store}\u0000${identity}`;
-    if (this.#damagedSeen.has(id)) return;
-    if (this.#damagedSeen.size < QUARANTINE_TRACKED_MAX) this.#damagedSeen.add(id);
-    this.#damagedCount++;
-    // The error's name only: a JSON SyntaxError's message quotes the text it failed on.
-    const error = err instanceof Error ? err.name : typeof err;
-    this.#log?.warn({ store, kind, error, quarantined: this.#damagedCount }, 'storage: a stored value could not be opened and is skipped (quarantined)');
-  }
-
-  /** Opens a value, or quarantines it and gives undefined. */
-  #openOrSkip(sealed: Uint8Array, kind: RecordKind | 'archive', host: string, user: string, store: string, key: string): Json | undefined {
-    try {
-      return this.#open(sealed, recordAad(kind, host, user, store, key));
-    } catch (err) {
-      this.#damaged(err, kind, host, store, `${user}\u0000${key}`);
-      return undefined;
-    }
+  /** Makes deletions final: the WAL checkpointed and truncated (see checkpoint). */
+  async flush(): Promise<void> {
+    if (this.#readOnly) return;
+    await this.checkpoint();
   }
 
   /** The connection settings in effect (diagnostics and tests). */
@@ -432,7 +385,7 @@ export class SqliteBackend implements StorageBackend {
     const db = this.#db;
     if (!db) return;
     try {
-      await this.checkpoint();
+      if (!this.#readOnly) await this.checkpoint();
     } finally {
       this.#db = undefined;
       this.#st = undefined;
@@ -440,166 +393,124 @@ export class SqliteBackend implements StorageBackend {
     }
   }
 
-  #seal(value: Json, aad: string): Uint8Array {
-    return this.#codec.encode(toBytes(value), aad);
+  async get(ref: RecordRef): Promise<Uint8Array | undefined> {
+    const row = await this.#read(() => this.#s.recGet.get(ref.host, ref.kind, ref.store, ref.owner, ref.key));
+    return row ? colBlob(row, 'value') : undefined;
   }
 
-  #open(sealed: Uint8Array, aad: string): Json {
-    return fromBytes(this.#codec.decode(sealed, aad));
+  async getAll(scope: OwnerScope): Promise<ByteRecord[]> {
+    const rows = await this.#read(() => this.#s.recAll.all(scope.host, scope.kind, scope.store, scope.owner));
+    return rows.map((row) => ({ key: colStr(row, 'key'), value: colBlob(row, 'value') }));
   }
 
-  // Shared by keyval (key '') and map: the same table, told apart by kind.
-  async #recGet(kind: RecordKind, host: string, store: string, user: string, key: string): Promise<Json | undefined> {
-    checkIdent(host, store, user, key);
-    const row = await this.#read(() => this.#s.recGet.get(host, kind, store, user, key));
-    return row ? this.#openOrSkip(colBlob(row, 'value'), kind, host, user, store, key) : undefined;
+  async scan(scope: StoreScope): Promise<OwnedRecord[]> {
+    const rows = await this.#read(() => this.#s.recScan.all(scope.host, scope.kind, scope.store));
+    return rows.map((row) => ({ owner: colStr(row, 'user'), key: colStr(row, 'key'), value: colBlob(row, 'value') }));
   }
 
-  async #recSet(kind: RecordKind, host: string, store: string, user: string, key: string, value: Json): Promise<void> {
-    checkIdent(host, store, user, key);
-    const sealed = this.#seal(value, recordAad(kind, host, user, store, key));
-    await this.#write(() => this.#s.recSet.run(host, kind, store, user, key, sealed));
+  #apply(w: RecordWrite): void {
+    const s = this.#s;
+    switch (w.op) {
+      case 'put': {
+        const r = w.ref;
+        s.recSet.run(r.host, r.kind, r.store, r.owner, r.key, w.value);
+        break;
+      }
+      case 'delete': {
+        const r = w.ref;
+        s.recDelete.run(r.host, r.kind, r.store, r.owner, r.key);
+        break;
+      }
+      case 'clear': {
+        const c = w.scope;
+        s.recDeleteAll.run(c.host, c.kind, c.store, c.owner);
+        break;
+      }
+    }
   }
 
-  async #recDelete(kind: RecordKind, host: string, store: string, user: string, key: string): Promise<void> {
-    checkIdent(host, store, user, key);
-    await this.#write(() => this.#s.recDelete.run(host, kind, store, user, key));
-  }
-
-  keyval<T extends Json>(host: string, store: string): KeyValueStore<T> {
-    checkIdent(host, store);
-    return {
-      get: async (user) => (await this.#recGet('keyval', host, store, user, '')) as T | undefined,
-      set: (user, value) => this.#recSet('keyval', host, store, user, '', value),
-      delete: (user) => this.#recDelete('keyval', host, store, user, ''),
-      // No value is opened here: a damaged value still names its user (callers that open the
-      // values, such as the encryption layer, skip it then).
-      users: async () => (await this.#read(() => this.#s.recUsers.all(host, 'keyval', store))).map((r) => colStr(r, 'user')),
-    };
-  }
-
-  map<T extends Json>(host: string, store: string): MapStore<T> {
-    checkIdent(host, store);
-    return {
-      get: async (user, key) => (await this.#recGet('map', host, store, user, key)) as T | undefined,
-      set: (user, key, value) => this.#recSet('map', host, store, user, key, value),
-      delete: (user, key) => this.#recDelete('map', host, store, user, key),
-      getAll: async (user) => {
-        checkIdent(user);
-        const out = new Map<string, T>();
-        for (const row of await this.#read(() => this.#s.recAll.all(host, 'map', store, user))) {
-          const key = colStr(row, 'key');
-          const value = this.#openOrSkip(colBlob(row, 'value'), 'map', host, user, store, key);
-          if (value !== undefined) out.set(key, value as T);
+  async write(writes: readonly RecordWrite[], checks: readonly RecordCheck[] = []): Promise<void> {
+    if (writes.length === 0 && checks.length === 0) return;
+    // One statement is a transaction of its own: no BEGIN/COMMIT round for the common case.
+    const only = writes[0];
+    if (checks.length === 0 && writes.length === 1 && only) {
+      await this.#write(() => this.#apply(only));
+      return;
+    }
+    await this.#write(() => this.#tx(() => {
+      const s = this.#s;
+      for (const { ref: r, expected } of checks) {
+        const row = s.recGet.get(r.host, r.kind, r.store, r.owner, r.key);
+        if (!sameBytes(row ? colBlob(row, 'value') : undefined, expected)) {
+          throw new WriteConflictError('storage: a record changed since the transaction read it');
         }
-        return out;
-      },
-      deleteAll: async (user) => {
-        checkIdent(user);
-        await this.#write(() => this.#s.recDeleteAll.run(host, 'map', store, user));
-      },
-    };
+      }
+      for (const w of writes) this.#apply(w);
+    }));
   }
 
   /**
-   * Archive values are sealed with the entry id as the AAD key, binding each value to its own
-   * entry (not only to its user and store). The id exists only once the row does, so append
-   * inserts an empty placeholder and seals into it inside one transaction: no reader or crash
-   * ever sees the placeholder, and AUTOINCREMENT means an id (hence an AAD) is never reused.
+   * The id exists only once the row does, so append inserts an empty placeholder and seals into
+   * it inside one transaction: no reader or crash ever sees the placeholder, and AUTOINCREMENT
+   * means an id (hence the record binding of a value) is never reused.
    */
-  archive<T extends Json>(host: string, store: string): ArchiveStore<T> {
-    checkIdent(host, store);
-    /** The entry of a row, or undefined (quarantined) when its value can't be opened. */
-    const entry = (user: string, row: Row): ArchiveEntry<T> | undefined => {
-      const id = String(colNum(row, 'id'));
-      const value = this.#openOrSkip(colBlob(row, 'value'), 'archive', host, user, store, id);
-      return value === undefined ? undefined : { id, when: new Date(colNum(row, 'when_ms')), value: value as T };
-    };
-    return {
-      append: async (user, value, when) => {
-        checkIdent(user);
-        const ms = whenMs(when);
-        const plain = toBytes(value);
-        return this.#write(() => this.#tx(() => {
-          const s = this.#s;
-          const id = String(s.arInsert.run(host, store, user, ms).lastInsertRowid);
-          s.arSeal.run(this.#codec.encode(plain, recordAad('archive', host, user, store, id)), id);
-          return id;
-        }));
-      },
-      list: async (user, opts) => {
-        checkIdent(user);
-        const limit = opts?.limit;
-        if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0)) {
-          throw new RangeError('storage: limit must be a non-negative integer');
-        }
-        const rows = await this.#read(() => this.#s.arList.all(host, store, user, limit ?? -1));
-        const out: ArchiveEntry<T>[] = [];
-        for (const row of rows) {
-          const e = entry(user, row);
-          if (e) out.push(e);
-        }
-        return out;
-      },
-      count: async (user) => {
-        checkIdent(user);
-        const row = await this.#read(() => this.#s.arCount.get(host, store, user));
-        return row ? colNum(row, 'n') : 0;
-      },
-      delete: async (user, ids) => {
-        checkIdent(user);
-        const nums = parseIds(ids);
-        if (nums.length > 0) await this.#write(() => this.#s.arDelete.run(host, store, user, JSON.stringify(nums)));
-      },
-      deleteAll: async (user) => {
-        checkIdent(user);
-        await this.#write(() => this.#s.arDeleteAll.run(host, store, user));
-      },
-      purgeOlderThan: async (cutoff) => {
-        const ms = whenMs(cutoff);
-        const changes = await this.#write(() => this.#s.arPurge.run(host, store, ms).changes);
-        return Number(changes);
-      },
-    };
+  async append(scope: ArchiveScope, when: number, seal: (id: string) => Uint8Array): Promise<string> {
+    const ms = checkWhen(when);
+    return this.#write(() => this.#tx(() => {
+      const s = this.#s;
+      const id = String(s.arInsert.run(scope.host, scope.store, scope.owner, ms).lastInsertRowid);
+      s.arSeal.run(seal(id), id);
+      return id;
+    }));
   }
 
-  async exportUser(host: string, user: string): Promise<UserExport> {
-    checkIdent(host, user);
-    // One read transaction: the export is a consistent snapshot across all stores, taken without
-    // the write lock (so a lock held elsewhere doesn't delay it).
+  async entries(scope: ArchiveScope, limit?: number): Promise<ByteEntry[]> {
+    if (limit !== undefined && !(Number.isSafeInteger(limit) && limit >= 0)) {
+      throw new RangeError('storage: limit must be a non-negative integer');
+    }
+    const rows = await this.#read(() => this.#s.arList.all(scope.host, scope.store, scope.owner, limit ?? -1));
+    return rows.map((row) => ({ id: String(colNum(row, 'id')), when: colNum(row, 'when_ms'), value: colBlob(row, 'value') }));
+  }
+
+  async count(scope: ArchiveScope): Promise<number> {
+    const row = await this.#read(() => this.#s.arCount.get(scope.host, scope.store, scope.owner));
+    return row ? colNum(row, 'n') : 0;
+  }
+
+  async deleteEntries(scope: ArchiveScope, ids: readonly string[] | 'all'): Promise<void> {
+    if (ids === 'all') {
+      await this.#write(() => this.#s.arDeleteAll.run(scope.host, scope.store, scope.owner));
+      return;
+    }
+    const nums = parseIds(ids);
+    if (nums.length > 0) await this.#write(() => this.#s.arDelete.run(scope.host, scope.store, scope.owner, JSON.stringify(nums)));
+  }
+
+  async purge(host: string, store: string, before: number): Promise<number> {
+    const ms = checkWhen(before);
+    return Number(await this.#write(() => this.#s.arPurge.run(host, store, ms).changes));
+  }
+
+  async exportOwner(host: string, owner: string): Promise<OwnerRecords> {
+    // One read transaction: a consistent snapshot across all stores, taken without the write
+    // lock (so a lock held elsewhere doesn't delay it).
     return this.#read(() => this.#tx(() => {
-      const out: UserExport = { host, user, keyval: {}, map: {}, archive: {} };
       const s = this.#s;
-      for (const row of s.userRecords.all(host, user)) {
-        const kind = colStr(row, 'kind') as RecordKind;
-        const store = colStr(row, 'store');
-        const key = colStr(row, 'key');
-        const value = this.#openOrSkip(colBlob(row, 'value'), kind, host, user, store, key);
-        if (value === undefined) continue;
-        if (kind === 'keyval') {
-          put(out.keyval, store, value);
-        } else {
-          if (!Object.hasOwn(out.map, store)) put(out.map, store, {});
-          put(out.map[store] as Record<string, Json>, key, value);
-        }
-      }
-      for (const row of s.userArchive.all(host, user)) {
-        const store = colStr(row, 'store');
-        const id = String(colNum(row, 'id'));
-        const value = this.#openOrSkip(colBlob(row, 'value'), 'archive', host, user, store, id);
-        if (value === undefined) continue;
-        if (!Object.hasOwn(out.archive, store)) put(out.archive, store, []);
-        out.archive[store]?.push({ id, when: new Date(colNum(row, 'when_ms')).toISOString(), value });
-      }
-      return out;
+      return {
+        records: s.userRecords.all(host, owner).map((row) => ({
+          kind: colStr(row, 'kind') as RecordKind, store: colStr(row, 'store'), key: colStr(row, 'key'), value: colBlob(row, 'value'),
+        })),
+        archive: s.userArchive.all(host, owner).map((row) => ({
+          store: colStr(row, 'store'), id: String(colNum(row, 'id')), when: colNum(row, 'when_ms'), value: colBlob(row, 'value'),
+        })),
+      };
     }, 'read'));
   }
 
-  async deleteUser(host: string, user: string): Promise<void> {
-    checkIdent(host, user);
+  async deleteOwner(host: string, owner: string): Promise<void> {
     await this.#write(() => this.#tx(() => {
-      this.#s.userDeleteRecords.run(host, user);
-      this.#s.userDeleteArchive.run(host, user);
+      this.#s.userDeleteRecords.run(host, owner);
+      this.#s.userDeleteArchive.run(host, owner);
     }));
   }
 }

@@ -15,8 +15,9 @@ import { SessionManager } from '../../core/sessions.ts';
 import { Router } from '../../core/router.ts';
 import { Accounts } from '../../core/accounts.ts';
 import { HostRuntime, loadHostModules } from '../../core/module-loader.ts';
-import type { Json } from '../../core/storage.ts';
+import type { Json, StorageBackend } from '../../core/storage.ts';
 import { SqliteBackend } from '../../storage/sqlite.ts';
+import { testStorage } from '../../storage/test-storage.ts';
 import { FakeHost, FakeSession } from '../roster/in-process-host.fixture.ts';
 import { offline } from './index.ts';
 
@@ -90,14 +91,14 @@ describe('offline delivery to a session that stops taking messages', () => {
  */
 describe('offline storage while another process holds the database lock', () => {
   let dir: string;
-  let storage: SqliteBackend;
+  let storage: StorageBackend;
   let sessions: SessionManager;
   let router: Router;
   let rt: HostRuntime;
 
   before(async () => {
     dir = mkdtempSync(join(tmpdir(), 'jabberx-offline-busy-'));
-    storage = new SqliteBackend({ path: join(dir, 'data.sqlite'), busyWaitMs: 300 });
+    storage = testStorage(new SqliteBackend({ path: join(dir, 'data.sqlite'), busyWaitMs: 300 }));
     await storage.open();
     sessions = new SessionManager();
     rt = new HostRuntime(HOST);

@@ -11,6 +11,7 @@ import { Accounts } from '../../core/accounts.ts';
 import { HostRuntime, loadHostModules } from '../../core/module-loader.ts';
 import type { AnyModule, ServerInfo } from '../../core/modules.ts';
 import { SqliteBackend } from '../../storage/sqlite.ts';
+import { testStorage } from '../../storage/test-storage.ts';
 import { StanzaError, type StreamError } from '../../core/errors.ts';
 
 export class FakeSession implements Session {
@@ -66,7 +67,7 @@ export const isPush = (e: Element): boolean => e.name === 'iq' && e.attrs['type'
 
 export class FakeHost {
   readonly host: string;
-  readonly storage = new SqliteBackend({ path: ':memory:' });
+  readonly storage = testStorage(new SqliteBackend({ path: ':memory:' }));
   readonly sessions = new SessionManager();
   readonly rt: HostRuntime;
   readonly router: Router;
