@@ -94,28 +94,39 @@ export class RosterStore {
 
   /**
    * Writes an item (or deletes it when `item` is undefined) and moves the roster to its next
-   * version; returns that version for the pushes. Call inside `lock(user)`.
+   * version, in one transaction: the item and the version are stored together or not at all.
+   * Returns that version for the pushes. Call inside `lock(user)`.
    */
   async write(user: string, jid: string, item: RosterItem | undefined): Promise<string> {
-    if (item) await this.#items.set(user, jid, item);
-    else await this.#items.delete(user, jid);
-    const meta = nextMeta(await this.#meta.get(user));
-    await this.#meta.set(user, meta);
-    return formatVer(meta);
+    return this.#items.transaction(async (tx) => {
+      const items = tx.map(this.#items);
+      const meta = tx.keyval(this.#meta);
+      if (item) items.set(user, jid, item);
+      else items.delete(user, jid);
+      const next = nextMeta(await meta.get(user));
+      meta.set(user, next);
+      return formatVer(next);
+    });
   }
 
   /** Writes or deletes an entry whose change the client can't see: the version stays. */
   async writeQuiet(user: string, jid: string, item: RosterItem | undefined): Promise<void> {
-    if (item) await this.#items.set(user, jid, item);
-    else await this.#items.delete(user, jid);
-    // Every user with roster data has a meta record, so users() finds them all.
-    if (!(await this.#meta.get(user))) await this.#meta.set(user, nextMeta(undefined));
+    await this.#items.transaction(async (tx) => {
+      const items = tx.map(this.#items);
+      const meta = tx.keyval(this.#meta);
+      if (item) items.set(user, jid, item);
+      else items.delete(user, jid);
+      // Every user with roster data has a meta record, so users() finds them all.
+      if (!(await meta.get(user))) meta.set(user, nextMeta(undefined));
+    });
   }
 
-  /** Forgets the user's roster and its version entirely. */
+  /** Forgets the user's roster and its version entirely, together. */
   async clear(user: string): Promise<void> {
-    await this.#items.deleteAll(user);
-    await this.#meta.delete(user);
+    await this.#items.transaction(async (tx) => {
+      tx.map(this.#items).deleteAll(user);
+      tx.keyval(this.#meta).delete(user);
+    });
   }
 
   /** Every local user that ever had a roster on this host (for cleanups after account deletion). */
