@@ -7,6 +7,7 @@ import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
 import { startServer, type TestServer } from '../harness/server.ts';
 import { match, xml } from '../harness/client.ts';
+import { offlineCount, withStorage } from '../harness/store.ts';
 
 const chat = (to: string, body: string) => xml('message', { to, type: 'chat' }, xml('body', {}, body));
 
@@ -14,19 +15,14 @@ function dbPath(server: TestServer): string {
   return join(server.dataDir, 'jabberx.sqlite');
 }
 
-/** Ids of the stored offline messages, oldest first (user names are keyed hashes; values sealed). */
-function offlineIds(server: TestServer): number[] {
-  const db = new DatabaseSync(dbPath(server), { readOnly: true });
-  try {
-    return db.prepare("SELECT id FROM archive WHERE store = 'offline' ORDER BY id").all().map((r) => Number(r['id']));
-  } finally {
-    db.close();
-  }
+/** Ids of juliet's stored offline messages, oldest first, through the store API. */
+function offlineIds(server: TestServer): Promise<string[]> {
+  return withStorage(server, async (s) => (await s.archive(server.domain, 'offline').list('juliet')).map((e) => e.id));
 }
 
-async function waitFor(what: string, check: () => boolean, ms = 5000): Promise<void> {
+async function waitFor(what: string, check: () => Promise<boolean>, ms = 5000): Promise<void> {
   const deadline = Date.now() + ms;
-  while (!check()) {
+  while (!(await check())) {
     if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
     await new Promise((r) => setTimeout(r, 50));
   }
@@ -45,20 +41,20 @@ describe('a damaged offline message (quarantine)', () => {
     const romeoPw = await first.adduser('romeo');
     const romeo = await first.connectClient(t, 'romeo');
     for (const body of ['one', 'two (damaged on disk)', 'three']) await romeo.send(chat('juliet@localhost', body));
-    await waitFor('three stored messages', () => offlineIds(first).length === 3);
+    await waitFor('three stored messages', async () => (await offlineIds(first)).length === 3);
     await romeo.close();
     await first.stop();
 
     // Flip one byte inside the ciphertext of the middle message, as a bad disk sector or a
-    // careless hand edit would.
-    const ids = offlineIds(first);
+    // careless hand edit would: an edit of the raw file, so SQL on the file itself.
+    const middle = Number((await offlineIds(first))[1]);
     const raw = new DatabaseSync(dbPath(first));
     try {
-      const row = raw.prepare('SELECT value FROM archive WHERE id = ?').get(ids[1] ?? 0);
+      const row = raw.prepare('SELECT value FROM archive WHERE id = ?').get(middle);
       const bytes = Buffer.from(row?.['value'] as Uint8Array);
       const at = Math.floor(bytes.length / 2);
       bytes[at] = (bytes[at] ?? 0) ^ 0x40;
-      raw.prepare('UPDATE archive SET value = ? WHERE id = ?').run(bytes, ids[1] ?? 0);
+      raw.prepare('UPDATE archive SET value = ? WHERE id = ?').run(bytes, middle);
     } finally {
       raw.close();
     }
@@ -72,8 +68,8 @@ describe('a damaged offline message (quarantine)', () => {
     assert.ok(juliet.received.indexOf(one) < juliet.received.indexOf(three), 'in order');
     await juliet.expectNone(match.message('romeo@localhost', 'two (damaged on disk)'), 300, 'the damaged message');
     assert.ok(juliet.isOnline, 'the session goes on');
-    // The damaged row went with the delivered ones.
-    await waitFor('an empty offline store', () => offlineIds(server).length === 0);
+    // The damaged message went with the delivered ones (the count includes damaged entries).
+    await waitFor('an empty offline store', async () => (await offlineCount(server, 'juliet')) === 0);
 
     const status = await server.cli(['status']);
     assert.equal(status.code, 0, status.stderr);

@@ -7,9 +7,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { REPO_ROOT, startServer, type TestServer } from '../harness/server.ts';
 import { match, xml, type Element } from '../harness/client.ts';
+import { offlineCount } from '../harness/store.ts';
 
 const LOCK_MS = 10_000;
 
@@ -35,13 +35,9 @@ function holdLock(path: string, ms: number): Promise<{ released: Promise<number 
   });
 }
 
-function storedOffline(server: TestServer): number {
-  const db = new DatabaseSync(join(server.dataDir, 'jabberx.sqlite'), { readOnly: true });
-  try {
-    return Number(db.prepare("SELECT COUNT(*) AS n FROM archive WHERE store = 'offline'").get()?.['n']);
-  } finally {
-    db.close();
-  }
+/** carol's offline messages, counted through the store API (read-only, beside the server). */
+function storedOffline(server: TestServer): Promise<number> {
+  return offlineCount(server, 'carol');
 }
 
 describe('the database locked by another process', () => {
@@ -79,7 +75,7 @@ describe('the database locked by another process', () => {
     }
     const stillLocked = Date.now() - lockedAt < LOCK_MS;
     assert.ok(stillLocked, 'the round trips ran while the lock was held');
-    assert.equal(storedOffline(server), 0, 'nothing could be stored during the lock');
+    assert.equal(await storedOffline(server), 0, 'nothing could be stored during the lock');
     const worst = Math.max(...rtts);
     t.diagnostic(`${rtts.length} round trips during the lock; worst ${worst.toFixed(1)} ms`);
     assert.ok(rtts.length >= 20, `kept chatting (${rtts.length} round trips)`);
@@ -88,8 +84,8 @@ describe('the database locked by another process', () => {
     assert.equal(await released, 0, 'the lock holder committed');
     // Stored once the lock is gone, without an error to the sender, whose stream lives on.
     const deadline = Date.now() + 5000;
-    while (storedOffline(server) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
-    assert.equal(storedOffline(server), 1, 'stored once the lock ended');
+    while ((await storedOffline(server)) === 0 && Date.now() < deadline) await new Promise((r) => setTimeout(r, 50));
+    assert.equal(await storedOffline(server), 1, 'stored once the lock ended');
     await dave.expectNone((e: Element) => e.attrs['type'] === 'error', 300, 'an error for the held message');
     assert.ok(dave.isOnline && alice.isOnline && bob.isOnline, 'no stream was killed');
 

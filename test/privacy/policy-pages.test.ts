@@ -4,9 +4,9 @@ import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { DatabaseSync } from 'node:sqlite';
 import { startServer, type TestServer } from '../harness/server.ts';
 import { match, xml } from '../harness/client.ts';
+import { withStorage } from '../harness/store.ts';
 
 const DAY = 86_400_000;
 const HTTP = { type: 'http', port: 0, address: '127.0.0.1' };
@@ -63,12 +63,16 @@ describe('policy pages from the configuration', () => {
     await new Promise((r) => setTimeout(r, 300));
     await carol.close();
     await server.stop();
-    // Age the first message by four days (timestamps stay in clear for exactly this purge).
-    const db = new DatabaseSync(join(server.dataDir, 'jabberx.sqlite'));
-    const rows = db.prepare("SELECT id FROM archive WHERE store = 'offline' ORDER BY id").all();
-    assert.equal(rows.length, 2);
-    db.prepare('UPDATE archive SET when_ms = ? WHERE id = ?').run(Date.now() - 4 * DAY, Number(rows[0]?.['id']));
-    db.close();
+    // Age the first message by four days (timestamps stay in clear for exactly this purge): the
+    // same message, stored again with a date four days back, through the store API.
+    await withStorage(server, async (storage) => {
+      const offline = storage.archive(server.domain, 'offline');
+      const [first, ...rest] = await offline.list('dave');
+      assert.ok(first);
+      assert.equal(rest.length, 1);
+      await offline.delete('dave', [first.id]);
+      await offline.append('dave', first.value, new Date(Date.now() - 4 * DAY));
+    }, { write: true });
 
     server = await startServer({ root: server.root, config: { listeners: listeners(), modules: { offline: { max_age: '3d' } }, policy: { operator_name: 'Example Chat e.V.', contact: 'admin@example.org' } } });
     server.passwords.set('dave@localhost', 'pw-dave');

@@ -1,11 +1,10 @@
 // XEP-0160 offline messages with XEP-0203 delay stamps, end to end: a real server process and
-// @xmpp/client over TLS; the storage is checked in the server's own database file.
+// @xmpp/client over TLS; the storage is checked in the server's own database, through the store API.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { join } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { DatabaseSync } from 'node:sqlite';
 import { startServer, type TestServer } from '../../../test/harness/server.ts';
+import { offlineTotal } from '../../../test/harness/store.ts';
 import { match, xml, type Element } from '../../../test/harness/client.ts';
 import { connectSlix, slixmppUnavailable } from '../../../test/harness/slixmpp.ts';
 
@@ -13,17 +12,11 @@ const NS_DELAY = 'urn:xmpp:delay';
 const NS_STANZAS = 'urn:ietf:params:xml:ns:xmpp-stanzas';
 
 /**
- * Offline messages the server holds (rows of its archive table). User names are keyed hashes and
- * values are sealed at rest, so the tests count all rows and keep the queue empty between tests.
+ * Offline messages the server holds, for all its accounts, counted through the store API (the
+ * tests keep the queue empty between tests).
  */
-function storedCount(server: TestServer): number {
-  const db = new DatabaseSync(join(server.dataDir, 'jabberx.sqlite'), { readOnly: true });
-  try {
-    const row = db.prepare("SELECT COUNT(*) AS n FROM archive WHERE store = 'offline'").get();
-    return Number(row?.['n']);
-  } finally {
-    db.close();
-  }
+function storedCount(server: TestServer): Promise<number> {
+  return offlineTotal(server);
 }
 
 const chat = (to: string, body: string, id?: string) => xml('message', { to, type: 'chat', id }, xml('body', {}, body));
@@ -52,7 +45,7 @@ describe('XEP-0160 offline messages', () => {
     await romeo.send(xml('message', { to: 'juliet@localhost', type: 'chat', id: 'cs' }, xml('composing', { xmlns: 'http://jabber.org/protocol/chatstates' })));
     await romeo.send(chat('juliet@localhost', 'third', 'o3'));
     await romeo.expectNone((e) => e.attrs['type'] === 'error', 500, 'an error for a stored message');
-    assert.equal(storedCount(server), 3);
+    assert.equal(await storedCount(server), 3);
     // Bodies never reach the logs (debug level in the harness).
     assert.ok(!server.logs().includes('second (to a resource that is gone)'));
 
@@ -73,7 +66,7 @@ describe('XEP-0160 offline messages', () => {
       assert.ok(stamp >= sentAt - 1000 && stamp <= Date.now(), `stamp ${String(delay.attrs['stamp'])} is the arrival time`);
     }
     await juliet.expectNone(match.message(), 300, 'the chat-state-only message');
-    assert.equal(storedCount(server), 0);
+    assert.equal(await storedCount(server), 0);
     await juliet.close();
 
     // A later login receives nothing: the messages are gone.
@@ -94,12 +87,12 @@ describe('XEP-0160 offline messages', () => {
     // XEP-0334 <no-store/>: not kept, so the sender hears it was not delivered.
     await sender.send(xml('message', { to: 'busy@localhost', type: 'chat', id: 'ns' }, xml('body', {}, 'x'), xml('no-store', { xmlns: 'urn:xmpp:hints' })));
     await sender.waitFor(isBounce('ns'), 5000, 'bounce of the no-store message');
-    assert.equal(storedCount(server), 3);
+    assert.equal(await storedCount(server), 3);
     // Empty the queue for the next test: busy comes online and gets the three.
     const busy = await server.connectClient(t, 'busy');
     await busy.send(xml('presence'));
     for (let i = 1; i <= 3; i++) await busy.waitFor(match.message('sender@localhost', `m${i}`));
-    assert.equal(storedCount(server), 0);
+    assert.equal(await storedCount(server), 0);
   });
 
   it('waits for a non-negative priority before delivering', async (t) => {
@@ -110,11 +103,11 @@ describe('XEP-0160 offline messages', () => {
     const shy = await server.connectClient(t, 'shy');
     await shy.send(xml('presence', {}, xml('priority', {}, '-1')));
     await shy.expectNone(match.message(), 500, 'delivery to a negative priority');
-    assert.equal(storedCount(server), 1);
+    assert.equal(await storedCount(server), 1);
     await shy.send(xml('presence', {}, xml('priority', {}, '5')));
     const m = await shy.waitFor(match.message('sender2@localhost', 'for later'));
     assert.ok(m.getChild('delay', NS_DELAY));
-    assert.equal(storedCount(server), 0);
+    assert.equal(await storedCount(server), 0);
   });
 });
 
@@ -135,7 +128,7 @@ describe('XEP-0160 offline messages: a second client implementation', () => {
     const m = await slix.waitForStanza({ name: 'message', from: 'friar@localhost', body: 'read this later & soon' });
     assert.match(m.xml, /<delay [^>]*xmlns="urn:xmpp:delay"/);
     assert.match(m.xml, /from="localhost"/);
-    assert.equal(storedCount(server), 0);
+    assert.equal(await storedCount(server), 0);
   });
 });
 
@@ -151,11 +144,11 @@ describe('XEP-0160 offline messages: max_age', () => {
     const sender = await server.connectClient(t, 'sender');
     await sender.send(chat('away@localhost', 'stale soon'));
     await sleep(300);
-    assert.equal(storedCount(server), 1);
+    assert.equal(await storedCount(server), 1);
     // max_age 2s: the purge runs every second, so within ~3.5s the message is gone.
     const deadline = Date.now() + 6000;
-    while (storedCount(server) !== 0 && Date.now() < deadline) await sleep(250);
-    assert.equal(storedCount(server), 0, 'purged from storage');
+    while ((await storedCount(server)) !== 0 && Date.now() < deadline) await sleep(250);
+    assert.equal(await storedCount(server), 0, 'purged from storage');
     const away = await server.connectClient(t, 'away');
     await away.send(xml('presence'));
     await away.expectNone(match.message(), 700, 'an expired message');
