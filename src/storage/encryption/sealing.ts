@@ -24,9 +24,8 @@ export class SealError extends Error {
 /** The value names a data key this keyring does not hold (e.g. another process added it). */
 export class UnknownDataKeyError extends SealError {
   override name = 'UnknownDataKeyError';
+  /** Not a damaged value (yet): the storage layer reloads the keyring and reads again first. */
   readonly keyId: number;
-  /** Backends pass it on rather than quarantine the value: the keyring may just need a reload. */
-  readonly retryable = true;
 
   constructor(keyId: number) {
     super(`storage: the value is sealed with data key ${keyId}, which the keyring does not hold`);
