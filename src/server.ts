@@ -11,7 +11,7 @@ import { Accounts } from './core/accounts.ts';
 import { SessionManager } from './core/sessions.ts';
 import { Router } from './core/router.ts';
 import { HostRuntime, loadHostModules } from './core/module-loader.ts';
-import { C2sStream, type Admission } from './core/c2s-stream.ts';
+import { ClientStream, type Admission } from './core/stream/client-stream.ts';
 import { ConnectionGate } from './core/connection-gate.ts';
 import { StreamError } from './core/errors.ts';
 import { AuthThrottle } from './core/auth-throttle.ts';
@@ -90,7 +90,7 @@ export class Server implements ServerCore {
   readonly #hosts = new Map<string, HostRuntime>();
   readonly #listeners: Listener[] = [];
   #control: { close(): Promise<void> } | undefined;
-  readonly #streams = new Set<C2sStream>();
+  readonly #streams = new Set<ClientStream>();
   #policyChanged = new Date().toISOString();
   readonly ports: Record<string, number> = {};
 
@@ -152,7 +152,7 @@ export class Server implements ServerCore {
       hosts: () => [...this.#hosts.keys()],
       hooks: (host) => this.#hosts.get(host)?.hooks,
       endSessions: (host, user, error) => {
-        for (const s of this.sessions.resources(host, user)) s.close(error);
+        for (const c of this.sessions.accountConnections(host, user)) c.close(error);
       },
       connections: () => this.#streams,
       sessionCount: () => this.sessions.count(),
@@ -211,7 +211,7 @@ export class Server implements ServerCore {
         continue;
       }
       const listener = await listenC2s(
-        { port: l.port, address: l.address, direct: l.type === 'c2s_direct_tls' },
+        { port: l.port, address: l.address, direct: l.type === 'c2s_direct_tls', maxStanzaSize: this.config.limits.preauthMaxStanzaSize },
         tlsSetup,
         (address): Admission | false => {
           if (this.blocks.isBlocked(address)) return false;
@@ -221,7 +221,7 @@ export class Server implements ServerCore {
           return verdict;
         },
         (transport, admission) => {
-          const stream = new C2sStream(this, transport, admission);
+          const stream = new ClientStream(this, transport, admission);
           this.#streams.add(stream);
           transport.onClose(() => this.#streams.delete(stream));
         },
@@ -236,7 +236,7 @@ export class Server implements ServerCore {
 
   async stop(): Promise<void> {
     await this.#control?.close();
-    for (const s of [...this.sessions.all()]) s.close(new StreamError('system-shutdown'));
+    for (const c of this.sessions.connections()) c.close(new StreamError('system-shutdown'));
     await Promise.all(this.#listeners.splice(0).map((l) => l.close().catch(() => undefined)));
     for (const rt of this.#hosts.values()) await rt.unload(this.log);
     this.throttle.stop();

@@ -4,7 +4,7 @@
 
 import type { Element } from './xml/element.ts';
 import type { Jid } from './jid.ts';
-import type { Session } from './session.ts';
+import type { SessionInfo } from './session.ts';
 
 /** A stanza on its way through the router. */
 export interface StanzaEvent {
@@ -12,7 +12,7 @@ export interface StanzaEvent {
   from: Jid;
   to: Jid;
   /** The local client session it came from, if any. */
-  origin: Session | undefined;
+  origin: SessionInfo | undefined;
 }
 
 export interface HookMap {
@@ -25,15 +25,15 @@ export interface HookMap {
   /** Presence addressed to a local account's bare JID (subscriptions, probes). */
   'presence/bare': StanzaEvent;
   /** Presence without a 'to' from a local client: broadcast to the roster. */
-  'presence/broadcast': StanzaEvent & { origin: Session };
+  'presence/broadcast': StanzaEvent & { origin: SessionInfo };
   /** Presence addressed to a domain (the server itself). */
   'presence/host': StanzaEvent;
   /** Message addressed to the domain itself. */
   'message/host': StanzaEvent;
-  'session/bound': { session: Session };
+  'session/bound': { session: SessionInfo };
   /** After the session's first available presence (RFC 6121 §4.2). */
-  'session/initial-presence': { session: Session };
-  'session/closed': { session: Session };
+  'session/initial-presence': { session: SessionInfo };
+  'session/closed': { session: SessionInfo };
   'user/created': { host: string; user: string };
   'user/deleted': { host: string; user: string };
 }

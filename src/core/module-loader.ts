@@ -5,7 +5,8 @@ import type { Element } from './xml/element.ts';
 import { Hooks, type HookHandler, type HookName, type Phase } from './hooks.ts';
 import { parseOptions, type OptionDecls } from './options.ts';
 import { ConfigError } from './errors.ts';
-import type { AnyModule, DiscoData, DiscoIdentity, DiscoItem, IqHandler, IqTarget, ModuleContext, ServerInfo, StoreKind } from './modules.ts';
+import type { AnyModule, DiscoData, DiscoIdentity, DiscoItem, IqHandler, IqTarget, ModuleContext, ServerInfo, SessionState, StoreKind } from './modules.ts';
+import type { SessionInfo } from './session.ts';
 import type { StorageBackend, Json } from './storage.ts';
 import type { SessionManager } from './sessions.ts';
 import type { Router } from './router.ts';
@@ -162,6 +163,30 @@ function makeContext(rt: HostRuntime, mod: AnyModule, options: unknown, deps: Lo
       keyval: <T extends Json>(name: string) => deps.storage.keyval<T>(host, declaredStore(mod, name, 'keyval')),
       map: <T extends Json>(name: string) => deps.storage.map<T>(host, declaredStore(mod, name, 'map')),
       archive: <T extends Json>(name: string) => deps.storage.archive<T>(host, declaredStore(mod, name, 'archive')),
+    },
+    async deliver(stanza, session) {
+      const toAttr = stanza.attrs['to'];
+      if (!session && !toAttr) throw new Error(`${mod.name}: ctx.deliver needs a session or a 'to' address`);
+      if (!stanza.attrs['from']) stanza.attrs['from'] = host;
+      const from = parseJid(stanza.attrs['from'] ?? host);
+      return deps.router.deliverToSession(stanza, from, session ? session.jid : parseJid(toAttr ?? ''));
+    },
+    directedPresence: (session) => [...deps.sessions.directed(session)],
+    sessionState<T>(): SessionState<T> {
+      // Keyed by the info object the directory hands out, forgotten when the session closes.
+      const states = new Map<SessionInfo, T>();
+      rt.addDisposer(rt.hooks.on('session/closed', ({ session }) => void states.delete(session), 'last'));
+      rt.addDisposer(() => states.clear());
+      return {
+        get: (session) => states.get(session),
+        set: (session, value) => void states.set(session, value),
+        delete: (session) => void states.delete(session),
+      };
+    },
+    services: {
+      claim(domain, handler) {
+        rt.addDisposer(deps.router.claimService(domain, handler));
+      },
     },
     async route(stanza) {
       const from = stanza.attrs['from'] ? parseJid(stanza.attrs['from']) : hostJid;

@@ -3,7 +3,7 @@
 import type { Logger } from 'pino';
 import type { Element } from './xml/element.ts';
 import type { Jid } from './jid.ts';
-import type { Session, SessionDirectory } from './session.ts';
+import type { SessionDirectory, SessionInfo } from './session.ts';
 import type { HookHandler, HookName, Phase } from './hooks.ts';
 import type { ArchiveStore, Json, KeyValueStore, MapStore } from './storage.ts';
 import type { OptionDecls, OptionValues } from './options.ts';
@@ -26,7 +26,7 @@ export interface IqRequest {
   to: Jid;
   /** True when the addressee is the sender's own account. */
   isSelf: boolean;
-  origin: Session | undefined;
+  origin: SessionInfo | undefined;
 }
 
 /** Returns the result payload (or nothing for an empty result); throws StanzaError for an error. */
@@ -96,8 +96,23 @@ export interface ModuleContext<O> {
     map<T extends Json>(name: string): MapStore<T>;
     archive<T extends Json>(name: string): ArchiveStore<T>;
   };
-  /** Routes a stanza as the server (roster pushes, presence on behalf of users, errors). */
+  /** Routes a stanza as the server (presence on behalf of users, errors, stanzas to anyone). */
   route(stanza: Element): Promise<void>;
+  /**
+   * Hands a stanza to one bound session: `session`, or else the one its 'to' names (a full JID),
+   * through the account's inbound filters, so nothing bypasses blocking. The stanza keeps its
+   * 'to' (a subscription request stays addressed to the bare JID). False when that session is
+   * gone or backed up: the caller stores or bounces it.
+   */
+  deliver(stanza: Element, session?: SessionInfo): Promise<boolean>;
+  /** Full JIDs a session has sent directed presence to (RFC 6121 §4.6): the router keeps them. */
+  directedPresence(session: SessionInfo): readonly string[];
+  /** This module's own state per bound session, typed; forgotten when the session closes. */
+  sessionState<T>(): SessionState<T>;
+  readonly services: {
+    /** Claims a service domain (e.g. conference.example.org): every stanza to it and its JIDs comes to `handler`. */
+    claim(domain: string, handler: (stanza: Element, from: Jid, to: Jid) => Promise<void> | void): void;
+  };
   /**
    * A retention limit of this module's data (e.g. offline messages after 7 days): the server's
    * retention engine calls purge at start and periodically, and states the limit on /privacy.
@@ -106,6 +121,13 @@ export interface ModuleContext<O> {
   /** Runs fn every period (ms) and once soon after start; errors are logged, never thrown. */
   every(periodMs: number, fn: () => Promise<void> | void): void;
   onClose(fn: () => Promise<void> | void): void;
+}
+
+/** Per-session state of one module, keyed by the session's full JID. */
+export interface SessionState<T> {
+  get(session: SessionInfo): T | undefined;
+  set(session: SessionInfo, value: T): void;
+  delete(session: SessionInfo): void;
 }
 
 /** The kinds of store a module can open (src/core/storage.ts). */

@@ -4,7 +4,7 @@
 import { el, type Element } from './xml/element.ts';
 import { ScramServer, type SaslFailure, type ScramHash } from '../lib/scram.ts';
 import type { Accounts } from './accounts.ts';
-import type { ChannelBindingType, XmlTransport } from './transport.ts';
+import type { ChannelBindingType, ElementTransport } from './transport.ts';
 import { prepLocalpart } from './jid.ts';
 
 export const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
@@ -42,7 +42,7 @@ const SCRAM: Record<string, { hash: ScramHash; plus: boolean }> = {
 };
 
 /** Channel-binding types this TLS session can supply (RFC 9266: tls-exporter needs TLS 1.3 here). */
-export function channelBindingTypes(transport: XmlTransport): ChannelBindingType[] {
+export function channelBindingTypes(transport: ElementTransport): ChannelBindingType[] {
   return transport.secure ? transport.channelBindingTypes() : [];
 }
 
@@ -51,13 +51,13 @@ export function channelBindingTypes(transport: XmlTransport): ChannelBindingType
  * send it on TLS 1.3 too; they compute it from the first Finished message, as OpenSSL defines it
  * for the connection, and so do we (c2s-tcp.ts). Advertised stay the RFC 9266 types (XEP-0440).
  */
-export function acceptedChannelBindingTypes(transport: XmlTransport): ChannelBindingType[] {
+export function acceptedChannelBindingTypes(transport: ElementTransport): ChannelBindingType[] {
   const advertised = channelBindingTypes(transport);
   return advertised.length && !advertised.includes('tls-unique') ? [...advertised, 'tls-unique'] : advertised;
 }
 
 /** The mechanisms to offer on this connection: none before TLS, -PLUS only with channel binding. */
-export function offeredMechanisms(configured: readonly string[], transport: XmlTransport): string[] {
+export function offeredMechanisms(configured: readonly string[], transport: ElementTransport): string[] {
   if (!transport.secure) return [];
   const hasCb = channelBindingTypes(transport).length > 0;
   return configured.filter((m) => (m.endsWith('-PLUS') ? hasCb : true));
@@ -82,7 +82,7 @@ export class SaslExchange {
     mechanism: string,
     host: string,
     accounts: Accounts,
-    transport: XmlTransport,
+    transport: ElementTransport,
     offered: string[],
     cbTypes: ChannelBindingType[],
     secrets: { iterations: number; unknownUserSecret: Buffer },

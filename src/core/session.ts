@@ -1,42 +1,51 @@
-// A bound client session as the router and modules see it (RFC 6120 §7, RFC 6121 §4).
+// Bound client sessions (RFC 6120 §7, RFC 6121 §4) as the router and modules see them: read-only
+// facts in a directory. Presence state is the directory's, written by the router only; stanzas
+// reach a session only through the router's delivery (so inbound filters always run).
 import type { Element } from './xml/element.ts';
 import type { Jid } from './jid.ts';
 import type { StreamError } from './errors.ts';
 
-export interface Session {
-  readonly id: string;
+/** The node id of this process; a cluster gives each process its own. */
+export const LOCAL_NODE = 'local';
+
+/** What anyone may know of a bound session. Live: the fields follow the session. */
+export interface SessionInfo {
   /** The full JID after resource binding. */
   readonly jid: Jid;
   readonly host: string;
   readonly user: string;
   readonly resource: string;
+  /** The cluster node the session lives on. */
+  readonly node: string;
   /** Last available presence broadcast by the client, or undefined while unavailable. */
-  presence: Element | undefined;
+  readonly presence: Element | undefined;
   /** Presence priority (RFC 6121 §4.7.2.3), 0 until the client sends one. */
-  priority: number;
-  /** True once the client has requested its roster (an "interested resource", RFC 6121 §2.1.6). */
-  rosterRequested: boolean;
-  /** Full JIDs this session sent directed presence to (RFC 6121 §4.6), told when it goes offline. */
-  readonly directedPresence: Set<string>;
+  readonly priority: number;
   /** Its output is over max_output_buffer: it takes no stanzas from others until it drains. */
   readonly backedUp: boolean;
-  /** Per-module session state, keyed by module name. */
-  readonly data: Map<string, unknown>;
-  /**
-   * Queues a stanza to the client. False when it was not taken (the stream has closed, or its
-   * output is backed up): the caller stores it offline or bounces it, never drops it silently.
-   */
+}
+
+/** The stream end of a session: only the core holds it (the stream registers it on bind). */
+export interface SessionConnection {
+  readonly jid: Jid;
+  /** False when not taken (the stream has closed, or its output is backed up). */
   send(stanza: Element): boolean;
-  /** Ends the session, with a stream error if given. */
+  readonly backedUp: boolean;
   close(error?: StreamError): void;
 }
 
-/** The local sessions of one server process. */
+/** Read-only queries over bound sessions; the in-process one and a cluster's share a contract suite. */
 export interface SessionDirectory {
-  get(fullJid: string): Session | undefined;
-  /** All bound sessions of a local account. */
-  resources(host: string, user: string): Session[];
-  /** Bound sessions that are available (have sent available presence) and not backed up. */
-  available(host: string, user: string): Session[];
+  get(fullJid: string): SessionInfo | undefined;
+  /** All bound sessions of an account. */
+  resources(host: string, user: string): SessionInfo[];
+  /** Bound sessions that are available (sent available presence) and not backed up. */
+  available(host: string, user: string): SessionInfo[];
   count(): number;
+}
+
+/** Hands a stanza to a session on some node; the in-process bus knows only local ones. */
+export interface DeliveryBus {
+  /** True when the session took it; false when it is gone or backed up (the caller stores or bounces). */
+  deliver(node: string, fullJid: string, stanza: Element): boolean;
 }

@@ -1,37 +1,84 @@
-// Local session table and resource binding (RFC 6120 §7, conflict handling §7.7.2.2).
+// The in-process session directory, presence table and delivery bus (RFC 6120 §7 binding,
+// §7.7.2.2 conflicts; RFC 6121 §4 presence state). Modules see SessionInfo only; the presence
+// fields are written by the router alone, through the methods marked "router".
 import { randomBytes } from 'node:crypto';
-import type { Session, SessionDirectory } from './session.ts';
+import type { Element } from './xml/element.ts';
+import type { Jid } from './jid.ts';
+import { LOCAL_NODE, type DeliveryBus, type SessionConnection, type SessionDirectory, type SessionInfo } from './session.ts';
 
 export type ConflictPolicy = 'kick_old' | 'refuse' | 'random';
 
-export class SessionManager implements SessionDirectory {
-  readonly #byJid = new Map<string, Session>();
-  /** "user@host" -> sessions of that account. */
-  readonly #byAccount = new Map<string, Session[]>();
+/** One bound session: its connection, and the presence state the router keeps for it. */
+class Entry implements SessionInfo {
+  readonly conn: SessionConnection;
+  readonly jid: Jid;
+  readonly host: string;
+  readonly user: string;
+  readonly resource: string;
+  readonly node = LOCAL_NODE;
+  presence: Element | undefined;
+  priority = 0;
+  /** Full JIDs this session sent directed presence to (RFC 6121 §4.6). */
+  readonly directed = new Set<string>();
 
-  get(fullJid: string): Session | undefined {
-    return this.#byJid.get(fullJid);
+  constructor(conn: SessionConnection) {
+    this.conn = conn;
+    this.jid = conn.jid;
+    this.host = conn.jid.domain;
+    this.user = conn.jid.local;
+    this.resource = conn.jid.resource;
   }
 
-  resources(host: string, user: string): Session[] {
-    return this.#byAccount.get(user + '@' + host) ?? [];
+  get backedUp(): boolean {
+    return this.conn.backedUp;
+  }
+}
+
+/** The read-only face of an entry handed out: a module can't reach the connection or mutate. */
+function view(e: Entry): SessionInfo {
+  return e;
+}
+
+export class SessionManager implements SessionDirectory, DeliveryBus {
+  readonly #byJid = new Map<string, Entry>();
+  /** "user@host" -> entries of that account. */
+  readonly #byAccount = new Map<string, Entry[]>();
+
+  get(fullJid: string): SessionInfo | undefined {
+    const e = this.#byJid.get(fullJid);
+    return e && view(e);
   }
 
-  available(host: string, user: string): Session[] {
-    return this.resources(host, user).filter((s) => s.presence !== undefined && !s.backedUp);
+  resources(host: string, user: string): SessionInfo[] {
+    return (this.#byAccount.get(user + '@' + host) ?? []).map(view);
+  }
+
+  available(host: string, user: string): SessionInfo[] {
+    return (this.#byAccount.get(user + '@' + host) ?? []).filter((e) => e.presence !== undefined && !e.conn.backedUp).map(view);
   }
 
   count(): number {
     return this.#byJid.size;
   }
 
-  all(): IterableIterator<Session> {
-    return this.#byJid.values();
+  deliver(node: string, fullJid: string, stanza: Element): boolean {
+    if (node !== LOCAL_NODE) return false;
+    return this.#byJid.get(fullJid)?.conn.send(stanza) ?? false;
+  }
+
+  /** Every local connection (shutdown, operator commands). */
+  connections(): SessionConnection[] {
+    return [...this.#byJid.values()].map((e) => e.conn);
+  }
+
+  /** The connections of one account (ending them on deletion). */
+  accountConnections(host: string, user: string): SessionConnection[] {
+    return (this.#byAccount.get(user + '@' + host) ?? []).map((e) => e.conn);
   }
 
   /**
-   * Decides the resource to bind. Returns the resource, or undefined when the policy refuses
-   * (the caller answers <conflict/>). With kick_old the clashing session is returned for the caller to end.
+   * Decides the resource to bind (RFC 6120 §7.7.2.2). With kick_old the clashing connection is
+   * returned for the caller to end.
    */
   chooseResource(
     host: string,
@@ -39,8 +86,8 @@ export class SessionManager implements SessionDirectory {
     requested: string | undefined,
     policy: ConflictPolicy,
     maxResources: number,
-  ): { resource: string; replaces?: Session } | { error: 'conflict' | 'resource-constraint' } {
-    const existing = this.resources(host, user);
+  ): { resource: string; replaces?: SessionConnection } | { error: 'conflict' | 'resource-constraint' } {
+    const existing = this.#byAccount.get(user + '@' + host) ?? [];
     if (!requested) return existing.length >= maxResources ? { error: 'resource-constraint' } : { resource: randomResource() };
     const clash = existing.find((s) => s.resource === requested);
     if (!clash) return existing.length >= maxResources ? { error: 'resource-constraint' } : { resource: requested };
@@ -51,27 +98,50 @@ export class SessionManager implements SessionDirectory {
         return { resource: `${requested}.${randomResource().slice(0, 8)}` };
       case 'kick_old':
         // The caller ends the old session (unavailable presence first, then <conflict/>).
-        return { resource: requested, replaces: clash };
+        return { resource: requested, replaces: clash.conn };
     }
   }
 
-  add(session: Session): void {
-    this.#byJid.set(session.jid.toString(), session);
-    const key = session.user + '@' + session.host;
+  add(conn: SessionConnection): SessionInfo {
+    const e = new Entry(conn);
+    this.#byJid.set(conn.jid.toString(), e);
+    const key = e.user + '@' + e.host;
     const list = this.#byAccount.get(key);
-    if (list) list.push(session);
-    else this.#byAccount.set(key, [session]);
+    if (list) list.push(e);
+    else this.#byAccount.set(key, [e]);
+    return view(e);
   }
 
-  remove(session: Session): boolean {
-    const jid = session.jid.toString();
-    if (this.#byJid.get(jid) !== session) return false;
+  /** Unbinds; returns the session's last state (for the router's goodbyes), or undefined if not bound. */
+  remove(conn: SessionConnection): SessionInfo | undefined {
+    const jid = conn.jid.toString();
+    const e = this.#byJid.get(jid);
+    if (e?.conn !== conn) return undefined;
     this.#byJid.delete(jid);
-    const key = session.user + '@' + session.host;
-    const list = this.#byAccount.get(key)?.filter((s) => s !== session) ?? [];
+    const key = e.user + '@' + e.host;
+    const list = this.#byAccount.get(key)?.filter((s) => s !== e) ?? [];
     if (list.length) this.#byAccount.set(key, list);
     else this.#byAccount.delete(key);
-    return true;
+    return view(e);
+  }
+
+  // --- router: presence state -------------------------------------------------------------
+
+  /** Router: the session's available presence and priority, or unavailable (undefined). */
+  setPresence(info: SessionInfo, presence: Element | undefined, priority: number): void {
+    const e = this.#entry(info);
+    if (!e) return;
+    e.presence = presence;
+    e.priority = priority;
+  }
+
+  /** Router: the full JIDs a session sent directed presence to (RFC 6121 §4.6). */
+  directed(info: SessionInfo): Set<string> {
+    return this.#entry(info)?.directed ?? new Set();
+  }
+
+  #entry(info: SessionInfo): Entry | undefined {
+    return info instanceof Entry ? info : this.#byJid.get(info.jid.toString());
   }
 }
 

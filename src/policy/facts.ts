@@ -45,7 +45,7 @@ export interface PolicyFacts {
   /** A message archive (chat history kept after delivery, e.g. XEP-0313) on any host. */
   archive: { enabled: boolean };
   encryptionAtRest: { enabled: boolean; algorithm: string; keyOutsideStore: boolean };
-  /** `required`: no login before TLS (STARTTLS is mandatory, see src/core/c2s-stream.ts). */
+  /** `required`: no login before TLS (STARTTLS is mandatory, see src/core/stream/client-stream.ts). */
   tls: { minVersion: string; required: boolean };
   addresses: {
     /** Whether IP addresses or connection times are written to storage or logs. */

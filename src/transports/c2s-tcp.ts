@@ -2,7 +2,13 @@
 import net from 'node:net';
 import tls from 'node:tls';
 import { createHash, X509Certificate } from 'node:crypto';
-import type { ChannelBindingType, XmlTransport } from '../core/transport.ts';
+import type { ChannelBindingType, ElementTransport, TransportEvents } from '../core/transport.ts';
+import type { Element } from '../core/xml/element.ts';
+import { escapeXml } from '../core/xml/element.ts';
+import { StreamParser } from '../core/xml/parser.ts';
+import type { StreamError } from '../core/errors.ts';
+
+const NS_STREAM = 'http://etherx.jabber.org/streams';
 import { bindListener, type Listener } from './listen.ts';
 
 export interface TlsSetup {
@@ -18,20 +24,33 @@ export type { Listener };
 /** Decides before any byte is read whether a peer may connect (IP blocks plug in here). */
 export type AdmitPeer = (address: string | undefined) => boolean;
 
-class TcpTransport implements XmlTransport {
+/** XML stream framing over TCP (RFC 6120 §4): a <stream:stream> document, parsed here. */
+class TcpTransport implements ElementTransport {
   #socket: net.Socket | tls.TLSSocket;
   #tlsSetup: TlsSetup;
-  #dataCb: ((chunk: Buffer) => void) | undefined;
+  readonly #parser: StreamParser;
+  #events: TransportEvents | undefined;
   #closeCbs: (() => void)[] = [];
   #drainCbs: (() => void)[] = [];
   #upgraded = false;
   #closed = false;
   readonly peerAddress: string | undefined;
 
-  constructor(socket: net.Socket | tls.TLSSocket, tlsSetup: TlsSetup) {
+  constructor(socket: net.Socket | tls.TLSSocket, tlsSetup: TlsSetup, maxStanzaSize: number) {
     this.#socket = socket;
     this.#tlsSetup = tlsSetup;
     this.peerAddress = socket.remoteAddress;
+    // The parser reports to the stream once it has attached; nothing is read before that.
+    this.#parser = new StreamParser(
+      {
+        streamStart: (attrs, name) => this.#events?.streamStart(attrs, name),
+        element: (e) => this.#events?.element(e),
+        streamEnd: () => this.#events?.streamEnd(),
+        error: (err) => this.#events?.error(err),
+        keepalive: () => this.#events?.activity(),
+      },
+      { maxStanzaSize },
+    );
     socket.setNoDelay(true);
     socket.setKeepAlive(true, 60_000);
     this.#attach(socket);
@@ -39,7 +58,10 @@ class TcpTransport implements XmlTransport {
 
   // The handlers are fields so that STARTTLS can detach exactly ours from the plain socket,
   // leaving the listener's own bookkeeping (its set of open sockets) in place.
-  readonly #onData = (chunk: Buffer) => this.#dataCb?.(chunk);
+  readonly #onData = (chunk: Buffer) => {
+    this.#events?.activity();
+    this.#parser.write(chunk);
+  };
   readonly #onDrain = () => this.#drainCbs.forEach((cb) => cb());
   readonly #onSocketClose = () => this.#onClose();
 
@@ -53,7 +75,39 @@ class TcpTransport implements XmlTransport {
   #onClose(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#parser.end();
     for (const cb of this.#closeCbs) cb();
+  }
+
+  attach(events: TransportEvents): void {
+    this.#events = events;
+  }
+
+  openStream(attrs: Record<string, string>): void {
+    let header = `<?xml version='1.0'?><stream:stream xmlns:stream='${NS_STREAM}'`;
+    for (const [k, v] of Object.entries(attrs)) header += ` ${k}='${escapeXml(v)}'`;
+    this.#write(header + '>');
+  }
+
+  send(e: Element): boolean {
+    return this.#write(e.toString());
+  }
+
+  closeStream(error?: StreamError): void {
+    this.#write((error ? error.toElement().toString() : '') + '</stream:stream>');
+  }
+
+  restart(): void {
+    this.#parser.reset();
+  }
+
+  setMaxStanzaSize(bytes: number): void {
+    this.#parser.setMaxStanzaSize(bytes);
+  }
+
+  #write(data: string): boolean {
+    if (this.#socket.destroyed || this.#socket.writableEnded) return false;
+    return this.#socket.write(data);
   }
 
   get secure(): boolean {
@@ -71,11 +125,6 @@ class TcpTransport implements XmlTransport {
 
   get pendingBytes(): number {
     return this.#socket.writableLength;
-  }
-
-  write(data: string): boolean {
-    if (this.#socket.destroyed || this.#socket.writableEnded) return false;
-    return this.#socket.write(data);
   }
 
   startTls(host?: string): Promise<void> {
@@ -144,10 +193,6 @@ class TcpTransport implements XmlTransport {
     this.#socket.destroy();
   }
 
-  onData(cb: (chunk: Buffer) => void): void {
-    this.#dataCb = cb;
-  }
-
   onClose(cb: () => void): void {
     this.#closeCbs.push(cb);
   }
@@ -202,10 +247,10 @@ export type AdmitConnection<T> = (address: string | undefined) => T | false;
  * TLS handshake of a direct connection is timed by its stream like any other step.
  */
 export function listenC2s<T>(
-  opts: { port: number; address: string; direct: boolean },
+  opts: { port: number; address: string; direct: boolean; maxStanzaSize: number },
   tlsSetup: TlsSetup,
   admit: AdmitConnection<T>,
-  onConnection: (t: XmlTransport, admission: T) => void,
+  onConnection: (t: ElementTransport, admission: T) => void,
 ): Promise<Listener> {
   const open = new Set<net.Socket>();
   const server = net.createServer((socket) => {
@@ -216,7 +261,7 @@ export function listenC2s<T>(
     }
     open.add(socket);
     socket.once('close', () => open.delete(socket));
-    const transport = new TcpTransport(socket, tlsSetup);
+    const transport = new TcpTransport(socket, tlsSetup, opts.maxStanzaSize);
     if (opts.direct) transport.startTls().catch(() => transport.destroy());
     onConnection(transport, admission);
   });

@@ -1,9 +1,11 @@
 // XEP-0191 Blocking Command (version 1.3): the blocklist protocol (§3.1–§3.5) and its enforcement on the
 // stanza path (§3.3: inbound stanzas from blocked JIDs, outbound stanzas to them).
 import { randomUUID } from 'node:crypto';
-import { defineModule, type ModuleContext } from '../../core/modules.ts';
+import { defineModule, type ModuleContext, type SessionState } from '../../core/modules.ts';
+import { errorReply, isAnswerable } from '../../core/stanza-errors.ts';
 import { option } from '../../core/options.ts';
-import { Element, el } from '../../core/xml/element.ts';
+import type { Element } from '../../core/xml/element.ts';
+import { el } from '../../core/xml/element.ts';
 import { StanzaError, badRequest, forbidden } from '../../core/errors.ts';
 import { JidError, parseJid, tryParseJid, type Jid } from '../../core/jid.ts';
 import type { StanzaEvent } from '../../core/hooks.ts';
@@ -45,18 +47,13 @@ function itemsElement(name: 'block' | 'unblock' | 'blocklist', jids: Iterable<st
 }
 
 /** A reply of type error to `ev`'s sender, from its addressee (as RFC 6120 §8.3.1 builds them). */
-function errorReply(ev: StanzaEvent, error: StanzaError): Element {
-  const { stanza } = ev;
-  return new Element(stanza.name, { ...stanza.attrs, type: 'error', from: ev.to.toString(), to: ev.from.toString() }, [
-    ...(stanza.name === 'iq' ? stanza.children.slice(0, 1) : stanza.children),
-    error.toElement(),
-  ]);
+function replyTo(ev: StanzaEvent, error: StanzaError): Element {
+  return errorReply(ev.stanza, error, { from: ev.to.toString(), to: ev.from.toString() });
 }
 
-/** Errors and IQ results are never answered (RFC 6120 §8.3.1). */
-function isAnswerable(stanza: Element): boolean {
-  const type = stanza.attrs['type'];
-  return type !== 'error' && !(stanza.name === 'iq' && type === 'result');
+/** Our own <blocked/> answer to a client: it comes "from" the blocked JID and must not be blocked itself. */
+function isBlockedNotice(stanza: Element): boolean {
+  return stanza.attrs['type'] === 'error' && stanza.getChild('error')?.getChild('blocked', NS_BLOCKING_ERRORS) !== undefined;
 }
 
 export const blocking = defineModule({
@@ -77,6 +74,8 @@ export const blocking = defineModule({
   },
   setup(ctx) {
     const lists = new Blocklists(ctx.store.keyval<string[]>('blocklist'));
+    /** §3.2: resources that retrieved the blocklist get the pushes. */
+    const interested = ctx.sessionState<true>();
     byHost.set(ctx.host, lists);
     ctx.onClose(() => void byHost.delete(ctx.host));
     // §3.1: the server "MUST return a feature of urn:xmpp:blocking" (asked of the server; clients
@@ -87,7 +86,7 @@ export const blocking = defineModule({
     // §3.2: retrieving the list makes this resource an "interested resource" for pushes.
     ctx.iq.get('account', NS_BLOCKING, 'blocklist', async ({ to, isSelf, origin }) => {
       if (!isSelf) throw forbidden('A blocklist is private to its account');
-      origin?.data.set(ctx.name, true);
+      if (origin) interested.set(origin, true);
       return itemsElement('blocklist', await lists.get(to.local));
     });
 
@@ -106,7 +105,7 @@ export const blocking = defineModule({
         for (const jid of added) await sayUnavailable(ctx, to, parseJid(jid));
         await lists.set(to.local, new Set([...current, ...added]));
       });
-      push(ctx, to, itemsElement('block', items));
+      await push(ctx, interested, to, itemsElement('block', items));
       return undefined;
     });
 
@@ -119,7 +118,7 @@ export const blocking = defineModule({
         for (const j of items) left.delete(j);
         await lists.set(to.local, left);
       });
-      push(ctx, to, itemsElement('unblock', items));
+      await push(ctx, interested, to, itemsElement('unblock', items));
       return undefined;
     });
 
@@ -132,8 +131,8 @@ export const blocking = defineModule({
         // Presence to a blocked contact just doesn't go; an error would only puzzle the client.
         if (ev.stanza.name !== 'presence' && isAnswerable(ev.stanza)) {
           const blocked = new StanzaError('not-acceptable', undefined, 'cancel', el('blocked', { xmlns: NS_BLOCKING_ERRORS }));
-          // Straight to the client: routed, it would come "from" the blocked JID and be dropped.
-          ev.origin?.send(errorReply(ev, blocked));
+          // Straight to the client (not routed: it comes "from" the blocked JID).
+          if (ev.origin) await ctx.deliver(replyTo(ev, blocked), ev.origin);
         }
         return true;
       },
@@ -144,10 +143,11 @@ export const blocking = defineModule({
       'stanza/inbound',
       async (ev) => {
         const { stanza, from, to } = ev;
+        if (isBlockedNotice(stanza)) return false;
         if (!isExempt(to, from) && isCovered(await lists.get(to.local), from)) {
           // §3.3: presence: no answer, no error; message: SHOULD be <service-unavailable/>;
           // IQ get/set: MUST be an error, SHOULD be <service-unavailable/>; anything else is dropped.
-          if (stanza.name !== 'presence' && isAnswerable(stanza)) await ctx.route(errorReply(ev, new StanzaError('service-unavailable')));
+          if (stanza.name !== 'presence' && isAnswerable(stanza)) await ctx.route(replyTo(ev, new StanzaError('service-unavailable')));
           return true;
         }
         // Presence a local account's server sends on its behalf (broadcasts, probe answers) to a
@@ -177,21 +177,19 @@ async function sayUnavailable(ctx: ModuleContext<unknown>, user: Jid, item: Jid)
   for (const s of ctx.sessions.available(user.domain, user.local)) {
     const targets = new Set<string>();
     if (isAddressItem(item)) targets.add(item.toString());
-    for (const d of s.directedPresence) {
+    // Routing an unavailable presence there also ends the directed presence (the router's).
+    for (const d of ctx.directedPresence(s)) {
       const j = tryParseJid(d);
-      if (j && isCovered(single, j)) {
-        targets.add(d);
-        s.directedPresence.delete(d);
-      }
+      if (j && isCovered(single, j)) targets.add(d);
     }
     for (const t of targets) await ctx.route(el('presence', { type: 'unavailable', from: s.jid.toString(), to: t }));
   }
 }
 
 /** §3.3/§3.4: the change goes to "all of the user's resources that have requested the blocklist". */
-function push(ctx: ModuleContext<unknown>, user: Jid, payload: Element): void {
+async function push(ctx: ModuleContext<unknown>, interested: SessionState<true>, user: Jid, payload: Element): Promise<void> {
   for (const s of ctx.sessions.resources(user.domain, user.local)) {
-    if (s.data.get(ctx.name) !== true) continue;
-    s.send(el('iq', { type: 'set', id: `push-${randomUUID()}`, to: s.jid.toString() }, payload.clone()));
+    if (interested.get(s) !== true) continue;
+    await ctx.deliver(el('iq', { type: 'set', id: `push-${randomUUID()}`, to: s.jid.toString() }, payload.clone()));
   }
 }

@@ -4,7 +4,7 @@ import { Buffer } from 'node:buffer';
 import { KeyedLock } from '../../lib/keyed-lock.ts';
 import { defineModule } from '../../core/modules.ts';
 import { option } from '../../core/options.ts';
-import type { Session } from '../../core/session.ts';
+import type { SessionInfo } from '../../core/session.ts';
 import { StanzaError } from '../../core/errors.ts';
 import { StorageBusyError } from '../../core/storage.ts';
 import { Element } from '../../core/xml/element.ts';
@@ -14,9 +14,6 @@ import { offlineVerdict } from './storable.ts';
 
 export const NS_MSGOFFLINE = 'msgoffline';
 
-
-/** session.data marker: the session went available with a negative priority, so nothing was delivered yet. */
-const WAITING = 'waiting-for-priority';
 
 /** Accounts whose queue usage is kept in memory; past this the cache starts over (it is rebuilt from storage). */
 const USAGE_CACHE_MAX = 10_000;
@@ -50,19 +47,6 @@ function addUsage(u: Usage, sender: string, bytes: number): void {
   u.senders.set(sender, s);
 }
 
-/**
- * Hands a message to a session. Session.send returns false when the stream did not take it
- * (closed, or its output backed up); older sessions return nothing, which counts as taken.
- */
-function offer(session: Session, message: Element): boolean {
-  try {
-    // Typed wider than either version of Session.send, so no compiler narrows the result away.
-    const send: (stanza: Element) => boolean | void = (stanza) => session.send(stanza);
-    return send(message) !== false;
-  } catch {
-    return false;
-  }
-}
 
 type StoreOutcome = 'online' | 'full' | 'sender-share' | 'stored';
 
@@ -89,6 +73,8 @@ export const offline = defineModule({
     max_bytes_per_sender: option.size('1MiB', 'Bytes one sender may have waiting for one account; past this, that sender gets <resource-constraint/>.', { min: 1024 }),
   },
   setup(ctx) {
+    /** Sessions that went available with a negative priority: nothing was delivered to them yet. */
+    const waiting = ctx.sessionState<true>();
     const archive = ctx.store.archive<XmlJson>('offline');
     const {
       max_age: maxAge, max_messages: maxMessages, max_bytes: maxBytes,
@@ -182,10 +168,10 @@ export const offline = defineModule({
 
     /**
      * §2 step 5: deliver in order to the resource that became available, then forget them. A
-     * message the session does not take (Session.send returns false: closed or backed up) stops
+     * message the session does not take (ctx.deliver returns false: closed or backed up) stops
      * the delivery: it and every later one stay stored for the next time.
      */
-    const deliver = (session: Session): Promise<void> =>
+    const deliver = (session: SessionInfo): Promise<void> =>
       locked(session.user, async () => {
         const user = session.user;
         try {
@@ -217,7 +203,7 @@ export const offline = defineModule({
             }
             // §2: "it is RECOMMENDED for the server to add a XEP-0203 extension".
             message.append(delayElement(ctx.host, entry.when, 'Offline Storage'));
-            if (!offer(session, message)) {
+            if (!(await ctx.deliver(message, session).catch(() => false))) {
               refused = true;
               break;
             }
@@ -244,13 +230,13 @@ export const offline = defineModule({
 
     // §2 step 5: "When the recipient next sends non-negative available presence".
     ctx.hooks.on('session/initial-presence', async ({ session }) => {
-      if (session.priority < 0) session.data.set(ctx.name, WAITING);
+      if (session.priority < 0) waiting.set(session, true);
       else await deliver(session);
     });
     // A session that came online with a negative priority gets them once it raises its priority.
     ctx.hooks.on('presence/broadcast', async ({ stanza, origin }) => {
-      if (origin.data.get(ctx.name) !== WAITING || stanza.attrs['type'] !== undefined || origin.priority < 0) return;
-      origin.data.delete(ctx.name);
+      if (waiting.get(origin) !== true || stanza.attrs['type'] !== undefined || origin.priority < 0) return;
+      waiting.delete(origin);
       await deliver(origin);
     });
     // Account deletion removes the queue in storage; the cached usage goes with it.

@@ -61,7 +61,7 @@ describe('offline delivery to a session that stops taking messages', () => {
     assert.equal(await archive.count('juliet'), 5);
 
     const slow = new Backlogged(`juliet@${HOST}/slow`, 2);
-    h.sessions.add(slow);
+    slow.bind(h.sessions.add(slow));
     await h.presence(slow);
     assert.deepEqual(bodies(slow), ['m1', 'm2']);
     assert.equal(await archive.count('juliet'), 3, 'the refused message and the ones after it stay stored');
@@ -78,7 +78,7 @@ describe('offline delivery to a session that stops taking messages', () => {
     await h.user('juliet');
     await h.send(romeo, chat(`juliet@${HOST}`, 'only'));
     const closed = new Backlogged(`juliet@${HOST}/gone`, 0);
-    h.sessions.add(closed);
+    closed.bind(h.sessions.add(closed));
     await h.presence(closed);
     assert.deepEqual(bodies(closed), []);
     assert.equal(await h.storage.archive(HOST, 'offline').count('juliet'), 1);
@@ -120,7 +120,7 @@ describe('offline storage while another process holds the database lock', () => 
   async function fromClient(s: FakeSession, stanza: Element): Promise<void> {
     stanza.attrs['from'] = s.jid.toString();
     try {
-      await router.fromClient(s, stanza, parseJid(String(stanza.attrs['to'])));
+      await router.fromClient(s.info, stanza, parseJid(String(stanza.attrs['to'])));
     } catch (e) {
       if (!(e instanceof StanzaError)) throw e;
       s.send(el(stanza.name, { type: 'error', id: stanza.attrs['id'] }, e.toElement()));
@@ -147,7 +147,7 @@ describe('offline storage while another process holds the database lock', () => 
 
   it('bounces with resource-constraint (wait) past busy_wait, then stores again', async () => {
     const romeo = new FakeSession(`romeo@${HOST}/r1`);
-    sessions.add(romeo);
+    romeo.bind(sessions.add(romeo));
     const { released } = await holdLock(1000);
     await fromClient(romeo, chat(`juliet@${HOST}`, 'during the lock', 'held'));
     const [bounce] = romeo.take((e) => e.name === 'message' && e.attrs['type'] === 'error');

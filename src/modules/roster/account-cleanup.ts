@@ -15,7 +15,7 @@ export async function onUserDeleted(r: Roster, user: string): Promise<void> {
         await r.store.writeQuiet(contact, gone, undefined);
       } else {
         const ver = await r.store.write(contact, gone, undefined);
-        push(r, contact, gone, undefined, ver);
+        await push(r, contact, gone, undefined, ver);
       }
       return item;
     });

@@ -4,7 +4,7 @@
 import pino from 'pino';
 import { el, type Element } from '../../core/xml/element.ts';
 import { parseJid, type Jid } from '../../core/jid.ts';
-import type { Session } from '../../core/session.ts';
+import type { SessionConnection, SessionInfo } from '../../core/session.ts';
 import { SessionManager } from '../../core/sessions.ts';
 import { Router } from '../../core/router.ts';
 import { Accounts } from '../../core/accounts.ts';
@@ -14,29 +14,35 @@ import { SqliteBackend } from '../../storage/sqlite.ts';
 import { testStorage } from '../../storage/test-storage.ts';
 import { StanzaError, type StreamError } from '../../core/errors.ts';
 
-export class FakeSession implements Session {
-  readonly id: string;
+/** A client's end of a session, as the c2s stream would be: it records what it was sent. */
+export class FakeSession implements SessionConnection {
   readonly jid: Jid;
-  readonly host: string;
-  readonly user: string;
-  readonly resource: string;
-  presence: Element | undefined = undefined;
-  priority = 0;
-  rosterRequested = false;
-  readonly directedPresence = new Set<string>();
-  readonly data = new Map<string, unknown>();
   readonly sent: Element[] = [];
   closed = false;
+  readonly backedUp = false;
+  #info: SessionInfo | undefined;
 
   constructor(jid: string) {
     this.jid = parseJid(jid);
-    this.id = jid;
-    this.host = this.jid.domain;
-    this.user = this.jid.local;
-    this.resource = this.jid.resource;
   }
 
-  readonly backedUp = false;
+  /** The session as the directory knows it (after login). */
+  get info(): SessionInfo {
+    if (!this.#info) throw new Error(`${this.jid.toString()} is not bound`);
+    return this.#info;
+  }
+
+  bind(info: SessionInfo): void {
+    this.#info = info;
+  }
+
+  get presence(): Element | undefined {
+    return this.info.presence;
+  }
+
+  get priority(): number {
+    return this.info.priority;
+  }
 
   send(stanza: Element): boolean {
     this.sent.push(stanza);
@@ -105,7 +111,7 @@ export class FakeHost {
   async login(local: string, resource = 'r1'): Promise<FakeSession> {
     await this.user(local);
     const s = new FakeSession(`${local}@${this.host}/${resource}`);
-    this.sessions.add(s);
+    s.bind(this.sessions.add(s));
     return s;
   }
 
@@ -115,7 +121,7 @@ export class FakeHost {
     const to = toAttr ? parseJid(toAttr) : undefined;
     stanza.attrs['from'] = s.jid.toString();
     try {
-      await this.router.fromClient(s, stanza, to);
+      await this.router.fromClient(s.info, stanza, to);
     } catch (e) {
       if (!(e instanceof StanzaError)) throw e;
       s.send(el(stanza.name, { type: 'error', id: stanza.attrs['id'] }, e.toElement()));
@@ -137,7 +143,7 @@ export class FakeHost {
 
   /** The session goes away without saying unavailable (what the stream does on a dropped socket). */
   async drop(s: FakeSession): Promise<void> {
-    this.sessions.remove(s);
-    await this.router.sessionClosed(s);
+    const gone = this.sessions.remove(s);
+    if (gone) await this.router.sessionClosed(gone);
   }
 }

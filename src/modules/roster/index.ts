@@ -5,7 +5,7 @@ import { option } from '../../core/options.ts';
 import { el } from '../../core/xml/element.ts';
 import { RosterStore, type RosterItem } from './roster-store.ts';
 import type { RosterMeta } from './versioning.ts';
-import type { Roster } from './roster-push.ts';
+import type { Roster, RosterSessionState } from './roster-push.ts';
 import { NS_FEATURE_PREAPPROVAL, NS_FEATURE_ROSTERVER } from './roster-xml.ts';
 import { registerRosterIq } from './roster-iq.ts';
 import { onInbound, onOutbound } from './subscription-flow.ts';
@@ -41,6 +41,7 @@ export const roster = defineModule({
     const r: Roster = {
       ctx,
       store: new RosterStore(ctx.store.map<RosterItem>('roster'), ctx.store.keyval<RosterMeta>('roster-meta')),
+      sessions: ctx.sessionState<RosterSessionState>(),
     };
     const o = ctx.options;
 

@@ -2,7 +2,7 @@
 // probes and their answers (§4.3), and redelivery of pending subscription requests (§3.1.3).
 import { Element, el } from '../../core/xml/element.ts';
 import type { Jid } from '../../core/jid.ts';
-import type { Session } from '../../core/session.ts';
+import type { SessionInfo } from '../../core/session.ts';
 import type { StanzaEvent } from '../../core/hooks.ts';
 import type { Roster } from './roster-push.ts';
 import { hasFrom, hasTo, type SubscriptionType } from './subscriptions.ts';
@@ -42,13 +42,13 @@ export async function sendUnavailableTo(r: Roster, user: string, to: string): Pr
  * account ('from' or 'both': only they were allowed to see it) and to the account's own available
  * resources, the sender included (the router has already updated the session's presence).
  */
-export async function broadcast(r: Roster, ev: StanzaEvent & { origin: Session }): Promise<void> {
+export async function broadcast(r: Roster, ev: StanzaEvent & { origin: SessionInfo }): Promise<void> {
   const session = ev.origin;
   const from = session.jid.toString();
   for (const [jid, item] of await r.store.all(session.user)) {
     if (!item.hidden && hasFrom(item.subscription)) await r.ctx.route(restamp(ev.stanza, from, jid));
   }
-  for (const s of r.ctx.sessions.available(r.ctx.host, session.user)) s.send(restamp(ev.stanza, from, s.jid.toString()));
+  for (const s of r.ctx.sessions.available(r.ctx.host, session.user)) await r.ctx.deliver(restamp(ev.stanza, from, s.jid.toString()));
 }
 
 /**
@@ -57,15 +57,15 @@ export async function broadcast(r: Roster, ev: StanzaEvent & { origin: Session }
  * The probes carry the new resource's full JID so the (local) answers reach only that resource:
  * the others already know every contact's presence.
  */
-export async function initialPresence(r: Roster, session: Session): Promise<void> {
+export async function initialPresence(r: Roster, session: SessionInfo): Promise<void> {
   const owner = session.jid.bareString;
   // The account is implicitly subscribed to itself: the new resource learns about its siblings.
   for (const s of r.ctx.sessions.available(r.ctx.host, session.user)) {
-    if (s !== session && s.presence) session.send(restamp(s.presence, s.jid.toString(), session.jid.toString()));
+    if (s !== session && s.presence) await r.ctx.deliver(restamp(s.presence, s.jid.toString(), session.jid.toString()));
   }
   const items = await r.store.all(session.user);
   for (const [jid, item] of items) {
-    if (item.pendingIn) session.send(subscriptionStanza('subscribe', jid, owner, item.pendingStatus, item.pendingNick));
+    if (item.pendingIn) await r.ctx.deliver(subscriptionStanza('subscribe', jid, owner, item.pendingStatus, item.pendingNick), session);
   }
   for (const [jid, item] of items) {
     if (!item.hidden && hasTo(item.subscription)) {

@@ -26,9 +26,8 @@ export function registerRosterIq(r: Roster, limits: RosterIqLimits): void {
     if (req.origin) {
       // From now on this resource is "interested" and gets every push (§2.1.6), even if the
       // roster changes between our read and the result.
-      req.origin.rosterRequested = true;
       const state: RosterSessionState = { versioning: clientVer !== undefined };
-      req.origin.data.set(r.ctx.name, state);
+      r.sessions.set(req.origin, state);
     }
     return r.store.lock(user, async () => {
       const meta = await r.store.meta(user);
@@ -67,7 +66,7 @@ export function registerRosterIq(r: Roster, limits: RosterIqLimits): void {
       if (set.name !== undefined) item.name = set.name;
       else delete item.name;
       const ver = await r.store.write(user, jid, item);
-      push(r, user, jid, item, ver);
+      await push(r, user, jid, item, ver);
     });
     return undefined;
   });
@@ -83,7 +82,7 @@ export async function removeItem(r: Roster, user: string, jid: string): Promise<
     const item = await r.store.get(user, jid);
     if (!item) throw new StanzaError('item-not-found', 'No such roster item');
     const ver = await r.store.write(user, jid, undefined);
-    if (!item.hidden) push(r, user, jid, undefined, ver);
+    if (!item.hidden) await push(r, user, jid, undefined, ver);
     return item;
   });
   const s = subState(old);

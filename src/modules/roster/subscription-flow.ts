@@ -38,7 +38,7 @@ async function save(r: Roster, user: string, jid: string, prev: RosterItem | und
     return;
   }
   const ver = await r.store.write(user, jid, drop ? undefined : next);
-  push(r, user, jid, drop ? undefined : next, ver);
+  await push(r, user, jid, drop ? undefined : next, ver);
 }
 
 /** The stanza as routed: subscription stanzas are always between bare JIDs (§3.1.2). */
@@ -121,7 +121,7 @@ export async function onInbound(r: Roster, ev: StanzaEvent, limits: FlowLimits):
   if (outcome.deliver) {
     // A request with no available resource stays pending and is delivered at the next login
     // (initialPresence); notifications of other types only matter to resources online now.
-    for (const s of r.ctx.sessions.available(r.ctx.host, user)) s.send(stamped(ev.stanza, peer, owner));
+    for (const s of r.ctx.sessions.available(r.ctx.host, user)) await r.ctx.deliver(stamped(ev.stanza, peer, owner), s);
   }
   if (outcome.autoReply) {
     // §3.1.3 (already subscribed) and §3.4 (pre-approved): the server answers for the account.
