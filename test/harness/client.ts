@@ -49,8 +49,16 @@ export interface TestClient {
    * elements that arrived before the call; rejects after timeoutMs (default 5000).
    */
   waitFor(pred: Predicate, timeoutMs?: number, what?: string): Promise<Element>;
-  /** Fails if an element matching `pred` arrives (or arrived unconsumed) within `ms`. */
+  /**
+   * Fails if an element matching `pred` has arrived unconsumed, checked after a barrier rather
+   * than a silence window: every open client of this test process pings the server and gets the
+   * answer, then this one does (RFC 6120 §10.1: a stream's stanzas are handled in order, so
+   * whatever they sent before has been routed, and whatever was routed here has arrived). A
+   * stalled server fails the barrier instead of passing. `ms` bounds each ping round trip.
+   */
   expectNone(pred: Predicate, ms: number, what?: string): Promise<void>;
+  /** A XEP-0199 ping round trip to the server. */
+  ping(timeoutMs?: number): Promise<void>;
   /** Marks every element received so far as consumed. */
   clear(): void;
   /** The TLS socket under the stream (for protocol checks). */
@@ -59,9 +67,6 @@ export interface TestClient {
   close(): Promise<void>;
 }
 
-function messageOf(e: unknown): string {
-  return e instanceof Error ? e.message : String(e);
-}
 
 /** Logs in and binds a resource; rejects (and cleans up) if any step fails. */
 export async function connectClient(opts: ClientOptions): Promise<TestClient> {
@@ -164,13 +169,15 @@ export async function connectClient(opts: ClientOptions): Promise<TestClient> {
     iqSet: (payload, to) => iq('set', payload, to),
     iqCaller: xmpp.iqCaller,
     waitFor,
+    async ping(timeoutMs = timeout) {
+      await xmpp.iqCaller.get(xml('ping', 'urn:xmpp:ping'), opts.domain, timeoutMs);
+    },
     async expectNone(pred, ms, what = 'no such element') {
-      try {
-        const el = await waitFor(pred, ms);
-        throw new Error(`${String(jid)}: expected ${what}, got ${el.toString().slice(0, 500)}`);
-      } catch (e) {
-        if (!messageOf(e).includes('timed out')) throw e;
-      }
+      const bound = Math.max(ms, 2000);
+      await Promise.all([...openClients].filter((c) => c !== tc && c.isOnline).map((c) => c.ping(bound).catch(() => undefined)));
+      await tc.ping(bound);
+      const el = received.find((e) => !consumed.has(e) && pred(e));
+      if (el) throw new Error(`${String(jid)}: expected ${what}, got ${el.toString().slice(0, 500)}`);
     },
     clear() {
       consumed = new WeakSet(received);
@@ -190,8 +197,13 @@ export async function connectClient(opts: ClientOptions): Promise<TestClient> {
       return closing;
     },
   };
+  openClients.add(tc);
+  void offline.then(() => openClients.delete(tc));
   return tc;
 }
+
+/** The clients of this test process that are connected, for expectNone's barrier. */
+const openClients = new Set<TestClient>();
 
 /** Predicate helpers for waitFor. */
 export const match = {
