@@ -36,7 +36,7 @@ import { policyFacts, stampPolicy } from './operations/policy.ts';
 import { VERSION } from './version.ts';
 
 export function controlSocketPath(config: ServerConfig): string {
-  return join(config.dataDir, 'control.sock');
+  return join(config.data_dir, 'control.sock');
 }
 
 /**
@@ -45,18 +45,18 @@ export function controlSocketPath(config: ServerConfig): string {
  * beside the configuration, outside data_dir.
  */
 export function openStorage(config: ServerConfig, log?: Logger): EncryptedBackend {
-  mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-  const { path, key } = config.storage;
+  mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+  const { path, key_provider: provider, key_file: file, key_env: env, key_command: command } = config.storage;
   const storageLog = log?.child({ component: 'storage' });
   return new EncryptedBackend({
-    backend: new SqliteBackend({ path, busyWaitMs: config.storage.busyWaitMs }),
+    backend: new SqliteBackend({ path, busyWaitMs: config.storage.busy_wait }),
     ...(storageLog ? { log: storageLog } : {}),
     masterKey: async () => {
-      if (key.provider === 'file' && !existsSync(key.file) && !existsSync(path)) {
-        writeNewKeyFile(key.file, { dataDir: config.dataDir });
-        log?.warn({ keyFile: key.file }, 'first start: made a new master key file; keep a copy apart from the data, and for production move it to another mount or a KMS');
+      if (provider === 'file' && !existsSync(file) && !existsSync(path)) {
+        writeNewKeyFile(file, { dataDir: config.data_dir });
+        log?.warn({ keyFile: file }, 'first start: made a new master key file; keep a copy apart from the data, and for production move it to another mount or a KMS');
       }
-      return loadMasterKey({ provider: key.provider, file: key.file, env: key.env, command: key.command || undefined }, { dataDir: config.dataDir });
+      return loadMasterKey({ provider, file, env, command: command || undefined }, { dataDir: config.data_dir });
     },
   });
 }
@@ -102,37 +102,37 @@ export class Server implements ServerCore {
   /** `registry` is every module the server can load (embedders and fault tests add their own). */
   constructor(config: ServerConfig, log?: Logger, registry: ReadonlyMap<string, AnyModule> = moduleRegistry) {
     this.config = config;
-    mkdirSync(config.dataDir, { recursive: true, mode: 0o700 });
-    this.debugLog = new DebugLog(join(config.dataDir, 'debug.log'));
+    mkdirSync(config.data_dir, { recursive: true, mode: 0o700 });
+    this.debugLog = new DebugLog(join(config.data_dir, 'debug.log'));
     this.log = log ?? createLogger(config.log, this.debugLog);
     this.c2sLog = this.log.child({ component: 'c2s' });
     this.storage = openStorage(config, this.log);
-    this.accounts = new Accounts(this.storage, config.auth.scramIterations);
+    this.accounts = new Accounts(this.storage, config.auth.scram_iterations);
     this.router = new Router(this.sessions, this.accounts, (h) => this.#hosts.get(h)?.hooks, this.log.child({ component: 'router' }));
     const first = [...config.hosts.keys()][0];
     if (!first) throw new Error('no host configured');
     this.defaultHost = first;
-    this.secret = loadOrCreateSecret(join(config.dataDir, 'server.secret'));
+    this.secret = loadOrCreateSecret(join(config.data_dir, 'server.secret'));
     const sec = config.security;
     this.throttle = new AuthThrottle({
-      windowMs: sec.failedLoginWindowMs,
-      delayAfter: sec.failedLoginDelayAfter,
-      maxPerAddress: sec.failedLoginMaxPerAddress,
-      maxPerAccount: sec.failedLoginMaxPerAccount,
+      windowMs: sec.failed_login_window,
+      delayAfter: sec.failed_login_delay_after,
+      maxPerAddress: sec.failed_login_max_per_address,
+      maxPerAccount: sec.failed_login_max_per_account,
     });
-    this.blocks = new IpBlocks(sec.blockedIps);
+    this.blocks = new IpBlocks(sec.blocked_ips);
     const limits = config.limits;
     this.gate = new ConnectionGate({
-      maxUnauthenticated: limits.maxUnauthenticated,
-      maxUnauthenticatedPerAddress: limits.maxUnauthenticatedPerAddress,
-      ratePerAddress: limits.connectionRatePerAddress,
-      burstPerAddress: limits.connectionBurstPerAddress,
+      maxUnauthenticated: limits.max_unauthenticated,
+      maxUnauthenticatedPerAddress: limits.max_unauthenticated_per_address,
+      ratePerAddress: limits.connection_rate_per_address,
+      burstPerAddress: limits.connection_burst_per_address,
     });
     this.retention = new RetentionEngine(this.log.child({ component: 'retention' }));
     // Failed-login records expire on their own; the engine reports how many went.
     this.retention.register({
       name: 'failed-login records',
-      maxAgeMs: sec.failedLoginWindowMs,
+      maxAgeMs: sec.failed_login_window,
       purge: () => {
         const before = this.throttle.size;
         this.throttle.sweep();
@@ -211,7 +211,7 @@ export class Server implements ServerCore {
         continue;
       }
       const listener = await listenC2s(
-        { port: l.port, address: l.address, direct: l.type === 'c2s_direct_tls', maxStanzaSize: this.config.limits.preauthMaxStanzaSize },
+        { port: l.port, address: l.address, direct: l.type === 'c2s_direct_tls', maxStanzaSize: this.config.limits.preauth_max_stanza_size },
         tlsSetup,
         (address): Admission | false => {
           if (this.blocks.isBlocked(address)) return false;
@@ -229,7 +229,7 @@ export class Server implements ServerCore {
       this.#listeners.push(listener);
       this.ports[l.type] = listener.port;
     }
-    this.retention.start(this.config.security.retentionIntervalMs);
+    this.retention.start(this.config.security.retention_interval);
     this.#control = await listenControl(controlSocketPath(this.config), (req) => handleControlRequest(this.operations, req));
     this.log.info({ hosts: [...this.#hosts.keys()], ports: this.ports, version: VERSION }, 'JabberX started');
   }

@@ -321,7 +321,7 @@ export async function auditPaths(paths: string[], opts: AuditOptions): Promise<F
 /** What `jabberx audit` scans: the data directory, the database and its side files, the log file. */
 export function auditTargets(config: ServerConfig): string[] {
   const db = config.storage.path;
-  const targets = [config.dataDir, db, `${db}-wal`, `${db}-shm`, `${db}-journal`];
+  const targets = [config.data_dir, db, `${db}-wal`, `${db}-shm`, `${db}-journal`];
   if (config.log.file !== '-') targets.push(config.log.file);
   // Side files that don't exist are normal (no WAL after a clean close): only existing ones matter.
   return [...new Set(targets)];

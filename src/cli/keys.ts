@@ -9,7 +9,7 @@ import { withOperations } from './operate.ts';
 export const keygen: Command = async ({ values, config }) => {
   if (values.out) {
     const cfg = config();
-    writeNewKeyFile(values.out, { dataDir: cfg.dataDir });
+    writeNewKeyFile(values.out, { dataDir: cfg.data_dir });
     process.stdout.write(`wrote a new master key to ${values.out} (mode 0600)\n`);
   } else {
     process.stdout.write(`${generateKey()}\n`);
@@ -34,7 +34,7 @@ export const rotateKey: Command = async ({ values, config }) => {
         ? { provider: 'env' as const, env: values['new-key-env'] }
         : { provider: 'command' as const, command: values['new-key-command'] };
     // The new key travels to a running server only over the 0600 control socket.
-    rotation = { newKey: (await loadMasterKey(spec, { dataDir: cfg.dataDir })).toString('base64') };
+    rotation = { newKey: (await loadMasterKey(spec, { dataDir: cfg.data_dir })).toString('base64') };
   }
   await withOperations(cfg, (run) => run('rotate-key', rotation));
   process.stdout.write(

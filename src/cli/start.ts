@@ -9,7 +9,7 @@ import type { Command } from './command.ts';
  * parent talks to us over IPC (tests and supervisors keep their channel), or when turned off.
  */
 function relaunchWithHeapTuning(cfg: ServerConfig): void {
-  const mib = Math.round(cfg.limits.v8SemiSpace / (1 << 20));
+  const mib = Math.round(cfg.limits.v8_semi_space / (1 << 20));
   if (mib <= 0 || process.send !== undefined || process.env['JABBERX_HEAP_TUNED'] !== undefined) return;
   if (process.execArgv.some((a) => a.startsWith('--max-semi-space-size')) || !process.execve) return;
   process.execve(

@@ -36,38 +36,41 @@ describe('config defaults', () => {
   it('with no file, serves localhost with the documented defaults', () => {
     const c = loadConfig(undefined, opts);
     assert.equal(c.configPath, undefined);
-    assert.equal(c.dataDir, join(process.cwd(), 'data'));
+    assert.equal(c.data_dir, join(process.cwd(), 'data'));
     assert.deepEqual(c.log, { level: 'info', file: '-' });
     assert.deepEqual(c.listeners, [
       { type: 'c2s_starttls', port: 5222, address: '::' },
       { type: 'c2s_direct_tls', port: 5223, address: '::' },
     ]);
-    assert.deepEqual(c.tls, { minVersion: 'TLSv1.2', ciphers: DEFAULT_CIPHERS });
+    assert.deepEqual(c.tls, { min_version: 'TLSv1.2', ciphers: DEFAULT_CIPHERS });
     assert.deepEqual(c.storage, {
       backend: 'sqlite',
       path: join(process.cwd(), 'data', 'jabberx.sqlite'),
-      key: { provider: 'file', file: join(process.cwd(), 'jabberx.key'), env: 'JABBERX_MASTER_KEY', command: '' },
-      busyWaitMs: 30_000,
+      key_provider: 'file',
+      key_file: join(process.cwd(), 'jabberx.key'),
+      key_env: 'JABBERX_MASTER_KEY',
+      key_command: '',
+      busy_wait: 30_000,
     });
     assert.deepEqual(c.limits, {
-      maxStanzaSize: 256 * 1024,
-      preauthMaxStanzaSize: 10000,
-      idleTimeoutMs: 15 * 60_000,
-      tlsTimeoutMs: 10_000,
-      handshakeTimeoutMs: 30_000,
-      maxResourcesPerUser: 10,
-      v8SemiSpace: 2 << 20,
-      maxOutputBuffer: 1 << 20,
-      outputStallTimeoutMs: 30_000,
-      maxUnauthenticated: 2000,
-      maxUnauthenticatedPerAddress: 20,
-      connectionRatePerAddress: 10,
-      connectionBurstPerAddress: 50,
+      max_stanza_size: 256 * 1024,
+      preauth_max_stanza_size: 10000,
+      idle_timeout: 15 * 60_000,
+      tls_timeout: 10_000,
+      handshake_timeout: 30_000,
+      max_resources_per_user: 10,
+      v8_semi_space: 2 << 20,
+      max_output_buffer: 1 << 20,
+      output_stall_timeout: 30_000,
+      max_unauthenticated: 2000,
+      max_unauthenticated_per_address: 20,
+      connection_rate_per_address: 10,
+      connection_burst_per_address: 50,
     });
     assert.deepEqual(c.auth, {
-      scramIterations: 10000,
+      scram_iterations: 10000,
       mechanisms: ['SCRAM-SHA-256-PLUS', 'SCRAM-SHA-256', 'SCRAM-SHA-1-PLUS', 'SCRAM-SHA-1', 'PLAIN'],
-      resourceConflict: 'kick_old',
+      resource_conflict: 'kick_old',
     });
     assert.deepEqual([...c.hosts.keys()], ['localhost']);
     assert.deepEqual([...(c.hosts.get('localhost')?.modules.keys() ?? [])], ['disco', 'ping', 'roster']);
@@ -131,7 +134,7 @@ hosts:
   const c = parse(text);
 
   it('reads every section', () => {
-    assert.equal(c.dataDir, '/var/lib/jabberx');
+    assert.equal(c.data_dir, '/var/lib/jabberx');
     assert.deepEqual(c.log, { level: 'debug', file: '/var/lib/jabberx/logs/jabberx.log' });
     assert.deepEqual(c.listeners.map((l) => [l.type, l.port, l.address, l.line]), [
       ['c2s_starttls', 5222, '127.0.0.1', 5],
@@ -140,7 +143,7 @@ hosts:
       ['c2s_starttls', 0, '::', 8],
     ]);
     assert.deepEqual(c.tls, {
-      minVersion: 'TLSv1.3',
+      min_version: 'TLSv1.3',
       ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256',
       certificate: '/srv/jabberx/certs/all.pem',
       key: '/srv/jabberx/certs/all.key',
@@ -148,11 +151,14 @@ hosts:
     assert.deepEqual(c.storage, {
       backend: 'sqlite',
       path: '/tmp/x.db',
-      key: { provider: 'file', file: '/srv/jabberx/jabberx.key', env: 'JABBERX_MASTER_KEY', command: '' },
-      busyWaitMs: 30_000,
+      key_provider: 'file',
+      key_file: '/srv/jabberx/jabberx.key',
+      key_env: 'JABBERX_MASTER_KEY',
+      key_command: '',
+      busy_wait: 30_000,
     });
-    assert.deepEqual({ ...c.limits }, { ...c.limits, maxStanzaSize: 65536, idleTimeoutMs: 90_000, handshakeTimeoutMs: 500, maxResourcesPerUser: 3, v8SemiSpace: 2 << 20 });
-    assert.deepEqual(c.auth, { scramIterations: 4096, mechanisms: ['SCRAM-SHA-256', 'PLAIN'], resourceConflict: 'random' });
+    assert.deepEqual({ ...c.limits }, { ...c.limits, max_stanza_size: 65536, idle_timeout: 90_000, handshake_timeout: 500, max_resources_per_user: 3, v8_semi_space: 2 << 20 });
+    assert.deepEqual(c.auth, { scram_iterations: 4096, mechanisms: ['SCRAM-SHA-256', 'PLAIN'], resource_conflict: 'random' });
   });
 
   it('prepares host names and merges host modules over the top-level ones', () => {
@@ -204,7 +210,7 @@ describe('config errors name the option, host and line', () => {
     fails('log:\n  level: loud\n', 'log.level (line 2)');
     fails('storage:\n  backend: mysql\n', 'storage.backend (line 2)', 'sqlite');
     fails('storage:\n  busy_wait: soon\n', 'storage.busy_wait (line 2)', 'period');
-    assert.equal(parse('storage:\n  busy_wait: 2s\n').storage.busyWaitMs, 2000);
+    assert.equal(parse('storage:\n  busy_wait: 2s\n').storage.busy_wait, 2000);
     fails('tls:\n  min_version: TLSv1.1\n', 'tls.min_version (line 2)', 'RFC 8996');
     fails('tls:\n  min_version: TLSv1\n', 'tls.min_version (line 2)', 'insecure');
     fails('tls:\n  ciphers: NOT-A-CIPHER\n', 'tls.ciphers (line 2)');
@@ -255,7 +261,7 @@ describe('loadConfig', () => {
     writeFileSync(file, 'data_dir: state\ntls:\n  certificate: tls/c.pem\n  key: tls/k.pem\nhosts:\n  example.org:\n    certificate: h.pem\n    key: /abs/h.key\n');
     const c = loadConfig(file, opts);
     assert.equal(c.configPath, file);
-    assert.equal(c.dataDir, join(dir, 'state'));
+    assert.equal(c.data_dir, join(dir, 'state'));
     assert.equal(c.storage.path, join(dir, 'state', 'jabberx.sqlite'));
     assert.equal(c.tls.certificate, join(dir, 'tls/c.pem'));
     assert.equal(c.hosts.get('example.org')?.certificate, join(dir, 'h.pem'));
@@ -272,11 +278,11 @@ describe('config: policy and http listeners', () => {
   it('defaults: the first host names the service; no http listener unless configured', () => {
     const c = parse('hosts:\n  chat.example.org: {}\n  example.org: {}\n');
     assert.deepEqual(c.policy, {
-      serviceName: 'chat.example.org',
-      operatorName: 'the operator of this service',
+      service_name: 'chat.example.org',
+      operator_name: 'the operator of this service',
       contact: '',
       jurisdiction: '',
-      extraTerms: [],
+      extra_terms: [],
     });
     assert.ok(c.listeners.every((l) => l.type !== 'http' && l.type !== 'https'));
   });
@@ -290,11 +296,11 @@ describe('config: policy and http listeners', () => {
   extra_terms: ["No spam.", " No malware. "]
 `);
     assert.deepEqual(c.policy, {
-      serviceName: 'Example Chat',
-      operatorName: 'Example e.V.',
+      service_name: 'Example Chat',
+      operator_name: 'Example e.V.',
       contact: 'privacy@example.org',
       jurisdiction: 'Germany (EU)',
-      extraTerms: ['No spam.', 'No malware.'],
+      extra_terms: ['No spam.', 'No malware.'],
     });
   });
 

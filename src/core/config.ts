@@ -8,7 +8,7 @@ import { domainToASCII, domainToUnicode } from 'node:url';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { ConfigError } from './errors.ts';
 import { parseBlockRule } from './ip-blocks.ts';
-import { option, parseOptions, type OptionDecl, type OptionDecls } from './options.ts';
+import { option, parseOptions, type OptionDecl, type OptionDecls, type OptionValues } from './options.ts';
 
 export interface ListenerConfig {
   /** http/https serve the operator's /terms and /privacy pages (src/transports/http.ts). */
@@ -35,47 +35,33 @@ export interface HostConfig {
   modules: Map<string, HostModuleConfig>;
 }
 
+/** One fixed section of the configuration, with the keys the operator types (CONFIG_SECTIONS). */
+export type ConfigSection<K extends keyof typeof CONFIG_SECTIONS> = OptionValues<(typeof CONFIG_SECTIONS)[K]>;
+
+/**
+ * The validated configuration. Section keys are exactly the YAML keys (snake_case), so what the
+ * operator types is what the code reads and what the docs list; periods are in ms, sizes in bytes,
+ * paths absolute.
+ */
 export interface ServerConfig {
+  /** The file it came from (not a key of it). */
   configPath: string | undefined;
-  dataDir: string;
-  log: { level: string; file: string };
+  data_dir: string;
+  /** `file`: "-" or an absolute path. */
+  log: ConfigSection<'log'>;
   listeners: ListenerConfig[];
-  tls: { minVersion: 'TLSv1.2' | 'TLSv1.3'; ciphers: string; certificate?: string; key?: string };
-  storage: {
-    backend: 'sqlite';
-    path: string;
-    /** The master key's source (encryption at rest); paths are absolute. */
-    key: { provider: 'file' | 'env' | 'command'; file: string; env: string; command: string };
-    /** Most time an operation waits, without blocking, for another connection's lock (storage.busy_wait). */
-    busyWaitMs: number;
-  };
-  limits: {
-    maxStanzaSize: number;
-    preauthMaxStanzaSize: number;
-    idleTimeoutMs: number;
-    tlsTimeoutMs: number;
-    handshakeTimeoutMs: number;
-    maxResourcesPerUser: number;
-    v8SemiSpace: number;
-    maxOutputBuffer: number;
-    outputStallTimeoutMs: number;
-    maxUnauthenticated: number;
-    maxUnauthenticatedPerAddress: number;
-    connectionRatePerAddress: number;
-    connectionBurstPerAddress: number;
-  };
-  auth: { scramIterations: number; mechanisms: string[]; resourceConflict: 'kick_old' | 'refuse' | 'random' };
-  security: {
-    failedLoginWindowMs: number;
-    failedLoginDelayAfter: number;
-    failedLoginMaxPerAddress: number;
-    failedLoginMaxPerAccount: number;
-    /** Canonical CIDR rules refused before TLS on every listener. */
-    blockedIps: string[];
-    retentionIntervalMs: number;
-  };
-  /** Who runs the service, for the /terms and /privacy pages (src/policy/). */
-  policy: { serviceName: string; operatorName: string; contact: string; jurisdiction: string; extraTerms: string[] };
+  /** `certificate`/`key`: absolute paths, or absent (self-signed per host). */
+  tls: Omit<ConfigSection<'tls'>, 'certificate' | 'key'> & { readonly certificate?: string; readonly key?: string };
+  /** `path` and `key_file` absolute. */
+  storage: ConfigSection<'storage'>;
+  /** `preauth_max_stanza_size` never above `max_stanza_size`. */
+  limits: ConfigSection<'limits'>;
+  /** `mechanisms` upper-cased, without duplicates. */
+  auth: ConfigSection<'auth'>;
+  /** `blocked_ips`: canonical CIDR rules. */
+  security: ConfigSection<'security'>;
+  /** Who runs the service, for the /terms and /privacy pages (src/policy/); `service_name` defaults to the first host. */
+  policy: ConfigSection<'policy'>;
   hosts: Map<string, HostConfig>;
 }
 
@@ -418,54 +404,28 @@ export function parseConfigText(text: string, baseDir: string, opts: ConfigOptio
 
   const config: Omit<ServerConfig, 'policy'> = {
     configPath,
-    dataDir,
-    log: { level: log.level, file: log.file === '-' ? '-' : resolve(dataDir, log.file) },
+    data_dir: dataDir,
+    log: { ...log, file: log.file === '-' ? '-' : resolve(dataDir, log.file) },
     listeners: parseListeners(root.get('listeners')),
     tls: {
-      minVersion: tls.values.min_version,
+      min_version: tls.values.min_version,
       ciphers: tls.values.ciphers,
       ...pathPair(tls.values.certificate, tls.values.key, 'tls', baseDir, tls.lines),
     },
-    storage: {
-      backend: storage.backend,
-      path: resolve(dataDir, storage.path),
-      key: { provider: storage.key_provider, file: resolve(baseDir, storage.key_file), env: storage.key_env, command: storage.key_command },
-      busyWaitMs: storage.busy_wait,
-    },
-    limits: {
-      maxStanzaSize: limits.max_stanza_size,
-      preauthMaxStanzaSize: Math.min(limits.preauth_max_stanza_size, limits.max_stanza_size),
-      idleTimeoutMs: limits.idle_timeout,
-      tlsTimeoutMs: limits.tls_timeout,
-      handshakeTimeoutMs: limits.handshake_timeout,
-      maxResourcesPerUser: limits.max_resources_per_user,
-      v8SemiSpace: limits.v8_semi_space,
-      maxOutputBuffer: limits.max_output_buffer,
-      outputStallTimeoutMs: limits.output_stall_timeout,
-      maxUnauthenticated: limits.max_unauthenticated,
-      maxUnauthenticatedPerAddress: limits.max_unauthenticated_per_address,
-      connectionRatePerAddress: limits.connection_rate_per_address,
-      connectionBurstPerAddress: limits.connection_burst_per_address,
-    },
-    auth: { scramIterations: auth.values.scram_iterations, mechanisms: [...new Set(mechanisms)], resourceConflict: auth.values.resource_conflict },
-    security: {
-      failedLoginWindowMs: security.values.failed_login_window,
-      failedLoginDelayAfter: security.values.failed_login_delay_after,
-      failedLoginMaxPerAddress: security.values.failed_login_max_per_address,
-      failedLoginMaxPerAccount: security.values.failed_login_max_per_account,
-      blockedIps,
-      retentionIntervalMs: security.values.retention_interval,
-    },
+    storage: { ...storage, path: resolve(dataDir, storage.path), key_file: resolve(baseDir, storage.key_file) },
+    limits: { ...limits, preauth_max_stanza_size: Math.min(limits.preauth_max_stanza_size, limits.max_stanza_size) },
+    auth: { ...auth.values, mechanisms: [...new Set(mechanisms)] },
+    security: { ...security.values, blocked_ips: blockedIps },
     hosts: parseHosts(root.get('hosts'), baseDir, topModules, opts.knownModules),
   };
   return {
     ...config,
     policy: {
-      serviceName: policy.values.service_name.trim() || ([...config.hosts.keys()][0] ?? ''),
-      operatorName: policy.values.operator_name.trim() || CONFIG_SECTIONS.policy.operator_name.default,
+      service_name: policy.values.service_name.trim() || ([...config.hosts.keys()][0] ?? ''),
+      operator_name: policy.values.operator_name.trim() || CONFIG_SECTIONS.policy.operator_name.default,
       contact: policy.values.contact.trim(),
       jurisdiction: policy.values.jurisdiction.trim(),
-      extraTerms,
+      extra_terms: extraTerms,
     },
   };
 }

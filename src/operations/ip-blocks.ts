@@ -21,7 +21,7 @@ export async function loadStoredBlocks(deps: OperationsDeps): Promise<void> {
 
 export async function changeBlock(deps: OperationsDeps, command: 'block' | 'unblock', rule: string): Promise<BlockChange> {
   const changed = command === 'block' ? deps.blocks.add(rule) : deps.blocks.remove(rule);
-  const configured = new Set(deps.config.security.blockedIps);
+  const configured = new Set(deps.config.security.blocked_ips);
   await blockStore(deps).set('_', deps.blocks.list().filter((r) => !configured.has(r)));
   let closed = 0;
   if (command === 'block') {

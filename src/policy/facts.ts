@@ -143,17 +143,17 @@ export function derivePolicyFacts(config: ServerConfig, state: PolicyState, modu
   }
 
   return {
-    serviceName: config.policy.serviceName,
+    serviceName: config.policy.service_name,
     hosts,
-    operator: { name: config.policy.operatorName, contact: config.policy.contact, jurisdiction: config.policy.jurisdiction },
-    extraTerms: [...config.policy.extraTerms],
+    operator: { name: config.policy.operator_name, contact: config.policy.contact, jurisdiction: config.policy.jurisdiction },
+    extraTerms: [...config.policy.extra_terms],
     stored,
     retention: retentionFacts(state.retentionRules, hosts),
-    retentionIntervalMs: config.security.retentionIntervalMs,
+    retentionIntervalMs: config.security.retention_interval,
     archive: { enabled: archive },
     encryptionAtRest: { ...state.encryptionAtRest },
-    tls: { minVersion: config.tls.minVersion, required: true },
-    addresses: { logged: false, failedLoginWindowMs: config.security.failedLoginWindowMs },
+    tls: { minVersion: config.tls.min_version, required: true },
+    addresses: { logged: false, failedLoginWindowMs: config.security.failed_login_window },
     logging: { level: config.log.level, debugOnDemand: true },
     deletion: { inBand: state.inBandUnregister ?? false, secureDelete: state.secureDelete ?? true },
     exportAvailable: state.exportAvailable ?? false,

@@ -14,7 +14,7 @@ function facts(configText = '', over: Partial<PolicyState> = {}): PolicyFacts {
   const c = parseConfigText(configText, '/srv/jabberx', { knownModules: builtinModuleNames, defaultModules: builtinModuleNames });
   const unstamped = derivePolicyFacts(c, {
     retentionRules: [
-      { name: 'failed-login records', maxAgeMs: c.security.failedLoginWindowMs },
+      { name: 'failed-login records', maxAgeMs: c.security.failed_login_window },
       // As the offline module registers its rule: only on hosts where it is enabled.
       ...[...c.hosts.values()].filter((h) => h.modules.has('offline')).map((h) => ({ name: 'offline messages', host: h.name, maxAgeMs: 7 * DAY })),
     ],

@@ -56,9 +56,9 @@ describe('ensureCertificates', () => {
     assert.ok(days > 360 && days < 367, `valid ${days} days`);
     // IDN hosts are stored and named by their A-label.
     assert.equal(new X509Certificate(first.get('bücher.example')?.cert ?? '').subjectAltName, 'DNS:xn--bcher-kva.example');
-    const keyPath = join(c.dataDir, 'certs', 'example.org.key');
+    const keyPath = join(c.data_dir, 'certs', 'example.org.key');
     assert.equal(statSync(keyPath).mode & 0o777, 0o600);
-    assert.equal(readFileSync(join(c.dataDir, 'certs', 'example.org.crt'), 'utf8'), org.cert);
+    assert.equal(readFileSync(join(c.data_dir, 'certs', 'example.org.crt'), 'utf8'), org.cert);
 
     const second = await ensureCertificates(c);
     assert.equal(second.get('example.org')?.cert, org.cert);
@@ -67,7 +67,7 @@ describe('ensureCertificates', () => {
 
   it('replaces a stored self-signed certificate that has expired', async () => {
     const c = config('hosts:\n  old.example: {}\n', 'expired');
-    const certs = join(c.dataDir, 'certs');
+    const certs = join(c.data_dir, 'certs');
     mkdirSync(certs, { recursive: true });
     const stale = await generate([{ name: 'commonName', value: 'old.example' }], { keyType: 'ec', algorithm: 'sha256', notBeforeDate: new Date(Date.now() - 2 * 86_400_000), notAfterDate: new Date(Date.now() - 86_400_000) });
     writeFileSync(join(certs, 'old.example.crt'), stale.cert);

@@ -138,7 +138,7 @@ export async function ensureCertificates(config: ServerConfig): Promise<Map<stri
     } else if (globalCert && globalKey) {
       out.set(name, await readPair(globalCert, globalKey, name, 'tls'));
     } else {
-      out.set(name, await selfSignedFor(config.dataDir, name));
+      out.set(name, await selfSignedFor(config.data_dir, name));
     }
   }
   return out;

@@ -33,7 +33,7 @@ export function buildSecureContextOptions(config: ServerConfig, cert: HostCertif
   return {
     cert: cert.cert,
     key: cert.key,
-    minVersion: config.tls.minVersion,
+    minVersion: config.tls.min_version,
     ciphers: cipherList(config.tls.ciphers),
     honorCipherOrder: true,
     ecdhCurve: ECDH_CURVES,

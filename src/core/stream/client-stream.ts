@@ -48,8 +48,8 @@ export class ClientStream extends XmlStream {
     super(transport, limits, core.c2sLog);
     this.#core = core;
     this.#admission = admission;
-    this.#cancelTlsDeadline = this.deadline(limits.tlsTimeoutMs, 'TLS negotiation took too long');
-    this.#cancelHandshakeDeadline = this.deadline(limits.handshakeTimeoutMs, 'Authentication took too long');
+    this.#cancelTlsDeadline = this.deadline(limits.tls_timeout, 'TLS negotiation took too long');
+    this.#cancelHandshakeDeadline = this.deadline(limits.handshake_timeout, 'Authentication took too long');
   }
 
   /** The peer address, for IP blocks only: never logged or stored. */
@@ -241,7 +241,7 @@ export class ClientStream extends XmlStream {
         step = { kind: 'failure', condition: 'invalid-mechanism' };
       } else {
         this.#sasl = new SaslExchange(mech, host, this.#core.accounts, this.transport, offered, channelBindingTypes(this.transport), {
-          iterations: this.#core.config.auth.scramIterations,
+          iterations: this.#core.config.auth.scram_iterations,
           unknownUserSecret: this.#core.secret,
         });
         const data = decodeSaslPayload(e.text());
@@ -289,7 +289,7 @@ export class ClientStream extends XmlStream {
         this.#sasl = undefined;
         this.#user = step.user;
         if ('ticket' in this.#admission) this.#admission.ticket.authenticated();
-        this.transport.setMaxStanzaSize(this.#core.config.limits.maxStanzaSize);
+        this.transport.setMaxStanzaSize(this.#core.config.limits.max_stanza_size);
         this.write(el('success', { xmlns: NS_SASL }, step.data?.length ? step.data.toString('base64') : null));
         this.log.debug({ host }, 'authenticated');
         this.restart();
@@ -330,8 +330,8 @@ export class ClientStream extends XmlStream {
         return;
       }
     }
-    const { resourceConflict } = this.#core.config.auth;
-    const choice = this.#core.sessions.chooseResource(host, user, resource, resourceConflict, this.#core.config.limits.maxResourcesPerUser);
+    const { resource_conflict: resourceConflict } = this.#core.config.auth;
+    const choice = this.#core.sessions.chooseResource(host, user, resource, resourceConflict, this.#core.config.limits.max_resources_per_user);
     if ('error' in choice) {
       const err = choice.error === 'conflict' ? new StanzaError('conflict') : new StanzaError('resource-constraint', 'Too many resources', 'cancel');
       this.write(el('iq', { type: 'error', id }, err.toElement()));

@@ -16,10 +16,11 @@ const CLOSE_GRACE_MS = 2000;
 /** What the parser hands over, processed strictly in order. */
 type Inbound = Element | { end: true } | { error: StreamError };
 
+/** The stream's share of the `limits` section (periods in ms, sizes in bytes). */
 export interface StreamLimits {
-  idleTimeoutMs: number;
-  maxOutputBuffer: number;
-  outputStallTimeoutMs: number;
+  readonly idle_timeout: number;
+  readonly max_output_buffer: number;
+  readonly output_stall_timeout: number;
 }
 
 export abstract class XmlStream {
@@ -85,12 +86,12 @@ export abstract class XmlStream {
   protected write(e: Element): void {
     if (this.#closed) return;
     this.transport.send(e);
-    if (this.backlogged()) this.#stallTimer ??= setTimeout(() => this.#onStalled(), this.#limits.outputStallTimeoutMs).unref();
+    if (this.backlogged()) this.#stallTimer ??= setTimeout(() => this.#onStalled(), this.#limits.output_stall_timeout).unref();
   }
 
   /** More is waiting to be sent than max_output_buffer: the peer is not reading. */
   protected backlogged(): boolean {
-    return this.transport.pendingBytes >= this.#limits.maxOutputBuffer;
+    return this.transport.pendingBytes >= this.#limits.max_output_buffer;
   }
 
   /** Ends the stream with an error (RFC 6120 §4.9): our header first if we haven't sent one. */
@@ -150,7 +151,7 @@ export abstract class XmlStream {
   #touch(): void {
     if (this.#idleTimer) this.#idleTimer.refresh();
     else {
-      this.#idleTimer = setTimeout(() => this.fail(new StreamError('connection-timeout')), this.#limits.idleTimeoutMs);
+      this.#idleTimer = setTimeout(() => this.fail(new StreamError('connection-timeout')), this.#limits.idle_timeout);
       this.#idleTimer.unref();
     }
   }
