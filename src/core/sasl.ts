@@ -49,7 +49,7 @@ export function channelBindingTypes(transport: ElementTransport): ChannelBinding
 /**
  * Types accepted without being advertised. COMPAT: slixmpp 1.8 and poezio know only tls-unique and
  * send it on TLS 1.3 too; they compute it from the first Finished message, as OpenSSL defines it
- * for the connection, and so do we (c2s-tcp.ts). Advertised stay the RFC 9266 types (XEP-0440).
+ * for the connection, and so do we (src/transports/tcp.ts). Advertised stay the RFC 9266 types (XEP-0440).
  */
 export function acceptedChannelBindingTypes(transport: ElementTransport): ChannelBindingType[] {
   const advertised = channelBindingTypes(transport);

@@ -25,8 +25,6 @@ export interface ElementTransport {
   readonly secure: boolean;
   /** STARTTLS can still be offered on this connection. */
   readonly canStartTls: boolean;
-  /** The SNI name the client asked for, if any. */
-  readonly serverName: string | undefined;
   /** The peer address: only for brute-force throttling, admission and blocks, never logged or stored. */
   readonly peerAddress: string | undefined;
   /** Bytes accepted for sending but not yet sent. */
@@ -43,14 +41,15 @@ export interface ElementTransport {
   restart(): void;
   /** The stanza size limit of the parser from now on (small before authentication). */
   setMaxStanzaSize(bytes: number): void;
-  /** Upgrades to TLS as the server (after <proceed/> was sent), with the host's certificate. */
-  startTls(host: string): Promise<void>;
+  /**
+   * Upgrades to TLS: as the server (after <proceed/> was sent) with the host's certificate, or as
+   * the client of an outgoing stream, verifying that the peer's certificate names `host`.
+   */
+  startTls(host: string, role?: 'server' | 'client'): Promise<void>;
   /** The channel-binding types this TLS session can supply, cheaply (no data is computed). */
   channelBindingTypes(): ChannelBindingType[];
   /** Channel-binding data for SCRAM -PLUS, or undefined when this TLS session can't supply that type. */
   channelBinding(type: ChannelBindingType): Buffer | undefined;
-  /** The TLS protocol version, e.g. 'TLSv1.3'. */
-  tlsVersion(): string | undefined;
   /** Ends the connection after queued data is flushed. */
   end(): void;
   destroy(): void;

@@ -8,7 +8,7 @@ import net from 'node:net';
 import tls from 'node:tls';
 import { generate } from 'selfsigned';
 import { listenHttp, type HttpPage } from './http.ts';
-import type { Listener } from './c2s-tcp.ts';
+import type { Listener } from './tcp.ts';
 import { parseConfigText } from '../core/config.ts';
 import { derivePolicyFacts, stampPolicy } from '../policy/facts.ts';
 import { policyPage } from '../policy/render.ts';

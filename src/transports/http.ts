@@ -6,7 +6,7 @@ import http from 'node:http';
 import https from 'node:https';
 import type net from 'node:net';
 import type { Duplex } from 'node:stream';
-import type { AdmitPeer, TlsSetup } from './c2s-tcp.ts';
+import type { AdmitPeer, TlsSetup } from './tcp.ts';
 import { bindListener, type Listener } from './listen.ts';
 
 export interface HttpPage {

@@ -3,16 +3,10 @@
 // message sent in the gap before TCP closes is stored offline, never lost.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync } from 'node:fs';
-import { tmpdir } from 'node:os';
-import { join } from 'node:path';
-import { parseConfigText } from '../../src/core/config.ts';
 import { defineModule, type AnyModule } from '../../src/core/modules.ts';
-import { builtinModuleNames, moduleRegistry } from '../../src/modules/registry.ts';
-import { Server } from '../../src/server.ts';
-import { connectClient, match, xml, type TestClient } from '../harness/client.ts';
+import { match, xml } from '../harness/client.ts';
+import { startInProcess, type InProcessServer } from '../harness/in-process.ts';
 import { rawLogin } from '../harness/raw.ts';
-import { issueTestCertificate } from '../harness/test-ca.ts';
 import { startServer, type TestServer } from '../harness/server.ts';
 
 /** A real module with a real bug: its inbound filter throws on one particular message. */
@@ -32,43 +26,15 @@ const faulty = defineModule({
 });
 
 describe('a hook that throws fails only its stanza (issue 7 §3)', () => {
-  let server: Server;
-  let dir: string;
-  let port = 0;
-  const users: Record<string, string> = { alice: 'alice-pw-1', bob: 'bob-pw-2' };
-
+  let host: InProcessServer;
   before(async () => {
-    dir = mkdtempSync(join(tmpdir(), 'jabberx-fault-'));
-    const cert = await issueTestCertificate('localhost', join(dir, 'certs'));
-    const registry = new Map<string, AnyModule>([...moduleRegistry, ['faulty', faulty as AnyModule]]);
-    const config = parseConfigText(
-      [
-        'data_dir: data',
-        'log: { level: silent }',
-        'auth: { scram_iterations: 4096 }',
-        'listeners: [{ type: c2s_starttls, port: 0, address: 127.0.0.1 }]',
-        `hosts: { localhost: { certificate: ${cert.certificate}, key: ${cert.key} } }`,
-        `modules: { ${[...builtinModuleNames, 'faulty'].map((m) => `${m}: {}`).join(', ')} }`,
-      ].join('\n'),
-      dir,
-      { knownModules: [...builtinModuleNames, 'faulty'], defaultModules: builtinModuleNames },
-    );
-    server = new Server(config, undefined, registry);
-    await server.start();
-    for (const [user, pw] of Object.entries(users)) await server.accounts.create('localhost', user, pw);
-    port = server.ports['c2s_starttls'] ?? 0;
+    host = await startInProcess([faulty as AnyModule]);
   });
-  after(async () => {
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => host.stop());
 
-  const login = (user: string): Promise<TestClient> => connectClient({ port, domain: 'localhost', username: user, password: users[user] ?? '' });
-
-  it('the sender gets <internal-server-error/> for that stanza; its stream and everyone else go on', async (t) => {
-    const alice = await login('alice');
-    const bob = await login('bob');
-    t.after(() => Promise.all([alice.close(), bob.close()]));
+  it('the sender gets <internal-server-error/> for that stanza; its stream and everyone else go on', async () => {
+    const alice = await host.login('alice');
+    const bob = await host.login('bob');
     await bob.send(xml('presence'));
     await alice.send(xml('message', { to: 'bob@localhost', type: 'chat', id: 'bad' }, xml('body', {}, 'boom')));
     const bounce = await alice.waitFor((e) => e.is('message') && e.attrs['id'] === 'bad' && e.attrs['type'] === 'error', 5000, 'the bounce');

@@ -1,4 +1,5 @@
-// Client connections over TCP: STARTTLS on one port (RFC 6120 §5), direct TLS on another (XEP-0368).
+// XML streams over TCP (RFC 6120 §4): listeners for clients with STARTTLS on one port (§5) and direct
+// TLS on another (XEP-0368), and outgoing connections whose TLS verifies the peer (server-to-server).
 import net from 'node:net';
 import tls from 'node:tls';
 import { createHash, X509Certificate } from 'node:crypto';
@@ -118,35 +119,43 @@ class TcpTransport implements ElementTransport {
     return !this.secure && !this.#upgraded;
   }
 
-  get serverName(): string | undefined {
-    const s = this.#socket as tls.TLSSocket & { servername?: string | false };
-    return typeof s.servername === 'string' ? s.servername : undefined;
-  }
-
   get pendingBytes(): number {
     return this.#socket.writableLength;
   }
 
-  startTls(host?: string): Promise<void> {
+  startTls(host?: string, role: 'server' | 'client' = 'server'): Promise<void> {
     this.#upgraded = true;
     const raw = this.#socket;
     raw.off('data', this.#onData);
     raw.off('close', this.#onSocketClose);
     raw.off('drain', this.#onDrain);
     return new Promise((resolve, reject) => {
-      const secure = new tls.TLSSocket(raw, {
-        isServer: true,
-        secureContext: (host === undefined ? undefined : this.#tlsSetup.contextFor?.(host)) ?? this.#tlsSetup.secureContext,
-        SNICallback: this.#tlsSetup.options.SNICallback,
-      });
+      const secure =
+        role === 'server'
+          ? new tls.TLSSocket(raw, {
+              isServer: true,
+              secureContext: (host === undefined ? undefined : this.#tlsSetup.contextFor?.(host)) ?? this.#tlsSetup.secureContext,
+              SNICallback: this.#tlsSetup.options.SNICallback,
+            })
+          : // Outgoing: the peer's certificate must name the domain (RFC 6120 §13.7.2, RFC 6125),
+            // from the system's trust store; TLS 1.2 at least, as for our own listeners.
+            tls.connect({ socket: raw, servername: host, minVersion: 'TLSv1.2', ciphers: this.#tlsSetup.options.ciphers });
       this.#socket = secure;
       const onError = (err: Error) => {
+        secure.off('close', onClose);
         secure.destroy();
         reject(err);
       };
-      secure.once('error', onError);
-      secure.once('secure', () => {
+      // A peer that hangs up mid-handshake sends no alert: the promise must still settle.
+      const onClose = () => {
         secure.off('error', onError);
+        reject(new Error('connection closed during the TLS handshake'));
+      };
+      secure.once('error', onError);
+      secure.once('close', onClose);
+      secure.once(role === 'server' ? 'secure' : 'secureConnect', () => {
+        secure.off('error', onError);
+        secure.off('close', onClose);
         resolve();
       });
       this.#attach(secure);
@@ -178,11 +187,6 @@ class TcpTransport implements ElementTransport {
         // there without advertising it (see sasl.ts).
         return s.isSessionReused() ? s.getFinished() : s.getPeerFinished();
     }
-  }
-
-  tlsVersion(): string | undefined {
-    const s = this.#socket;
-    return s instanceof tls.TLSSocket ? (s.getProtocol() ?? undefined) : undefined;
   }
 
   end(): void {
@@ -269,5 +273,20 @@ export function listenC2s<T>(
   // The server sends <system-shutdown/> first; ending the sockets lets that reach the clients.
   return bindListener(server, opts, open, () => {
     for (const s of open) s.end();
+  });
+}
+
+/**
+ * Opens an outgoing stream connection (server-to-server, RFC 6120 §4.2): plain TCP, ready for the
+ * role to send its header and negotiate STARTTLS as the client (startTls(domain, 'client')).
+ */
+export function connectTcp(opts: { host: string; port: number; maxStanzaSize: number }, tlsSetup: TlsSetup): Promise<ElementTransport> {
+  return new Promise((resolve, reject) => {
+    const socket = net.connect({ host: opts.host, port: opts.port });
+    socket.once('error', reject);
+    socket.once('connect', () => {
+      socket.off('error', reject);
+      resolve(new TcpTransport(socket, tlsSetup, opts.maxStanzaSize));
+    });
   });
 }
