@@ -24,7 +24,7 @@ import { EncryptedBackend } from './storage/encrypted.ts';
 import { loadMasterKey, writeNewKeyFile } from './storage/encryption/key-providers.ts';
 import { ensureCertificates } from './transports/certificates.ts';
 import { createTlsServerOptions } from './transports/tls-options.ts';
-import { listenC2s, type Listener } from './transports/c2s-tcp.ts';
+import { listenC2s, type Listener } from './transports/tcp.ts';
 import { listenControl } from './transports/control-socket.ts';
 import { listenHttp } from './transports/http.ts';
 import { policyPage } from './policy/render.ts';
