@@ -10,6 +10,7 @@ import { join } from 'node:path';
 import pino from 'pino';
 import { el, type Element } from '../../core/xml/element.ts';
 import { parseJid } from '../../core/jid.ts';
+import { errorReply } from '../../core/stanza-errors.ts';
 import { StanzaError } from '../../core/errors.ts';
 import { SessionManager } from '../../core/sessions.ts';
 import { Router } from '../../core/router.ts';
@@ -123,7 +124,7 @@ describe('offline storage while another process holds the database lock', () => 
       await router.fromClient(s.info, stanza, parseJid(String(stanza.attrs['to'])));
     } catch (e) {
       if (!(e instanceof StanzaError)) throw e;
-      s.send(el(stanza.name, { type: 'error', id: stanza.attrs['id'] }, e.toElement()));
+      s.send(errorReply(stanza, e, {}));
     }
   }
 

@@ -13,6 +13,7 @@ import type { AnyModule, ServerInfo } from '../../core/modules.ts';
 import { SqliteBackend } from '../../storage/sqlite.ts';
 import { testStorage } from '../../storage/test-storage.ts';
 import { StanzaError, type StreamError } from '../../core/errors.ts';
+import { errorReply } from '../../core/stanza-errors.ts';
 
 /** A client's end of a session, as the c2s stream would be: it records what it was sent. */
 export class FakeSession implements SessionConnection {
@@ -124,7 +125,7 @@ export class FakeHost {
       await this.router.fromClient(s.info, stanza, to);
     } catch (e) {
       if (!(e instanceof StanzaError)) throw e;
-      s.send(el(stanza.name, { type: 'error', id: stanza.attrs['id'] }, e.toElement()));
+      s.send(errorReply(stanza, e, {}));
     }
   }
 
