@@ -2,7 +2,7 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { createSecureContext } from 'node:tls';
+import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { ServerConfig } from './core/config.ts';
 import { prepareDomain } from './core/config.ts';
@@ -22,7 +22,7 @@ import type { AnyModule, ServerInfo } from './core/modules.ts';
 import { SqliteBackend } from './storage/sqlite.ts';
 import { EncryptedBackend } from './storage/encrypted.ts';
 import { loadMasterKey, writeNewKeyFile } from './storage/encryption/key-providers.ts';
-import { ensureCertificates } from './transports/certificates.ts';
+import { ensureCertificates, type HostCertificate } from './transports/certificates.ts';
 import { createTlsServerOptions } from './transports/tls-options.ts';
 import { listenC2s, type Listener } from './transports/tcp.ts';
 import { listenControl } from './transports/control-socket.ts';
@@ -61,6 +61,11 @@ export function openStorage(config: ServerConfig, log?: Logger): EncryptedBacken
   });
 }
 
+function tlsSetupFor(config: ServerConfig, certs: Map<string, HostCertificate>) {
+  const options = createTlsServerOptions(config, certs);
+  return { options, secureContext: options.secureContext ?? createSecureContext(options), contextFor: options.contextFor };
+}
+
 /** A random per-installation secret kept in the data directory (mode 0600). */
 function loadOrCreateSecret(path: string): Buffer {
   try {
@@ -90,6 +95,8 @@ export class Server implements ServerCore {
   readonly #hosts = new Map<string, HostRuntime>();
   readonly #listeners: Listener[] = [];
   #control: { close(): Promise<void> } | undefined;
+  /** The TLS settings every c2s listener reads at each handshake; replaced in place by reloadCertificates(). */
+  #tls: { options: ReturnType<typeof createTlsServerOptions>; secureContext: SecureContext; contextFor: (host: string) => SecureContext | undefined } | undefined;
   readonly #streams = new Set<ClientStream>();
   #policyChanged = new Date().toISOString();
   readonly ports: Record<string, number> = {};
@@ -195,9 +202,7 @@ export class Server implements ServerCore {
       });
     }
     if (opts.listen === false) return;
-    const certs = await ensureCertificates(this.config);
-    const options = createTlsServerOptions(this.config, certs);
-    const tlsSetup = { options, secureContext: options.secureContext ?? createSecureContext(options), contextFor: options.contextFor };
+    const tlsSetup = (this.#tls = tlsSetupFor(this.config, await ensureCertificates(this.config)));
     this.#policyChanged = await stampPolicy(this.operations);
     for (const l of this.config.listeners) {
       if (l.type === 'http' || l.type === 'https') {
@@ -232,6 +237,16 @@ export class Server implements ServerCore {
     this.retention.start(this.config.security.retention_interval);
     this.#control = await listenControl(controlSocketPath(this.config), (req) => handleControlRequest(this.operations, req));
     this.log.info({ hosts: [...this.#hosts.keys()], ports: this.ports, version: VERSION }, 'JabberX started');
+  }
+
+  /**
+   * Re-reads every host's certificate and key (SIGHUP: certbot renewals): new c2s connections get
+   * them, open ones keep theirs. On an error the certificates in use stay. Returns the hosts.
+   */
+  async reloadCertificates(): Promise<string[]> {
+    if (!this.#tls) throw new Error('the server is not listening');
+    Object.assign(this.#tls, tlsSetupFor(this.config, await ensureCertificates(this.config)));
+    return [...this.config.hosts.keys()];
   }
 
   async stop(): Promise<void> {

@@ -1,0 +1,67 @@
+// Process control of `jabberx start` as an operator meets it: SIGHUP from logrotate or a certbot
+// hook, a second server on the same data directory, a port already taken (issue 13).
+import { after, before, describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { X509Certificate } from 'node:crypto';
+import { readFileSync, writeFileSync } from 'node:fs';
+import { join } from 'node:path';
+import tls from 'node:tls';
+import { parse, stringify } from 'yaml';
+import { startServer, type TestServer } from '../harness/server.ts';
+import { issueTestCertificate } from '../harness/test-ca.ts';
+
+async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
+  const end = Date.now() + timeoutMs;
+  while (!check()) {
+    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
+    await new Promise((r) => setTimeout(r, 50));
+  }
+}
+
+/** The SHA-256 fingerprint of the certificate a new direct-TLS connection is served. */
+function servedFingerprint(port: number): Promise<string> {
+  return new Promise((resolve, reject) => {
+    const s = tls.connect({ host: '127.0.0.1', port, servername: 'localhost' }, () => {
+      resolve(s.getPeerCertificate().fingerprint256);
+      s.destroy();
+    });
+    s.once('error', reject);
+  });
+}
+
+describe('SIGHUP', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer({ users: [['alice@localhost', 'pw-alice']] });
+  });
+  after(() => server.remove());
+
+  it('re-reads the certificates, logs it and keeps serving logins', async (t) => {
+    const before = await servedFingerprint(server.ports.c2s_direct_tls);
+    const open = await server.connectClient(t, 'alice', { resource: 'before' });
+    // certbot renews the files in place, then its deploy hook sends SIGHUP.
+    const { certificate } = await issueTestCertificate('localhost', join(server.root, 'certs'));
+    const renewed = new X509Certificate(readFileSync(certificate)).fingerprint256;
+    assert.notEqual(renewed, before);
+    server.process.kill('SIGHUP');
+    await until('the reload log line', () => server.logs().includes('certificates re-read'));
+    assert.equal(server.process.exitCode, null, 'the server is still running');
+    assert.equal(server.process.signalCode, null);
+    assert.equal(await servedFingerprint(server.ports.c2s_direct_tls), renewed, 'new connections get the new certificate');
+    const client = await server.connectClient(t, 'alice', { resource: 'after' });
+    assert.ok(client);
+    // The session opened before the reload is still there.
+    await open.ping();
+    server.process.kill('SIGHUP');
+    await until('the second reload', () => server.logs().split('certificates re-read').length > 2);
+    assert.match(server.logs(), /no setting changed in the configuration file/);
+    // A changed setting is named: it needs a restart.
+    const cfg = parse(readFileSync(server.configPath, 'utf8')) as Record<string, unknown>;
+    writeFileSync(server.configPath, stringify({ ...cfg, limits: { idle_timeout: '20m' } }));
+    server.process.kill('SIGHUP');
+    await until('the changed settings', () => /need a restart/.test(server.logs()));
+    assert.match(server.logs(), /"changed":\["limits"\]/);
+    await server.connectClient(t, 'alice', { resource: 'last' });
+    assert.equal(server.process.exitCode, null);
+  });
+});
