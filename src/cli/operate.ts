@@ -5,6 +5,7 @@
 import type { ServerConfig } from '../core/config.ts';
 import { Server, controlSocketPath } from '../server.ts';
 import { controlAvailable, controlRequest } from '../transports/control-socket.ts';
+import { DataDirLockedError, lockHolder } from './data-dir-lock.ts';
 import { runOperation, type OperationArgs, type OperationName, type OperationResult } from '../operations/control.ts';
 
 export type RunOperation = <N extends OperationName>(name: N, args: OperationArgs<N>) => Promise<OperationResult<N>>;
@@ -28,6 +29,8 @@ export async function withOperations<T>(cfg: ServerConfig, fn: (run: RunOperatio
       return reply.result as OperationResult<typeof name>;
     }, true);
   }
+  const holder = lockHolder(cfg.data_dir);
+  if (holder !== undefined) throw new DataDirLockedError(`a server (pid ${holder}) runs on ${cfg.data_dir} but does not answer on ${socket} yet; try again in a moment`);
   if (opts.stoppedError !== undefined) throw new Error(opts.stoppedError);
   const server = new Server(cfg);
   await server.start({ listen: false });

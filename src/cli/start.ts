@@ -1,8 +1,10 @@
 // `jabberx start`: run the server until SIGTERM/SIGINT or the parent's IPC channel closes; SIGHUP
 // re-reads the certificates.
+import { mkdirSync } from 'node:fs';
 import type { ServerConfig } from '../core/config.ts';
 import { Server } from '../server.ts';
 import type { Command } from './command.ts';
+import { lockDataDir } from './data-dir-lock.ts';
 
 /**
  * V8 flags can't change once the heap exists, so `start` re-executes itself (same process, same
@@ -50,6 +52,10 @@ async function onHangup(server: Server, config: () => ServerConfig): Promise<voi
 export const start: Command = async ({ config }) => {
   const cfg = config();
   relaunchWithHeapTuning(cfg);
+  // Before the server touches data_dir (its constructor removes a leftover debug log).
+  mkdirSync(cfg.data_dir, { recursive: true, mode: 0o700 });
+  const lock = lockDataDir(cfg.data_dir);
+  process.once('exit', () => lock.release());
   const server = new Server(cfg);
   // Node's default for SIGHUP is to exit: logrotate and certbot hooks send it to reload.
   let listening = false;

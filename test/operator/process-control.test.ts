@@ -7,8 +7,27 @@ import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { parse, stringify } from 'yaml';
-import { startServer, type TestServer } from '../harness/server.ts';
+import { spawn } from 'node:child_process';
+import { existsSync } from 'node:fs';
+import { REPO_ROOT, nodeBinary, startServer, type TestServer } from '../harness/server.ts';
 import { issueTestCertificate } from '../harness/test-ca.ts';
+
+/** Runs `jabberx ARGS` to its end (a server that starts would be killed after timeoutMs). */
+export function jabberx(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
+  return new Promise((resolve, reject) => {
+    const child = spawn(nodeBinary(), [join(REPO_ROOT, 'src', 'main.ts'), ...args], { cwd: opts.cwd ?? REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
+    let stdout = '';
+    let stderr = '';
+    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
+    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
+    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
+    child.once('error', reject);
+    child.once('close', (code) => {
+      clearTimeout(timer);
+      resolve({ code, stdout, stderr });
+    });
+  });
+}
 
 async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
@@ -63,5 +82,37 @@ describe('SIGHUP', () => {
     assert.match(server.logs(), /"changed":\["limits"\]/);
     await server.connectClient(t, 'alice', { resource: 'last' });
     assert.equal(server.process.exitCode, null);
+  });
+});
+
+describe('a second server on the same data directory', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer({ users: [['alice@localhost', 'pw-alice']] });
+  });
+  after(() => server.remove());
+
+  it('refuses to start, and leaves the first one reachable by the CLI and by clients', async (t) => {
+    const lockFile = join(server.dataDir, 'server.lock');
+    assert.equal(readFileSync(lockFile, 'utf8').trim(), String(server.process.pid));
+    const second = await jabberx(['start', '--config', server.configPath]);
+    assert.equal(second.code, 1, second.stderr);
+    assert.match(second.stderr, new RegExp(`^jabberx: the data directory .* is in use by a running server \\(pid ${server.process.pid}\\); stop it first`));
+    assert.doesNotMatch(second.stderr, /\n\s+at /, 'no stack trace');
+    assert.ok(existsSync(join(server.dataDir, 'control.sock')), 'the control socket is still there');
+    assert.equal(readFileSync(lockFile, 'utf8').trim(), String(server.process.pid));
+    const status = await server.cli(['status']);
+    assert.equal(status.code, 0, status.stderr);
+    assert.match(status.stdout, /"sessions"/);
+    await server.connectClient(t, 'alice');
+  });
+
+  it('takes over a lock left by a server that is gone, and removes its own at exit', async () => {
+    await server.stop();
+    const lockFile = join(server.dataDir, 'server.lock');
+    assert.equal(existsSync(lockFile), false, 'a stopped server removes its lock');
+    writeFileSync(lockFile, '999999999\n'); // as a SIGKILLed server leaves it
+    server = await startServer({ root: server.root });
+    assert.equal(readFileSync(lockFile, 'utf8').trim(), String(server.process.pid));
   });
 });
