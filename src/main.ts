@@ -9,6 +9,7 @@ import { builtinModuleNames, defaultModuleNames } from './modules/registry.ts';
 import type { Command } from './cli/command.ts';
 import { UsageError } from './cli/errors.ts';
 import { DataDirLockedError } from './cli/data-dir-lock.ts';
+import { ListenError } from './transports/listen.ts';
 import { addUser, changePassword, deleteUser, listUsers } from './cli/accounts.ts';
 import { block, unblock, listBlocks } from './cli/blocks.ts';
 import { keygen, rotateKey } from './cli/keys.ts';
@@ -118,7 +119,7 @@ run(process.argv.slice(2)).then(
     } else if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`jabberx: ${(e as Error).message}\n`);
       process.exitCode = EXIT_USAGE;
-    } else if (e instanceof AccountError || e instanceof DataDirLockedError) {
+    } else if (e instanceof AccountError || e instanceof DataDirLockedError || e instanceof ListenError) {
       process.stderr.write(`jabberx: ${e.message}\n`);
       process.exitCode = 1;
     } else {

@@ -25,6 +25,7 @@ import { loadMasterKey, writeNewKeyFile } from './storage/encryption/key-provide
 import { ensureCertificates, type HostCertificate } from './transports/certificates.ts';
 import { createTlsServerOptions } from './transports/tls-options.ts';
 import { listenC2s, type Listener } from './transports/tcp.ts';
+import { listenError } from './transports/listen.ts';
 import { listenControl } from './transports/control-socket.ts';
 import { listenHttp } from './transports/http.ts';
 import { policyPage } from './policy/render.ts';
@@ -204,13 +205,14 @@ export class Server implements ServerCore {
     if (opts.listen === false) return;
     const tlsSetup = (this.#tls = tlsSetupFor(this.config, await ensureCertificates(this.config)));
     this.#policyChanged = await stampPolicy(this.operations);
-    for (const l of this.config.listeners) {
+    for (const [i, l] of this.config.listeners.entries()) {
+      const named = (e: unknown) => Promise.reject(listenError(e, `listeners[${i}] (${l.type}${l.line ? `, line ${l.line}` : ''})`, l.address, l.port));
       if (l.type === 'http' || l.type === 'https') {
         const listener = await listenHttp(
           { port: l.port, address: l.address, ...(l.type === 'https' ? { tls: tlsSetup } : {}), onError: (err) => this.log.error({ err }, 'policy page failed') },
           (address) => !this.blocks.isBlocked(address),
           (path) => policyPage(path, policyFacts(this.operations, this.#policyChanged)),
-        );
+        ).catch(named);
         this.#listeners.push(listener);
         this.ports[l.type] = listener.port;
         continue;
@@ -230,7 +232,7 @@ export class Server implements ServerCore {
           this.#streams.add(stream);
           transport.onClose(() => this.#streams.delete(stream));
         },
-      );
+      ).catch(named);
       this.#listeners.push(listener);
       this.ports[l.type] = listener.port;
     }

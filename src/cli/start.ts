@@ -71,7 +71,13 @@ export const start: Command = async ({ config }) => {
   };
   process.on('uncaughtException', crash);
   process.on('unhandledRejection', crash);
-  await server.start();
+  try {
+    await server.start();
+  } catch (e) {
+    // Listeners already bound and the store must not keep a failed start alive.
+    await server.stop().catch(() => undefined);
+    throw e;
+  }
   listening = true;
   process.send?.({ type: 'ready', ports: server.ports });
   await new Promise<void>((resolve) => {

@@ -29,3 +29,19 @@ export function bindListener(server: net.Server, opts: { port: number; address: 
     });
   });
 }
+
+/** A listener could not bind: one line naming the listener, address and port, and why. */
+export class ListenError extends Error {}
+
+/** Turns a bind failure (EADDRINUSE, EACCES, EADDRNOTAVAIL) into a ListenError naming `what`. */
+export function listenError(err: unknown, what: string, address: string, port: number): Error {
+  const code = (err as NodeJS.ErrnoException).code;
+  const why =
+    code === 'EADDRINUSE' ? 'the port is already in use (another server, or another JabberX?)'
+      : code === 'EACCES' ? 'permission denied (ports below 1024 need root or CAP_NET_BIND_SERVICE)'
+        : code === 'EADDRNOTAVAIL' ? 'the address is not one of this machine\'s'
+          : undefined;
+  if (why === undefined) return err instanceof Error ? err : new Error(String(err));
+  const where = address.includes(':') ? `[${address}]:${port}` : `${address}:${port}`;
+  return new ListenError(`${what}: cannot listen on ${where}: ${why}`);
+}

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
+import net from 'node:net';
 import tls from 'node:tls';
 import { parse, stringify } from 'yaml';
 import { spawn } from 'node:child_process';
@@ -114,5 +115,30 @@ describe('a second server on the same data directory', () => {
     writeFileSync(lockFile, '999999999\n'); // as a SIGKILLed server leaves it
     server = await startServer({ root: server.root });
     assert.equal(readFileSync(lockFile, 'utf8').trim(), String(server.process.pid));
+  });
+});
+
+describe('a port already in use', () => {
+  it('stops start-up with one line naming the listener, address and port, and exit 1', async () => {
+    const squatter = net.createServer();
+    await new Promise<void>((r) => squatter.listen(0, '127.0.0.1', r));
+    const port = (squatter.address() as net.AddressInfo).port;
+    try {
+      const err = await startServer({
+        readyTimeoutMs: 20_000,
+        config: {
+          listeners: [
+            { type: 'c2s_starttls', port: 0, address: '127.0.0.1' },
+            { type: 'c2s_direct_tls', port, address: '127.0.0.1' },
+          ],
+        },
+      }).then(() => undefined, (e: unknown) => e as Error);
+      assert.ok(err, 'the server must not start');
+      assert.match(err.message, /exited before ready \(code 1,/);
+      assert.match(err.message, new RegExp(`jabberx: listeners\\[1\\] \\(c2s_direct_tls, line \\d+\\): cannot listen on 127\\.0\\.0\\.1:${port}: the port is already in use`));
+      assert.doesNotMatch(err.message, /\n\s+at /, 'no stack trace');
+    } finally {
+      squatter.close();
+    }
   });
 });
