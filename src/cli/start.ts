@@ -5,6 +5,7 @@ import type { ServerConfig } from '../core/config.ts';
 import { Server } from '../server.ts';
 import type { Command } from './command.ts';
 import { lockDataDir } from './data-dir-lock.ts';
+import { checkCertificatesBeforeStart } from './preflight.ts';
 
 /**
  * V8 flags can't change once the heap exists, so `start` re-executes itself (same process, same
@@ -56,6 +57,8 @@ export const start: Command = async ({ config }) => {
   mkdirSync(cfg.data_dir, { recursive: true, mode: 0o700 });
   const lock = lockDataDir(cfg.data_dir);
   process.once('exit', () => lock.release());
+  // A broken certificate stops start-up before the store is opened (or a first key file made).
+  await checkCertificatesBeforeStart(cfg);
   const server = new Server(cfg);
   // Node's default for SIGHUP is to exit: logrotate and certbot hooks send it to reload.
   let listening = false;

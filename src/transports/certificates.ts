@@ -32,7 +32,7 @@ async function readPair(certPath: string, keyPath: string, host: string, scope: 
       return await readFile(path, 'utf8');
     } catch (e) {
       const code = (e as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : String(e);
+      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'a folder, not a file' : String(e);
       throw new ConfigError(`${scope}.${opt}`, `cannot read ${path}: ${why}`, { host });
     }
   };
@@ -142,4 +142,27 @@ export async function ensureCertificates(config: ServerConfig): Promise<Map<stri
     }
   }
   return out;
+}
+
+/**
+ * Reads and checks every configured certificate/key pair without making any (check-config, and
+ * `start` before it touches the store): every problem found, none when all can be served.
+ */
+export async function checkConfiguredCertificates(config: ServerConfig): Promise<ConfigError[]> {
+  const problems = new Map<string, ConfigError>();
+  const { certificate: globalCert, key: globalKey } = config.tls;
+  for (const [name, host] of config.hosts) {
+    const pair = host.certificate && host.key
+      ? { cert: host.certificate, key: host.key, scope: `hosts.${name}` }
+      : globalCert && globalKey ? { cert: globalCert, key: globalKey, scope: 'tls' } : undefined;
+    if (!pair) continue; // self-signed, made at start
+    try {
+      await readPair(pair.cert, pair.key, name, pair.scope);
+    } catch (e) {
+      if (!(e instanceof ConfigError)) throw e;
+      // tls.* is shared by every host without its own: report a broken file once.
+      problems.set(pair.scope === 'tls' ? e.message.replace(/ \(host [^)]*\)/, '') : e.message, e);
+    }
+  }
+  return [...problems.values()];
 }

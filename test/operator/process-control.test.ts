@@ -8,27 +8,10 @@ import { join } from 'node:path';
 import net from 'node:net';
 import tls from 'node:tls';
 import { parse, stringify } from 'yaml';
-import { spawn } from 'node:child_process';
 import { existsSync } from 'node:fs';
-import { REPO_ROOT, nodeBinary, startServer, type TestServer } from '../harness/server.ts';
+import { startServer, type TestServer } from '../harness/server.ts';
+import { jabberx } from '../harness/cli.ts';
 import { issueTestCertificate } from '../harness/test-ca.ts';
-
-/** Runs `jabberx ARGS` to its end (a server that starts would be killed after timeoutMs). */
-export function jabberx(args: string[], opts: { cwd?: string; timeoutMs?: number } = {}): Promise<{ code: number | null; stdout: string; stderr: string }> {
-  return new Promise((resolve, reject) => {
-    const child = spawn(nodeBinary(), [join(REPO_ROOT, 'src', 'main.ts'), ...args], { cwd: opts.cwd ?? REPO_ROOT, stdio: ['ignore', 'pipe', 'pipe'] });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.setEncoding('utf8').on('data', (d: string) => (stdout += d));
-    child.stderr.setEncoding('utf8').on('data', (d: string) => (stderr += d));
-    const timer = setTimeout(() => child.kill('SIGKILL'), opts.timeoutMs ?? 30_000);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr });
-    });
-  });
-}
 
 async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
   const end = Date.now() + timeoutMs;
