@@ -9,6 +9,7 @@ import { builtinModuleNames, defaultModuleNames } from './modules/registry.ts';
 import type { Command } from './cli/command.ts';
 import { UsageError } from './cli/errors.ts';
 import { DataDirLockedError } from './cli/data-dir-lock.ts';
+import { NoConfigError, configPathFor } from './cli/default-config.ts';
 import { ListenError } from './transports/listen.ts';
 import { addUser, changePassword, deleteUser, listUsers } from './cli/accounts.ts';
 import { block, unblock, listBlocks } from './cli/blocks.ts';
@@ -49,7 +50,9 @@ Commands:
                                 off (or the end of --for) deletes that file
 
 Options:
-  --config FILE                 Configuration file (default: embedded defaults serving localhost)
+  --config FILE                 Configuration file (default: /etc/jabberx/jabberx.yml, else
+                                ./jabberx.yml; without either, start serves localhost with
+                                embedded defaults in ./data)
   --help, --version
 `;
 
@@ -104,7 +107,7 @@ async function run(argv: string[]): Promise<number> {
   return cmd({
     values,
     rest,
-    config: () => loadConfig(values.config, { knownModules: builtinModuleNames, defaultModules: defaultModuleNames }),
+    config: () => loadConfig(configPathFor(values.config), { knownModules: builtinModuleNames, defaultModules: defaultModuleNames }),
   });
 }
 
@@ -113,7 +116,7 @@ run(process.argv.slice(2)).then(
     process.exitCode = code;
   },
   (e: unknown) => {
-    if (e instanceof ConfigError || e instanceof KeyError) {
+    if (e instanceof ConfigError || e instanceof KeyError || e instanceof NoConfigError) {
       process.stderr.write(`jabberx: ${e.message}\n`);
       process.exitCode = EXIT_CONFIG;
     } else if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {

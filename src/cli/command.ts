@@ -20,7 +20,8 @@ export interface CommandContext {
   /** The positional arguments after the command name. */
   readonly rest: readonly string[];
   /**
-   * Loads the configuration (--config, else the embedded defaults). A function so that a command
+   * Loads the configuration (--config, else /etc/jabberx/jabberx.yml or ./jabberx.yml, else the
+   * embedded defaults: src/cli/default-config.ts). A function so that a command
    * needing none (keygen without --out) never reads or validates a file.
    */
   readonly config: () => ServerConfig;

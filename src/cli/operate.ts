@@ -6,6 +6,7 @@ import type { ServerConfig } from '../core/config.ts';
 import { Server, controlSocketPath } from '../server.ts';
 import { controlAvailable, controlRequest } from '../transports/control-socket.ts';
 import { DataDirLockedError, lockHolder } from './data-dir-lock.ts';
+import { refuseNewDefaultStore } from './default-config.ts';
 import { runOperation, type OperationArgs, type OperationName, type OperationResult } from '../operations/control.ts';
 
 export type RunOperation = <N extends OperationName>(name: N, args: OperationArgs<N>) => Promise<OperationResult<N>>;
@@ -31,6 +32,7 @@ export async function withOperations<T>(cfg: ServerConfig, fn: (run: RunOperatio
   }
   const holder = lockHolder(cfg.data_dir);
   if (holder !== undefined) throw new DataDirLockedError(`a server (pid ${holder}) runs on ${cfg.data_dir} but does not answer on ${socket} yet; try again in a moment`);
+  refuseNewDefaultStore(cfg);
   if (opts.stoppedError !== undefined) throw new Error(opts.stoppedError);
   const server = new Server(cfg);
   await server.start({ listen: false });

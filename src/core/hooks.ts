@@ -34,6 +34,21 @@ export interface HookMap {
   /** After the session's first available presence (RFC 6121 §4.2). */
   'session/initial-presence': { session: SessionInfo };
   'session/closed': { session: SessionInfo };
+  /**
+   * A stanza about to be handed to one bound session: the router's single hand-off point, so
+   * every delivery (routed, or a module's ctx.deliver) passes here, after the inbound filters
+   * and with 'from'/'to' stamped. A handler returning true holds it (e.g. XEP-0352 CSI): the
+   * router counts it as taken, and the handler later calls `release()`, which hands this very
+   * stanza to the session without running this hook again (true when the session took it).
+   */
+  'stanza/deliver': { stanza: Element; session: SessionInfo; release: () => boolean };
+  /**
+   * An element from a bound client that is not a stanza (a "nonza", e.g. XEP-0352's
+   * <inactive/>), in stream order: the stream waits for the handlers before reading on. A handler
+   * that understands it returns true; when none does, the stream ends with
+   * <unsupported-stanza-type/> as before.
+   */
+  'stream/nonza': { session: SessionInfo; element: Element };
   'user/created': { host: string; user: string };
   'user/deleted': { host: string; user: string };
 }

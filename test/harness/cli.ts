@@ -1,7 +1,7 @@
 // Runs the `jabberx` command as an operator types it: its own process, any working directory,
 // no --config added (test/harness/server.ts's cli() adds the test server's).
 import { spawn } from 'node:child_process';
-import { join } from 'node:path';
+import { join, resolve as resolvePath } from 'node:path';
 import { REPO_ROOT } from './paths.ts';
 import { nodeBinary } from './server.ts';
 
@@ -13,10 +13,14 @@ export interface JabberxResult {
 
 /** Runs `jabberx ARGS` to its end (killed after timeoutMs). */
 export function jabberx(args: string[], opts: { cwd?: string; timeoutMs?: number; env?: NodeJS.ProcessEnv } = {}): Promise<JabberxResult> {
+  const env = { ...(opts.env ?? process.env) };
+  // The test CA is given relative to the repository; the command may run in another folder.
+  const ca = env['NODE_EXTRA_CA_CERTS'];
+  if (ca) env['NODE_EXTRA_CA_CERTS'] = resolvePath(ca);
   return new Promise((resolve, reject) => {
     const child = spawn(nodeBinary(), [join(REPO_ROOT, 'src', 'main.ts'), ...args], {
       cwd: opts.cwd ?? REPO_ROOT,
-      env: opts.env ?? process.env,
+      env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stdout = '';

@@ -153,7 +153,11 @@ export class ClientStream extends XmlStream {
     }
     if (ns === NS_SASL) return this.#onSasl(e);
     if (this.#user === undefined) throw new StreamError('not-authorized', 'Authenticate first');
-    if (!isStanzaName(e.name)) throw new StreamError('unsupported-stanza-type');
+    if (!isStanzaName(e.name)) {
+      // A nonza from a bound client (e.g. XEP-0352 <inactive/>) is for the modules; unknown: an error as before.
+      if (this.#session && (await this.#core.host(this.#session.host)?.hooks.emit('stream/nonza', { session: this.#session, element: e }))) return;
+      throw new StreamError('unsupported-stanza-type');
+    }
     if (ns !== undefined && ns !== NS_CLIENT) throw new StreamError('invalid-namespace');
     if (!this.#session) return this.#beforeBind(e);
     return this.#onStanza(this.#session, e);
