@@ -19,42 +19,11 @@ import { start } from './cli/start.ts';
 import { checkConfig } from './cli/check-config.ts';
 import { runAudit } from './cli/audit.ts';
 import { VERSION } from './version.ts';
+import { HELP, commandHelp, globalUsage } from './cli/help.ts';
 
 const EXIT_USAGE = 64;
 const EXIT_CONFIG = 78;
 
-const USAGE = `jabberx ${VERSION}: a privacy-first XMPP server
-
-Usage: jabberx <command> [--config FILE] [options]
-
-Commands:
-  start                         Run the server
-  check-config                  Validate the configuration and exit
-  adduser USER@HOST [--password P]   Create an account (prompts for the password when omitted)
-  adduser --batch               Create accounts from "user@host password" lines on stdin
-  passwd USER@HOST [--password P]    Change an account's password
-  deluser USER@HOST             Delete an account and all its data (the address is free at once)
-  list-users [HOST]             List accounts (all hosts when HOST is omitted)
-  block ADDRESS|CIDR            Refuse connections from an address or range (IPv4/IPv6), at once
-  unblock ADDRESS|CIDR          Lift a block
-  blocks                        List blocked addresses and ranges
-  status                        Counts of the running server: sessions, memory, uptime
-  audit [--marker TEXT]...      Scan data_dir and logs for plaintext personal data (the markers,
-                                IP- and e-mail-shaped strings); exit 1 when anything is found
-  keygen [--out FILE]           Make a new random master key (printed, or written with mode 0600)
-  rotate-key --new-key-file F | --new-key-env VAR | --new-key-command CMD
-                                Re-wrap the data keys under a new master key (server may run)
-  rotate-key --data-key         Start a new data key for new writes
-  debug on [--for 1h] | off | status
-                                Verbose logging into its own file on the running server;
-                                off (or the end of --for) deletes that file
-
-Options:
-  --config FILE                 Configuration file (default: /etc/jabberx/jabberx.yml, else
-                                ./jabberx.yml; without either, start serves localhost with
-                                embedded defaults in ./data)
-  --help, --version
-`;
 
 // A Map, not an object literal: "toString" or "constructor" must be unknown commands too.
 const COMMANDS = new Map<string, Command>([
@@ -98,12 +67,22 @@ async function run(argv: string[]): Promise<number> {
     process.stdout.write(`jabberx ${VERSION}\n`);
     return 0;
   }
-  if (values.help || !command) {
-    process.stdout.write(USAGE);
-    return command || values.help ? 0 : EXIT_USAGE;
+  if (!command) {
+    process.stdout.write(globalUsage(VERSION));
+    return values.help ? 0 : EXIT_USAGE;
+  }
+  if (command === 'help') {
+    const topic = rest[0];
+    if (topic !== undefined && !HELP.has(topic)) throw new UsageError(`unknown command "${topic}" (see jabberx help)`);
+    process.stdout.write(topic === undefined ? globalUsage(VERSION) : commandHelp(topic));
+    return 0;
   }
   const cmd = COMMANDS.get(command);
-  if (!cmd) throw new UsageError(`unknown command "${command}" (see jabberx --help)`);
+  if (!cmd) throw new UsageError(`unknown command "${command}" (see jabberx help)`);
+  if (values.help) {
+    process.stdout.write(commandHelp(command));
+    return 0;
+  }
   return cmd({
     values,
     rest,

@@ -1,0 +1,182 @@
+// `jabberx help [COMMAND]` and `jabberx COMMAND --help`: usage, options, examples and exit codes of
+// every command, from this one table (the global usage is made from it too).
+
+export interface CommandHelp {
+  /** Usage lines after "jabberx ". */
+  usage: string[];
+  summary: string;
+  /** More lines of description. */
+  details?: string[];
+  options?: Array<[flag: string, meaning: string]>;
+  examples: string[];
+  /** Exit codes besides 0 (success), 64 (usage error) and 78 (configuration error). */
+  exits?: Array<[code: number, meaning: string]>;
+}
+
+const CONFIG_OPTION: [string, string] = ['--config FILE', 'configuration file (default: /etc/jabberx/jabberx.yml, else ./jabberx.yml, else the embedded defaults)'];
+const PASSWORD_OPTION: [string, string] = ['--password P', 'the password (prompted for, without echo, when omitted; read from a pipe as one line)'];
+const ACCOUNT_FAILURE: [number, string] = [1, 'the operation failed (e.g. the account exists or does not), or another server holds the data directory'];
+
+export const HELP = new Map<string, CommandHelp>([
+  ['start', {
+    usage: ['start [--config FILE]'],
+    summary: 'Run the server',
+    details: [
+      'SIGTERM or SIGINT close every stream with <system-shutdown/> and exit. SIGHUP re-reads the',
+      'certificates and logs which settings changed in the file (those need a restart).',
+      'Holds data_dir/server.lock while it runs: a second server on the same data_dir refuses to start.',
+    ],
+    examples: ['jabberx start --config /etc/jabberx/jabberx.yml', 'kill -HUP $(cat /var/lib/jabberx/server.lock)'],
+    exits: [[1, 'the data directory is in use by another server, a listener\'s port is taken, or the server failed'], [70, 'the server crashed (logged)']],
+  }],
+  ['check-config', {
+    usage: ['check-config [--config FILE]'],
+    summary: 'Validate the configuration and what start needs, and exit',
+    details: ['Checks every option and module option, the configured certificates and keys, and the master', 'key; reports every problem. Writes nothing.'],
+    examples: ['jabberx check-config --config /etc/jabberx/jabberx.yml'],
+  }],
+  ['adduser', {
+    usage: ['adduser USER@HOST [--password P]', 'adduser --batch'],
+    summary: 'Create an account (prompts for the password when omitted)',
+    options: [PASSWORD_OPTION, ['--batch', 'create accounts from "user@host password" lines on stdin (# comments and blank lines skipped)']],
+    examples: ['jabberx adduser alice@example.org', 'jabberx adduser --batch < accounts.txt'],
+    exits: [[1, 'the account exists (with --batch: any line failed, each reported by its number); or another server holds the data directory']],
+  }],
+  ['passwd', {
+    usage: ['passwd USER@HOST [--password P]'],
+    summary: 'Change an account\'s password',
+    options: [PASSWORD_OPTION],
+    examples: ['jabberx passwd alice@example.org'],
+    exits: [ACCOUNT_FAILURE],
+  }],
+  ['deluser', {
+    usage: ['deluser USER@HOST'],
+    summary: 'Delete an account and all its data (the address is free at once)',
+    details: ['Ends its sessions on a running server; contacts\' rosters are cleaned.'],
+    examples: ['jabberx deluser alice@example.org'],
+    exits: [ACCOUNT_FAILURE],
+  }],
+  ['list-users', {
+    usage: ['list-users [HOST]'],
+    summary: 'List accounts (all hosts when HOST is omitted)',
+    examples: ['jabberx list-users', 'jabberx list-users example.org'],
+    exits: [[1, 'the store could not be read, or another server holds the data directory']],
+  }],
+  ['block', {
+    usage: ['block ADDRESS|CIDR'],
+    summary: 'Refuse connections from an address or range (IPv4/IPv6), at once',
+    details: ['Checked before TLS on every listener; open connections from it are closed; kept across restarts.'],
+    examples: ['jabberx block 203.0.113.7', 'jabberx block 2001:db8::/48'],
+    exits: [[1, 'the block could not be stored']],
+  }],
+  ['unblock', {
+    usage: ['unblock ADDRESS|CIDR'],
+    summary: 'Lift a block',
+    examples: ['jabberx unblock 203.0.113.7'],
+    exits: [[1, 'the block list could not be stored']],
+  }],
+  ['blocks', {
+    usage: ['blocks'],
+    summary: 'List blocked addresses and ranges (configured and run-time)',
+    examples: ['jabberx blocks'],
+    exits: [[1, 'the store could not be read']],
+  }],
+  ['status', {
+    usage: ['status'],
+    summary: 'Counts of the running server: sessions, memory, uptime',
+    details: ['Never who or from where.'],
+    examples: ['jabberx status'],
+    exits: [[1, 'no running server']],
+  }],
+  ['audit', {
+    usage: ['audit [--marker TEXT]...'],
+    summary: 'Scan data_dir and logs for plaintext personal data',
+    details: ['Looks for the markers, and for IP- and e-mail-shaped text.'],
+    options: [['--marker TEXT', 'text that must appear nowhere (repeatable), e.g. a test account\'s message']],
+    examples: ['jabberx audit --marker "secret-marker-42"'],
+    exits: [[1, 'something was found']],
+  }],
+  ['keygen', {
+    usage: ['keygen [--out FILE]'],
+    summary: 'Make a new random master key (printed, or written with mode 0600)',
+    options: [['--out FILE', 'write the key to FILE (mode 0600; never inside data_dir) instead of printing it']],
+    examples: ['jabberx keygen --out /etc/jabberx/master.key'],
+    exits: [[1, 'FILE could not be written']],
+  }],
+  ['rotate-key', {
+    usage: ['rotate-key --new-key-file F | --new-key-env VAR | --new-key-command CMD', 'rotate-key --data-key'],
+    summary: 'Re-wrap the data keys under a new master key, or start a new data key',
+    details: ['Works while the server runs. Afterwards point storage.key_* at the new key, and keep the old', 'key for older backups.'],
+    options: [
+      ['--new-key-file F', 'the new master key is in file F'],
+      ['--new-key-env VAR', 'the new master key is in environment variable VAR'],
+      ['--new-key-command CMD', 'the new master key is printed by the shell command CMD'],
+      ['--data-key', 'start a new data key for new writes (older ones stay for reading)'],
+    ],
+    examples: ['jabberx keygen --out /etc/jabberx/new.key && jabberx rotate-key --new-key-file /etc/jabberx/new.key', 'jabberx rotate-key --data-key'],
+    exits: [[1, 'the rotation failed (nothing changed)']],
+  }],
+  ['debug', {
+    usage: ['debug on [--for 1h] | off | status'],
+    summary: 'Verbose logging into its own file on the running server',
+    details: ['Writes data_dir/debug.log; off (or the end of --for) deletes that file.'],
+    options: [['--for PERIOD', 'switch off by itself after this long, e.g. 30m, 1h']],
+    examples: ['jabberx debug on --for 1h', 'jabberx debug off'],
+    exits: [[1, 'no running server']],
+  }],
+  ['help', {
+    usage: ['help [COMMAND]', 'COMMAND --help'],
+    summary: 'This help, or a command\'s usage, options, examples and exit codes',
+    examples: ['jabberx help adduser', 'jabberx adduser --help'],
+  }],
+]);
+
+const COMMON_EXITS: Array<[number, string]> = [[0, 'success'], [64, 'usage error (unknown command or option, missing or malformed argument)'], [78, 'configuration error (a bad option, no configuration file, a certificate or master key problem)']];
+
+function table(rows: Array<[string, string]>, indent = 2): string[] {
+  const width = Math.max(...rows.map(([a]) => a.length)) + 2;
+  return rows.map(([a, b]) => `${' '.repeat(indent)}${a.padEnd(width)}${b}`);
+}
+
+/** One command's help. */
+export function commandHelp(name: string): string {
+  const h = HELP.get(name);
+  if (!h) throw new Error(`no help for ${name}`);
+  const lines = [`Usage: ${h.usage.map((u) => `jabberx ${u}`).join('\n       ')}`, '', h.summary + '.'];
+  if (h.details) lines.push(...h.details);
+  const options = name === 'help' ? [] : [...(h.options ?? []), CONFIG_OPTION];
+  if (options.length) lines.push('', 'Options:', ...table(options));
+  lines.push('', 'Examples:', ...h.examples.map((e) => `  ${e}`));
+  const exits = [...COMMON_EXITS, ...(h.exits ?? [])].sort((a, b) => a[0] - b[0]);
+  lines.push('', 'Exit codes:', ...table(exits.map(([c, m]) => [String(c), m])));
+  return `${lines.join('\n')}\n`;
+}
+
+/** The global usage: every command with its summary. */
+export function globalUsage(version: string): string {
+  // Usage left, summary right; a usage too long for the column puts its summary on the next line.
+  const col = 34;
+  const commands: string[] = [];
+  for (const h of HELP.values()) {
+    h.usage.forEach((u, i) => {
+      const summary = i === 0 ? h.summary : '';
+      if (u.length + 2 > col && summary) commands.push(`  ${u}`, `  ${' '.repeat(col)}${summary}`);
+      else commands.push(`  ${summary ? u.padEnd(col) + summary : u}`);
+    });
+  }
+  return [
+    `jabberx ${version}: a privacy-first XMPP server`,
+    '',
+    'Usage: jabberx <command> [--config FILE] [options]',
+    '',
+    'Commands:',
+    ...commands,
+    '',
+    'Options:',
+    ...table([CONFIG_OPTION, ['--help', 'usage of a command: jabberx COMMAND --help'], ['--version', 'the version']]),
+    '',
+    'Exit codes: 0 success, 1 failure, 64 usage error, 78 configuration error',
+    '(jabberx help COMMAND lists each command\'s).',
+    '',
+  ].join('\n');
+}
