@@ -10,6 +10,8 @@ import { vcard } from './vcard/index.ts';
 import { privateStorage } from './private/index.ts';
 import { blocking } from './blocking/index.ts';
 import { offline } from './offline/index.ts';
+import { carbons } from './carbons/index.ts';
+import { csi } from './csi/index.ts';
 
 const all: AnyModule[] = [
   disco,
@@ -21,6 +23,8 @@ const all: AnyModule[] = [
   privateStorage,
   blocking,
   offline,
+  carbons,
+  csi,
 ] as AnyModule[];
 
 export const moduleRegistry: ReadonlyMap<string, AnyModule> = new Map(all.map((m) => [m.name, m]));

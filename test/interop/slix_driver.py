@@ -9,7 +9,7 @@
 #   reply    {"id": 1, "ok": true, ...} or {"id": 1, "ok": false, "error": "..."}
 #   event    {"event": "stanza", "xml": "...", "name": "message", ...} (no "id")
 # Commands: connect, send_message, send_presence, send_raw, iq, roster_get, roster_set,
-#           subscribe, disconnect, quit.
+#           subscribe, enable_carbons, disconnect, quit.
 import asyncio
 import json
 import logging
@@ -186,6 +186,24 @@ class Driver:
             entry = {'subscription': 'remove'}
         iq['roster']['items'] = {m['jid']: entry}
         reply = await iq.send(timeout=float(m.get('timeout', 10)))
+        return {'ok': True, 'type': reply['type']}
+
+    async def cmd_enable_carbons(self, m):
+        """XEP-0280 with slixmpp's own plugin: its enable(), and its carbon_received / carbon_sent
+        events (which it raises only for copies from the account's bare JID) reported as events."""
+        xmpp = self.xmpp
+        if 'xep_0280' not in xmpp.plugin:
+            xmpp.register_plugin('xep_0280')
+
+            def report(kind):
+                def handler(msg):
+                    inner = msg['carbon_' + kind]
+                    emit({'event': 'carbon_' + kind, 'from': str(msg['from']), 'to': str(msg['to']),
+                          'inner_from': str(inner['from']), 'inner_to': str(inner['to']), 'body': inner['body']})
+                return handler
+            xmpp.add_event_handler('carbon_received', report('received'))
+            xmpp.add_event_handler('carbon_sent', report('sent'))
+        reply = await xmpp.plugin['xep_0280'].enable(timeout=float(m.get('timeout', 10)))
         return {'ok': True, 'type': reply['type']}
 
     async def cmd_disconnect(self, m):
