@@ -66,6 +66,10 @@ describe('config defaults', () => {
       max_unauthenticated_per_address: 20,
       connection_rate_per_address: 10,
       connection_burst_per_address: 50,
+      sm_resume_timeout: 300_000,
+      sm_max_unacked: 500,
+      sm_max_unacked_bytes: 1 << 20,
+      sm_max_resumable: 10000,
     });
     assert.deepEqual(c.auth, {
       scram_iterations: 10000,

@@ -63,11 +63,14 @@ export class StanzaError extends Error {
 export class StreamError extends Error {
   readonly condition: StreamErrorCondition;
   readonly text: string | undefined;
+  /** An application-specific condition (RFC 6120 §4.9.4), e.g. XEP-0198's <handled-count-too-high/>. */
+  readonly application: Element | undefined;
 
-  constructor(condition: StreamErrorCondition, text?: string) {
+  constructor(condition: StreamErrorCondition, text?: string, application?: Element) {
     super(text ?? condition);
     this.condition = condition;
     this.text = text;
+    this.application = application;
   }
 
   toElement(): Element {
@@ -76,6 +79,7 @@ export class StreamError extends Error {
       {},
       el(this.condition, { xmlns: NS_STREAMS }),
       this.text ? el('text', { xmlns: NS_STREAMS, 'xml:lang': 'en' }, this.text) : null,
+      this.application,
     );
   }
 }

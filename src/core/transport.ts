@@ -33,8 +33,11 @@ export interface ElementTransport {
   attach(events: TransportEvents): void;
   /** Opens our side of the stream with these attributes (TCP: the <stream:stream> header). */
   openStream(attrs: Record<string, string>): void;
-  /** Sends one element; false means the socket buffer is full (wait for drain). */
-  send(e: Element): boolean;
+  /**
+   * Sends one element (`serialized`: its text, when the caller already has it); false means the
+   * socket buffer is full (wait for drain).
+   */
+  send(e: Element, serialized?: string): boolean;
   /** Ends our side of the stream, with a stream error first if given (RFC 6120 §4.9). */
   closeStream(error?: StreamError): void;
   /** The peer will send a new stream header (after STARTTLS or SASL success, RFC 6120 §4.3.3). */

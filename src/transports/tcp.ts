@@ -90,8 +90,8 @@ class TcpTransport implements ElementTransport {
     this.#write(header + '>');
   }
 
-  send(e: Element): boolean {
-    return this.#write(e.toString());
+  send(e: Element, serialized = e.toString()): boolean {
+    return this.#write(serialized);
   }
 
   closeStream(error?: StreamError): void {

@@ -14,14 +14,28 @@ import { StorageBusyError } from '../storage.ts';
 import { errorReply } from '../stanza-errors.ts';
 import { checkStanza, isStanzaName } from '../stanza-intake.ts';
 import { XmlStream } from './xml-stream.ts';
+import { NS_SM, ResumptionTable, StreamManagement } from './stream-management.ts';
 
 const NS_CLIENT = 'jabber:client';
 const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
 const NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind';
 const NS_SESSION = 'urn:ietf:params:xml:ns:xmpp-session';
 const MAX_AUTH_FAILURES = 5;
+/** Unacknowledged stanzas after which an acknowledgement is requested at once (XEP-0198 §4). */
+const ACK_EVERY = 10;
 
 type Phase = 'header' | 'tls-starting' | 'negotiating';
+
+/** Sessions waiting to be resumed (XEP-0198 §5), one table per server. */
+const resumptionTables = new WeakMap<ServerCore, ResumptionTable<ClientConnection>>();
+function resumable(core: ServerCore): ResumptionTable<ClientConnection> {
+  let t = resumptionTables.get(core);
+  if (!t) {
+    t = new ResumptionTable(core.config.limits.sm_max_resumable);
+    resumptionTables.set(core, t);
+  }
+  return t;
+}
 
 /** The admission decided at accept: a ticket to release on authentication, or a refusal to say. */
 export type Admission = { ticket: GateTicket } | { refusal: Refusal };
@@ -42,6 +56,10 @@ export class ClientStream extends XmlStream {
   /** Until TLS is up (STARTTLS negotiated, or the direct-TLS handshake done). */
   #cancelTlsDeadline: (() => void) | undefined;
   #cancelHandshakeDeadline: (() => void) | undefined;
+  /** XEP-0198 state of this stream's session, kept after close to count what was still handled. */
+  #sm: StreamManagement | undefined;
+  /** A server-initiated <r/> is scheduled. */
+  #ackRequest: NodeJS.Timeout | undefined;
 
   constructor(core: ServerCore, transport: ElementTransport, admission: Admission) {
     const limits = core.config.limits;
@@ -57,8 +75,9 @@ export class ClientStream extends XmlStream {
     return this.transport.peerAddress;
   }
 
+  /** Not reading its output, or (XEP-0198) holding as many unacknowledged stanzas as allowed. */
   get backedUp(): boolean {
-    return this.backlogged();
+    return this.backlogged() || (this.#sm !== undefined && !this.#sm.hasRoomFor(1));
   }
 
   /**
@@ -68,9 +87,35 @@ export class ClientStream extends XmlStream {
    */
   send(stanza: Element): boolean {
     if (this.isClosed) return false;
-    if (this.backlogged() && !this.#isOwnReply(stanza)) return false;
-    this.write(stanza);
+    const own = this.#isOwnReply(stanza);
+    if (this.backlogged() && !own) return false;
+    const sm = this.#sm;
+    if (!sm) {
+      this.write(stanza);
+      return true;
+    }
+    // XEP-0198 §4: kept until the client acknowledges it; past the bound, refused like a backlog.
+    const text = stanza.toString();
+    if (!own && !sm.hasRoomFor(text.length)) return false;
+    sm.sent(stanza, text.length);
+    this.write(stanza, text);
+    this.#requestAck();
     return true;
+  }
+
+  /**
+   * Asks for an acknowledgement (XEP-0198 §4): at once every ACK_EVERY unacknowledged stanzas, so
+   * a fast sender never fills the queue, and otherwise once soon after a burst.
+   */
+  #requestAck(): void {
+    if ((this.#sm?.unackedCount ?? 0) % ACK_EVERY === 0) {
+      this.write(el('r', { xmlns: NS_SM }));
+      return;
+    }
+    this.#ackRequest ??= setTimeout(() => {
+      this.#ackRequest = undefined;
+      if (!this.isClosed && (this.#sm?.unackedCount ?? 0) > 0) this.write(el('r', { xmlns: NS_SM }));
+    }, 1000).unref();
   }
 
   #isOwnReply(stanza: Element): boolean {
@@ -128,7 +173,7 @@ export class ClientStream extends XmlStream {
       f.append(...mechanismsFeature(offeredMechanisms(this.#core.config.auth.mechanisms, t), channelBindingTypes(t)));
       return f;
     }
-    f.append(el('bind', { xmlns: NS_BIND }), el('session', { xmlns: NS_SESSION }, el('optional')));
+    f.append(el('bind', { xmlns: NS_BIND }), el('session', { xmlns: NS_SESSION }, el('optional')), el('sm', { xmlns: NS_SM }));
     for (const feature of this.#core.host(this.#host ?? '')?.streamFeatures ?? []) f.append(feature());
     return f;
   }
@@ -138,7 +183,7 @@ export class ClientStream extends XmlStream {
   protected async onElement(e: Element): Promise<void> {
     if (this.isClosed) {
       // Stanzas the client sent before the stream closed are still routed, never lost.
-      if (this.#closedSession) await this.#onStanza(this.#closedSession, e);
+      if (this.#closedSession && isStanzaName(e.name)) await this.#handle(this.#closedSession, e);
       return;
     }
     if (this.#phase !== 'negotiating') throw new StreamError('not-authorized');
@@ -153,6 +198,7 @@ export class ClientStream extends XmlStream {
     }
     if (ns === NS_SASL) return this.#onSasl(e);
     if (this.#user === undefined) throw new StreamError('not-authorized', 'Authenticate first');
+    if (ns === NS_SM) return this.#onSm(e);
     if (!isStanzaName(e.name)) {
       // A nonza from a bound client (e.g. XEP-0352 <inactive/>) is for the modules; unknown: an error as before.
       if (this.#session && (await this.#core.host(this.#session.host)?.hooks.emit('stream/nonza', { session: this.#session, element: e }))) return;
@@ -160,7 +206,16 @@ export class ClientStream extends XmlStream {
     }
     if (ns !== undefined && ns !== NS_CLIENT) throw new StreamError('invalid-namespace');
     if (!this.#session) return this.#beforeBind(e);
-    return this.#onStanza(this.#session, e);
+    return this.#handle(this.#session, e);
+  }
+
+  /** A stanza from the bound client; with stream management it counts as handled (XEP-0198 §4). */
+  async #handle(session: SessionInfo, e: Element): Promise<void> {
+    try {
+      await this.#onStanza(session, e);
+    } finally {
+      this.#sm?.handled();
+    }
   }
 
   /**
@@ -184,10 +239,21 @@ export class ClientStream extends XmlStream {
     );
   }
 
-  protected onClosed(): void {
+  protected onClosed(how: 'stream' | 'connection'): void {
     this.#cancelTlsDeadline?.();
     this.#cancelHandshakeDeadline?.();
+    clearTimeout(this.#ackRequest);
     if ('ticket' in this.#admission) this.#admission.ticket.closed();
+    const conn = this.#conn;
+    // XEP-0198 §5: the connection went away without the stream being closed: the session waits
+    // (still routable, stanzas kept for it) for the client to resume it, up to the timeout.
+    if (how === 'connection' && conn?.sm?.resumable) {
+      this.#conn = undefined;
+      this.#closedSession = this.#session;
+      this.#session = undefined;
+      conn.detach(this.#core.config.limits.sm_resume_timeout, () => void endSession(this.#core, conn, this.log));
+      return;
+    }
     this.#releaseSession();
   }
 
@@ -200,12 +266,93 @@ export class ClientStream extends XmlStream {
     const conn = this.#conn;
     this.#conn = undefined;
     this.#session = undefined;
-    const session = conn && this.#core.sessions.remove(conn);
-    if (!session) return;
-    this.#closedSession = session;
-    void this.whenIdle()
-      .then(() => this.#core.router.sessionClosed(session))
-      .catch((err: unknown) => this.log.warn({ err }, 'session cleanup failed'));
+    if (!conn) return;
+    // A closed stream (either side) ends the session as without stream management: what was
+    // written to it counts as delivered; only a session that times out waiting for resumption
+    // hands its unacknowledged stanzas on (else a clean logout would deliver them twice).
+    const ended = { ...unbind(this.#core, conn), pending: [] };
+    if (ended.session) this.#closedSession = ended.session;
+    void this.whenIdle().then(() => handOn(this.#core, ended, this.log));
+  }
+
+  // --- stream management (XEP-0198) ----------------------------------------------------------
+
+  async #onSm(e: Element): Promise<void> {
+    switch (e.name) {
+      case 'enable':
+        return this.#enableSm(e);
+      case 'resume':
+        return this.#resume(e);
+      case 'r':
+        if (!this.#sm) throw new StreamError('unsupported-stanza-type', 'Stream management is not enabled');
+        this.write(el('a', { xmlns: NS_SM, h: String(this.#sm.inbound) }));
+        return;
+      case 'a': {
+        if (!this.#sm) throw new StreamError('unsupported-stanza-type', 'Stream management is not enabled');
+        const h = parseH(e.attrs['h']);
+        if (h === undefined) throw new StreamError('bad-format', 'An <a/> needs an h between 0 and 2^32-1');
+        if (!this.#sm.ack(h)) {
+          // §4: acknowledging more than was sent is a stream error.
+          throw new StreamError('undefined-condition', 'You acknowledged more stanzas than were sent', el('handled-count-too-high', { xmlns: NS_SM, h: String(h), 'send-count': String(this.#sm.sentCount) }));
+        }
+        return;
+      }
+      default:
+        throw new StreamError('unsupported-stanza-type');
+    }
+  }
+
+  #smFailed(condition: string, h?: number): void {
+    this.write(el('failed', { xmlns: NS_SM, ...(h === undefined ? {} : { h: String(h) }) }, el(condition, { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' })));
+  }
+
+  /** §3: enabling after resource binding, once. */
+  #enableSm(e: Element): void {
+    const conn = this.#conn;
+    if (!conn || this.#sm) return this.#smFailed('unexpected-request');
+    const limits = this.#core.config.limits;
+    const table = resumable(this.#core);
+    const wantsResume = e.attrs['resume'] === 'true' || e.attrs['resume'] === '1';
+    const sm = new StreamManagement(wantsResume && table.size < limits.sm_max_resumable, { maxUnacked: limits.sm_max_unacked, maxUnackedBytes: limits.sm_max_unacked_bytes });
+    if (sm.resumable) table.add(sm.id, conn);
+    conn.sm = sm;
+    this.#sm = sm;
+    const max = String(Math.round(limits.sm_resume_timeout / 1000));
+    this.write(el('enabled', { xmlns: NS_SM, ...(sm.resumable ? { id: sm.id, resume: 'true', max } : {}) }));
+  }
+
+  /** §5: resuming a detached (or still attached, half-open) session of the same account. */
+  async #resume(e: Element): Promise<void> {
+    if (this.#session) return this.#smFailed('unexpected-request');
+    const previd = e.attrs['previd'] ?? '';
+    const h = parseH(e.attrs['h']);
+    const conn = resumable(this.#core).get(previd);
+    const host = this.#host ?? this.#core.defaultHost;
+    if (h === undefined || !conn?.sm || conn.jid.local !== this.#user || conn.jid.domain !== host) return this.#smFailed('item-not-found');
+    const sm = conn.sm;
+    if (!sm.ack(h)) return this.#smFailed('unexpected-request', sm.inbound);
+    // The old connection, if it is still open, gives the session up (the client has moved on).
+    conn.stream?.surrender();
+    const session = this.#core.sessions.get(conn.jid.toString());
+    if (!session) return this.#smFailed('item-not-found');
+    conn.attach(this);
+    this.#conn = conn;
+    this.#session = session;
+    this.#sm = sm;
+    this.#cancelHandshakeDeadline?.();
+    this.#cancelHandshakeDeadline = undefined;
+    this.write(el('resumed', { xmlns: NS_SM, previd, h: String(sm.inbound) }));
+    // What the client never acknowledged goes again, in order; it stays queued until acknowledged.
+    for (const stanza of sm.unacked()) this.write(stanza);
+    if (sm.unackedCount > 0) this.#requestAck();
+  }
+
+  /** Another connection resumed this stream's session: let it go without ending it. */
+  surrender(): void {
+    this.#conn = undefined;
+    this.#session = undefined;
+    this.#sm = undefined;
+    this.fail(new StreamError('conflict', 'The session was resumed on another connection'));
   }
 
   // --- STARTTLS (RFC 6120 §5) ----------------------------------------------------------------
@@ -404,25 +551,97 @@ function decodeSaslPayload(text: string): Buffer | undefined | null {
   return Buffer.from(t, 'base64');
 }
 
-/** The stream's end of a bound session, registered in the session directory. */
+/** XEP-0198 'h': an unsigned 32-bit integer. */
+function parseH(raw: string | undefined): number | undefined {
+  if (raw === undefined || !/^[0-9]{1,10}$/.test(raw)) return undefined;
+  const h = Number(raw);
+  return h < 2 ** 32 ? h : undefined;
+}
+
+/**
+ * Ends a session for good: unbinds it at once (it stops being routable), then says it is
+ * unavailable and hands on what the client never acknowledged (XEP-0198 §5 timeout, or a clean
+ * close): messages go to the account's other resources, offline storage or a bounce, IQs bounce,
+ * presence is dropped; nothing is lost.
+ */
+function unbind(core: ServerCore, conn: ClientConnection): { session: SessionInfo | undefined; pending: Element[] } {
+  const sm = conn.sm;
+  if (sm) resumable(core).delete(sm.id);
+  return { session: core.sessions.remove(conn), pending: sm?.drain() ?? [] };
+}
+
+async function handOn(core: ServerCore, ended: { session: SessionInfo | undefined; pending: Element[] }, log: ServerCore['c2sLog']): Promise<void> {
+  try {
+    if (ended.session) await core.router.sessionClosed(ended.session);
+    for (const stanza of ended.pending) {
+      if (stanza.name === 'presence') continue;
+      const from = tryParseJid(stanza.attrs['from'] ?? '');
+      const to = tryParseJid(stanza.attrs['to'] ?? '');
+      if (from && to) await core.router.route(stanza, from, to);
+    }
+  } catch (err) {
+    log.warn({ err }, 'session cleanup failed');
+  }
+}
+
+function endSession(core: ServerCore, conn: ClientConnection, log: ServerCore['c2sLog']): Promise<void> {
+  return handOn(core, unbind(core, conn), log);
+}
+
+/**
+ * The stream's end of a bound session, registered in the session directory. With resumable
+ * stream management it outlives its stream: detached, it keeps what is sent to the session until
+ * the client resumes or the timeout ends the session.
+ */
 class ClientConnection implements SessionConnection {
   readonly jid: Jid;
-  readonly #stream: ClientStream;
+  #stream: ClientStream | undefined;
+  sm: StreamManagement | undefined;
+  #expiry: NodeJS.Timeout | undefined;
+  #expire: (() => void) | undefined;
 
   constructor(stream: ClientStream, jid: Jid) {
     this.#stream = stream;
     this.jid = jid;
   }
 
+  get stream(): ClientStream | undefined {
+    return this.#stream;
+  }
+
   get backedUp(): boolean {
-    return this.#stream.backedUp;
+    return this.#stream ? this.#stream.backedUp : !(this.sm?.hasRoomFor(1) ?? false);
   }
 
   send(stanza: Element): boolean {
-    return this.#stream.send(stanza);
+    if (this.#stream) return this.#stream.send(stanza);
+    // Detached, waiting for resumption: kept (bounded) to be sent when the client comes back.
+    const sm = this.sm;
+    if (!sm) return false;
+    const bytes = stanza.toString().length;
+    if (!sm.hasRoomFor(bytes)) return false;
+    sm.sent(stanza, bytes);
+    return true;
   }
 
   close(error?: StreamError): void {
-    this.#stream.close(error);
+    if (this.#stream) return this.#stream.close(error);
+    clearTimeout(this.#expiry);
+    this.#expire?.();
+  }
+
+  attach(stream: ClientStream): void {
+    clearTimeout(this.#expiry);
+    this.#expire = undefined;
+    this.#stream = stream;
+  }
+
+  detach(ms: number, expire: () => void): void {
+    this.#stream = undefined;
+    this.#expire = expire;
+    this.#expiry = setTimeout(() => {
+      this.#expire = undefined;
+      expire();
+    }, ms).unref();
   }
 }

@@ -63,8 +63,12 @@ export abstract class XmlStream {
   protected abstract onElement(e: Element): Promise<void>;
   /** An element's handler threw something other than a StreamError: answer for that element only. */
   protected abstract onElementFailed(e: Element, err: unknown, errorId: string): void;
-  /** The stream is closed (by either side): no further output; release what the role holds. */
-  protected abstract onClosed(): void;
+  /**
+   * The stream is over: no further output; release what the role holds. `how` says whether the
+   * XML stream was closed (by either side, with or without an error) or the connection just went
+   * away under it (what stream resumption, XEP-0198, is for).
+   */
+  protected abstract onClosed(how: 'stream' | 'connection'): void;
 
   // --- what a role uses --------------------------------------------------------------------
 
@@ -83,9 +87,9 @@ export abstract class XmlStream {
   protected abstract fallbackHeader(): Record<string, string>;
 
   /** Writes an element; the caller decides whether a backed-up peer may still get it. */
-  protected write(e: Element): void {
+  protected write(e: Element, serialized?: string): void {
     if (this.#closed) return;
-    this.transport.send(e);
+    this.transport.send(e, serialized);
     if (this.backlogged()) this.#stallTimer ??= setTimeout(() => this.#onStalled(), this.#limits.output_stall_timeout).unref();
   }
 
@@ -216,7 +220,7 @@ export abstract class XmlStream {
 
   #close(): void {
     this.#closed = true;
-    this.#release();
+    this.#release('stream');
     this.transport.end();
     // A peer that never closes its side is cut off after a grace period.
     setTimeout(() => this.transport.destroy(), CLOSE_GRACE_MS).unref();
@@ -225,16 +229,16 @@ export abstract class XmlStream {
   #onTransportClosed(): void {
     if (this.#closed) return;
     this.#closed = true;
-    this.#release();
+    this.#release('connection');
   }
 
-  #release(): void {
+  #release(how: 'stream' | 'connection'): void {
     clearTimeout(this.#idleTimer);
     clearTimeout(this.#stallTimer);
     this.#stallTimer = undefined;
     for (const t of this.#timers) clearTimeout(t);
     this.#timers.clear();
     for (const wake of this.#drainWaiters.splice(0)) wake();
-    this.onClosed();
+    this.onClosed(how);
   }
 }

@@ -159,7 +159,11 @@ describe('roster and presence (RFC 6121) over sockets', () => {
     await quinn.expectNone(match.presence(jidOf('pia'), 'subscribe'), 300, 'the request is not shown');
   });
 
-  it('probes at login and unavailable when a socket drops', async (t) => {
+  it('probes at login and unavailable when a socket drops (once the XEP-0198 resumption time is over)', async (t) => {
+    // Stock @xmpp/client enables resumable stream management: a dropped socket leaves the session
+    // waiting for resumption (limits.sm_resume_timeout) before it is unavailable; shortened here.
+    const server = await startServer({ config: { limits: { sm_resume_timeout: '1s' } } });
+    t.after(() => server.stop({ remove: true }));
     const una = await server.connectClient(t, 'una');
     const vic = await server.connectClient(t, 'vic');
     for (const c of [una, vic]) {
@@ -175,7 +179,7 @@ describe('roster and presence (RFC 6121) over sockets', () => {
     await una.send(xml('presence', { to: jidOf('vic'), type: 'subscribed' }));
     await vic.waitFor(match.presence(jidOf('una')), 5000, "una's presence");
 
-    // Vic's socket dies without a closing stream: una is told vic is unavailable.
+    // Vic's socket dies without a closing stream: when the session is not resumed, una is told vic is unavailable.
     vic.tlsSocket()?.destroy();
     await una.waitFor(match.presence(jidOf('vic'), 'unavailable'), 10_000, 'unavailable after the drop');
 
