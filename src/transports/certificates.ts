@@ -82,8 +82,14 @@ async function loadStored(certPath: string, keyPath: string, host: string): Prom
   }
 }
 
-/** ECDSA P-256 (fast to make, small handshakes), SAN = the host, valid one year. */
-async function makeSelfSigned(host: string): Promise<{ cert: string; key: string }> {
+/**
+ * ECDSA P-256 (fast to make, small handshakes), SAN = the host (plus `extraAltNames`), valid one
+ * year unless told otherwise; self-signed, or signed by `ca` (the tests' own CA).
+ */
+export async function makeCertificate(
+  host: string,
+  opts: { validDays?: number; ca?: { key: string; cert: string }; extraAltNames?: ({ type: 2; value: string } | { type: 7; ip: string })[] } = {},
+): Promise<{ cert: string; key: string }> {
   const ascii = domainToASCII(host) || host;
   const now = Date.now();
   const pems = await generate([{ name: 'commonName', value: ascii }], {
@@ -91,13 +97,14 @@ async function makeSelfSigned(host: string): Promise<{ cert: string; key: string
     curve: 'P-256',
     algorithm: 'sha256',
     notBeforeDate: new Date(now - 5 * 60_000), // tolerate small clock skew on clients
-    notAfterDate: new Date(now + 365 * DAY_MS),
+    notAfterDate: new Date(now + (opts.validDays ?? 365) * DAY_MS),
+    ...(opts.ca ? { ca: opts.ca } : {}),
     // RFC 6125 DNS-ID only: selfsigned cannot write the XmppAddr otherName; clients match DNS-IDs.
     extensions: [
       { name: 'basicConstraints', cA: false, critical: true },
       { name: 'keyUsage', digitalSignature: true, critical: true },
       { name: 'extKeyUsage', serverAuth: true },
-      { name: 'subjectAltName', altNames: [isIP(ascii) ? { type: 7, ip: ascii } : { type: 2, value: ascii }] },
+      { name: 'subjectAltName', altNames: [isIP(ascii) ? { type: 7, ip: ascii } : { type: 2, value: ascii }, ...(opts.extraAltNames ?? [])] },
     ],
   });
   return { cert: pems.cert, key: pems.private };
@@ -118,7 +125,7 @@ async function selfSignedFor(dataDir: string, host: string): Promise<HostCertifi
   const keyPath = join(dir, `${file}.key`);
   const stored = await loadStored(certPath, keyPath, host);
   if (stored) return stored;
-  const { cert, key } = await makeSelfSigned(host);
+  const { cert, key } = await makeCertificate(host);
   await mkdir(dir, { recursive: true, mode: 0o700 });
   await writeAtomic(keyPath, key, 0o600);
   await writeAtomic(certPath, cert, 0o644);

@@ -37,18 +37,33 @@ function recorder(t: ElementTransport): { next(kind: 'start' | 'element'): Promi
   };
 }
 
+/** A listener and one outgoing connection to it, with a test-CA certificate for localhost. */
+async function pair(): Promise<{ client: ElementTransport; server: ElementTransport; close(): Promise<void> }> {
+  const dir = mkdtempSync(join(tmpdir(), 'jx-tcp-'));
+  const cert = await issueTestCertificate('localhost', dir);
+  const context = createSecureContext({ cert: readFileSync(cert.certificate), key: readFileSync(cert.key), minVersion: 'TLSv1.2' });
+  const setup: TlsSetup = { options: {}, secureContext: context };
+  let accepted!: (t: ElementTransport) => void;
+  const incoming = new Promise<ElementTransport>((r) => (accepted = r));
+  const listener = await listenC2s({ port: 0, address: '127.0.0.1', direct: false, maxStanzaSize: 65536 }, setup, () => true, (t) => accepted(t));
+  const client = await connectTcp({ host: '127.0.0.1', port: listener.port, maxStanzaSize: 65536 }, setup);
+  const server = await incoming;
+  return {
+    client,
+    server,
+    async close() {
+      client.destroy();
+      server.destroy();
+      await listener.close();
+      rmSync(dir, { recursive: true, force: true });
+    },
+  };
+}
+
 describe('TCP transport (RFC 6120 §4, §5)', () => {
   it('carries stream headers and elements both ways, before and after STARTTLS, as listener and as outgoing stream', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'jx-tcp-'));
-    const cert = await issueTestCertificate('localhost', dir);
-    const context = createSecureContext({ cert: readFileSync(cert.certificate), key: readFileSync(cert.key), minVersion: 'TLSv1.2' });
-    const setup: TlsSetup = { options: {}, secureContext: context };
-    let accepted!: (t: ElementTransport) => void;
-    const incoming = new Promise<ElementTransport>((r) => (accepted = r));
-    const listener = await listenC2s({ port: 0, address: '127.0.0.1', direct: false, maxStanzaSize: 65536 }, setup, () => true, (t) => accepted(t));
+    const { client, server, close } = await pair();
     try {
-      const client = await connectTcp({ host: '127.0.0.1', port: listener.port, maxStanzaSize: 65536 }, setup);
-      const server = await incoming;
       const c = recorder(client);
       const s = recorder(server);
 
@@ -73,32 +88,18 @@ describe('TCP transport (RFC 6120 §4, §5)', () => {
       assert.equal(((await c.next('element')) as Element).attrs['id'], 'x');
       client.closeStream();
       server.closeStream();
-      client.destroy();
-      server.destroy();
     } finally {
-      await listener.close();
-      rmSync(dir, { recursive: true, force: true });
+      await close();
     }
   });
 
   it('an outgoing stream refuses a certificate that does not name the domain', async () => {
-    const dir = mkdtempSync(join(tmpdir(), 'jx-tcp-'));
-    const cert = await issueTestCertificate('localhost', dir);
-    const setup: TlsSetup = { options: {}, secureContext: createSecureContext({ cert: readFileSync(cert.certificate), key: readFileSync(cert.key) }) };
-    let accepted!: (t: ElementTransport) => void;
-    const incoming = new Promise<ElementTransport>((r) => (accepted = r));
-    const listener = await listenC2s({ port: 0, address: '127.0.0.1', direct: false, maxStanzaSize: 65536 }, setup, () => true, (t) => accepted(t));
+    const { client, server, close } = await pair();
     try {
-      const client = await connectTcp({ host: '127.0.0.1', port: listener.port, maxStanzaSize: 65536 }, setup);
-      const server = await incoming;
-      const [serverSide, clientSide] = await Promise.allSettled([server.startTls('localhost'), client.startTls('other.example', 'client')]);
+      const [, clientSide] = await Promise.allSettled([server.startTls('localhost'), client.startTls('other.example', 'client')]);
       assert.equal(clientSide.status, 'rejected');
-      void serverSide;
-      client.destroy();
-      server.destroy();
     } finally {
-      await listener.close();
-      rmSync(dir, { recursive: true, force: true });
+      await close();
     }
   });
 });

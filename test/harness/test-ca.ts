@@ -6,7 +6,7 @@ import { mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { isIP } from 'node:net';
 import { domainToASCII } from 'node:url';
-import { generate } from 'selfsigned';
+import { makeCertificate } from '../../src/transports/certificates.ts';
 import { REPO_ROOT } from './paths.ts';
 
 export const TEST_CA_FILE = join(REPO_ROOT, 'test', 'fixtures', 'tls', 'ca.pem');
@@ -18,28 +18,15 @@ const TEST_CA_KEY_FILE = join(REPO_ROOT, 'test', 'fixtures', 'tls', 'ca-key.pem'
  */
 export async function issueTestCertificate(host: string, dir: string): Promise<{ certificate: string; key: string }> {
   const ascii = domainToASCII(host) || host;
-  const now = Date.now();
-  const pems = await generate([{ name: 'commonName', value: ascii }], {
-    keyType: 'ec',
-    curve: 'P-256',
-    algorithm: 'sha256',
-    notBeforeDate: new Date(now - 5 * 60_000),
-    notAfterDate: new Date(now + 7 * 86_400_000),
+  const pems = await makeCertificate(host, {
+    validDays: 7,
     ca: { key: readFileSync(TEST_CA_KEY_FILE, 'utf8'), cert: readFileSync(TEST_CA_FILE, 'utf8') },
-    extensions: [
-      { name: 'basicConstraints', cA: false, critical: true },
-      { name: 'keyUsage', digitalSignature: true, critical: true },
-      { name: 'extKeyUsage', serverAuth: true },
-      {
-        name: 'subjectAltName',
-        altNames: [isIP(ascii) ? { type: 7, ip: ascii } : { type: 2, value: ascii }, { type: 2, value: `*.${ascii}` }, { type: 7, ip: '127.0.0.1' }],
-      },
-    ],
+    extraAltNames: [...(isIP(ascii) ? [] : [{ type: 2 as const, value: `*.${ascii}` }]), { type: 7 as const, ip: '127.0.0.1' }],
   });
   mkdirSync(dir, { recursive: true, mode: 0o700 });
   const certificate = join(dir, `${ascii}.pem`);
   const key = join(dir, `${ascii}.key`);
   writeFileSync(certificate, pems.cert);
-  writeFileSync(key, pems.private, { mode: 0o600 });
+  writeFileSync(key, pems.key, { mode: 0o600 });
   return { certificate, key };
 }
