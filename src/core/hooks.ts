@@ -42,6 +42,7 @@ export interface HookMap {
    * stanza to the session without running this hook again (true when the session took it).
    */
   'stanza/deliver': { stanza: Element; session: SessionInfo; release: () => boolean };
+  // (Handlers of 'stanza/deliver' run synchronously: it is on every delivery.)
   /**
    * An element from a bound client that is not a stanza (a "nonza", e.g. XEP-0352's
    * <inactive/>), in stream order: the stream waits for the handlers before reading on. A handler
@@ -83,6 +84,22 @@ export class Hooks {
 
   has(name: HookName): boolean {
     return (this.#handlers.get(name)?.length ?? 0) > 0;
+  }
+
+  /**
+   * Runs handlers in phase order, synchronously, for hooks on the hot path whose handlers must
+   * not wait ('stanza/deliver'); returns true as soon as one returns true. A handler that returns
+   * a promise is a bug: it throws.
+   */
+  emitSync<K extends HookName>(name: K, event: HookMap[K]): boolean {
+    const list = this.#handlers.get(name);
+    if (!list) return false;
+    for (const { handler } of list) {
+      const r = (handler as HookHandler<K>)(event);
+      if (r instanceof Promise) throw new TypeError(`${name} handlers must be synchronous`);
+      if (r === true) return true;
+    }
+    return false;
   }
 
   /** Runs handlers in phase order; resolves true as soon as one returns true. */

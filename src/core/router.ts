@@ -194,10 +194,10 @@ export class Router {
    * hold it (XEP-0352 CSI) and release it later; held counts as taken. False when the session
    * refused it (gone or backed up): the caller stores or bounces it.
    */
-  async #handTo(session: SessionInfo, stanza: Element): Promise<boolean> {
+  #handTo(session: SessionInfo, stanza: Element): boolean {
     const release = (): boolean => this.#sessions.deliver(session.node, session.jid.toString(), stanza);
     const hooks = this.#hooks(session.host);
-    if (hooks?.has('stanza/deliver') && (await hooks.emit('stanza/deliver', { stanza, session, release }))) return true;
+    if (hooks?.has('stanza/deliver') && hooks.emitSync('stanza/deliver', { stanza, session, release })) return true;
     return release();
   }
 
@@ -310,7 +310,7 @@ export class Router {
     // Not done: the SHOULD of §8.5.3.1 to refuse IQ get/set from entities the account shares no
     // presence with; that needs the roster, which the router does not see.
     const target = this.#sessions.get(to.toString());
-    if (target && (await this.#handTo(target, this.#stamp(stanza, from, to)))) return;
+    if (target && this.#handTo(target, this.#stamp(stanza, from, to))) return;
     // §8.5.3.2: no resource matches, or (issue 7) the one that matches is not reading and may not
     // be buffered for: then it is handled as if that resource were gone, so nothing is dropped.
     switch (stanza.name) {
@@ -361,7 +361,7 @@ export class Router {
         return;
       case 'headline':
         // "MUST deliver the message to all of the non-negative resources"; none: "silently ignore".
-        await this.#deliver(stanza, from, to, available.filter((s) => s.priority >= 0));
+        this.#deliver(stanza, from, to, available.filter((s) => s.priority >= 0));
         return;
       case 'normal':
       case 'chat': {
@@ -369,7 +369,7 @@ export class Router {
         // (b) all of the non-negative resources [chat: that have opted in]". (a), as Prosody: every
         // resource sharing the highest priority (copies for the others are Message Carbons' job, XEP-0280).
         const targets = mostAvailable(available);
-        if ((await this.#deliver(stanza, from, to, targets)) > 0) return;
+        if (this.#deliver(stanza, from, to, targets) > 0) return;
         // No non-negative resource: "(a) store the message offline ... or (b) return a stanza error
         // ... <service-unavailable/>". Storage is the offline module's; without it (or when it
         // declines: full queue, no-store hint), the sender gets the error.
@@ -392,13 +392,13 @@ export class Router {
     // included), none available: "SHOULD silently ignore" (nothing is stored, §8.5.2.2.2).
     // Errors (e.g. about a subscription request, which goes out from the bare JID) are not covered
     // by §8.5.2.1.2; like Prosody, the available resources get them.
-    await this.#deliver(stanza, from, to, this.#sessions.available(to.domain, to.local));
+    this.#deliver(stanza, from, to, this.#sessions.available(to.domain, to.local));
   }
 
   /** Returns how many sessions took the stanza (a closed or backed-up one refuses it). */
-  async #deliver(stanza: Element, from: Jid, to: Jid, sessions: SessionInfo[]): Promise<number> {
+  #deliver(stanza: Element, from: Jid, to: Jid, sessions: SessionInfo[]): number {
     let taken = 0;
-    for (const s of sessions) if (await this.#handTo(s, this.#stamp(stanza, from, to))) taken++;
+    for (const s of sessions) if (this.#handTo(s, this.#stamp(stanza, from, to))) taken++;
     return taken;
   }
 

@@ -29,6 +29,14 @@ export const carbons = defineModule({
   setup(ctx) {
     /** §4/§5: whether each session enabled carbons; a stream starts disabled. */
     const enabled = ctx.sessionState<true>();
+    /** Sessions with carbons on, per account ("user@host"): the stanza path asks this first, so accounts without carbons pay nothing. */
+    const perAccount = new Map<string, number>();
+    const count = (s: SessionInfo, delta: number): void => {
+      const key = s.jid.bareString;
+      const n = (perAccount.get(key) ?? 0) + delta;
+      if (n > 0) perAccount.set(key, n);
+      else perAccount.delete(key);
+    };
     // §3: the feature of the server.
     ctx.disco.addFeature(NS_CARBONS);
 
@@ -40,8 +48,14 @@ export const carbons = defineModule({
       // §4.1/§5.1: <not-allowed/> for a request that is not from a client of this server (or is
       // about another account).
       if (!origin || (to.local !== '' && !isSelf)) throw new StanzaError('not-allowed');
-      if (on) enabled.set(origin, true);
-      else enabled.delete(origin);
+      const was = enabled.get(origin) === true;
+      if (on && !was) {
+        enabled.set(origin, true);
+        count(origin, 1);
+      } else if (!on && was) {
+        enabled.delete(origin);
+        count(origin, -1);
+      }
       return undefined;
     };
     for (const target of ['account', 'host'] as const) {
@@ -61,8 +75,12 @@ export const carbons = defineModule({
     // §7 Sending: a copy to each other carbons-enabled resource of the sender, whether or not
     // the sender enabled carbons; never to the sender itself nor to a resource the message is
     // addressed to. After the outbound filters (a message blocking stops is not copied).
+    ctx.hooks.on('session/closed', ({ session }) => {
+      if (enabled.get(session) === true) count(session, -1);
+    });
+
     ctx.hooks.on('stanza/outbound', async ({ stanza, from, to, origin }) => {
-      if (!origin || !carbonsEligible(stanza)) return false;
+      if (!origin || !perAccount.has(origin.jid.bareString) || !carbonsEligible(stanza)) return false;
       const sender = origin.jid.toString();
       const target = to.toString();
       const inner = stanza.attrs['to'] === undefined ? new Element(stanza.name, { ...stanza.attrs, to: target }, stanza.children) : stanza;
@@ -77,6 +95,11 @@ export const carbons = defineModule({
     ctx.hooks.on('stanza/deliver', ({ stanza, session }) => {
       if (stanza.name !== 'message') return false;
       const account = session.jid.bareString;
+      // Nobody of this account takes copies: nothing to do (but <private/> still goes, §8).
+      if (!perAccount.has(account)) {
+        if (stanza.getChild('private', NS_CARBONS)) stanza.removeChildren('private', NS_CARBONS);
+        return false;
+      }
       let d = deliveries.get(stanza);
       if (!d) {
         const from = stanza.attrs['from'] ?? '';
