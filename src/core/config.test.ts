@@ -68,7 +68,7 @@ describe('config defaults', () => {
       connection_burst_per_address: 50,
       sm_resume_timeout: 300_000,
       sm_max_unacked: 500,
-      sm_max_unacked_bytes: 1 << 20,
+      sm_max_unacked_bytes: 4 << 20,
       sm_max_resumable: 10000,
     });
     assert.deepEqual(c.auth, {

@@ -132,7 +132,7 @@ export const CONFIG_SECTIONS = {
     connection_burst_per_address: option.integer(50, 'new connections one address (IPv6: one /64) may open at once, before `connection_rate_per_address` applies', { min: 1 }),
     sm_resume_timeout: option.period('5m', 'how long a session with stream management (XEP-0198) waits for its client to resume after the connection drops; its unacknowledged stanzas wait in memory meanwhile, then go to offline storage or bounce', { min: 1000 }),
     sm_max_unacked: option.integer(500, 'most stanzas kept for one session until its client acknowledges them (XEP-0198); past it, stanzas from others go to offline storage or bounce', { min: 1 }),
-    sm_max_unacked_bytes: option.size('1MiB', 'most bytes of stanzas kept for one session until its client acknowledges them (XEP-0198)', { min: 65536 }),
+    sm_max_unacked_bytes: option.size('4MiB', 'most bytes of stanzas kept for one session until its client acknowledges them (XEP-0198); as large as a full offline queue (modules.offline.max_bytes), so one login can take it whole', { min: 65536 }),
     sm_max_resumable: option.integer(10000, 'most sessions waiting to be resumed (XEP-0198), server-wide; past it, new sessions get stream management without resumption', { min: 0 }),
     max_resources_per_user: option.integer(10, 'simultaneous clients per account', { min: 1, max: 10000 }),
     v8_semi_space: option.size('2MiB', "V8 young-generation size for `jabberx start` (re-executes itself with it); keeps ~60 MB less resident than V8's 16 MiB default at some cost in peak throughput; `0` = V8's default", { max: 256 << 20 }),
