@@ -9,6 +9,7 @@ import {
   type OwnerRecords, type OwnerScope, type RecordCheck, type RecordKind, type RecordRef,
   type RecordWrite, type StoreScope,
 } from '../core/storage.ts';
+import { checkWhen, sameBytes } from './byte-rules.ts';
 
 interface Stored {
   host: string;
@@ -36,15 +37,6 @@ const inArchive = (e: Entry, a: ArchiveScope): boolean => e.host === a.host && e
 const byText = (a: string, b: string): number => (a < b ? -1 : a > b ? 1 : 0);
 const byTime = (a: Entry, b: Entry): number => a.when - b.when || a.id - b.id;
 
-function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
-}
-
-function checkWhen(ms: number): number {
-  if (!Number.isFinite(ms)) throw new RangeError('storage: invalid archive date');
-  return Math.trunc(ms);
-}
 
 interface Data {
   readonly records: Map<string, Stored>;

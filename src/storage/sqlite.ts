@@ -20,6 +20,7 @@ import {
   type RecordWrite, type StoreScope,
 } from '../core/storage.ts';
 import { migrateSqlite, sqliteSchemaVersion } from './migrations.ts';
+import { checkWhen, sameBytes } from './byte-rules.ts';
 
 export interface SqliteBackendOptions {
   /** Database file, or ':memory:' (tests; no file, no WAL). */
@@ -113,15 +114,6 @@ function colBlob(row: Row, name: string): Uint8Array {
   return v;
 }
 
-function sameBytes(a: Uint8Array | undefined, b: Uint8Array | undefined): boolean {
-  if (a === undefined || b === undefined) return a === b;
-  return Buffer.from(a.buffer, a.byteOffset, a.byteLength).equals(b);
-}
-
-function checkWhen(ms: number): number {
-  if (!Number.isFinite(ms)) throw new RangeError('storage: invalid archive date');
-  return Math.trunc(ms);
-}
 
 /** Archive ids are decimal rowids; anything else cannot name an entry and is ignored. */
 function parseIds(ids: readonly string[]): number[] {

@@ -87,8 +87,7 @@ export class ClientStream extends XmlStream {
    */
   send(stanza: Element): boolean {
     if (this.isClosed) return false;
-    const own = this.#isOwnReply(stanza);
-    if (this.backlogged() && !own) return false;
+    if (this.backlogged() && !this.#isOwnReply(stanza)) return false;
     const sm = this.#sm;
     if (!sm) {
       this.write(stanza);
@@ -96,7 +95,7 @@ export class ClientStream extends XmlStream {
     }
     // XEP-0198 §4: kept until the client acknowledges it; past the bound, refused like a backlog.
     const text = stanza.toString();
-    if (!own && !sm.hasRoomFor(text.length)) return false;
+    if (!sm.hasRoomFor(text.length) && !this.#isOwnReply(stanza)) return false;
     sm.sent(stanza, text.length);
     this.write(stanza, text);
     this.#requestAck();
