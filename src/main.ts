@@ -7,7 +7,7 @@ import { AccountError } from './core/accounts.ts';
 import { KeyError } from './storage/encryption/key-error.ts';
 import { builtinModuleNames, defaultModuleNames } from './modules/registry.ts';
 import type { Command } from './cli/command.ts';
-import { UsageError } from './cli/errors.ts';
+import { NoServerError, OperationError, UsageError } from './cli/errors.ts';
 import { DataDirLockedError } from './cli/data-dir-lock.ts';
 import { NoConfigError, configPathFor } from './cli/default-config.ts';
 import { ListenError } from './transports/listen.ts';
@@ -22,6 +22,7 @@ import { VERSION } from './version.ts';
 import { HELP, commandHelp, globalUsage } from './cli/help.ts';
 
 const EXIT_USAGE = 64;
+const EXIT_NO_SERVER = 69;
 const EXIT_CONFIG = 78;
 
 
@@ -101,7 +102,10 @@ run(process.argv.slice(2)).then(
     } else if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`jabberx: ${(e as Error).message}\n`);
       process.exitCode = EXIT_USAGE;
-    } else if (e instanceof AccountError || e instanceof DataDirLockedError || e instanceof ListenError) {
+    } else if (e instanceof NoServerError) {
+      process.stderr.write(`jabberx: ${e.message}\n`);
+      process.exitCode = EXIT_NO_SERVER;
+    } else if (e instanceof AccountError || e instanceof DataDirLockedError || e instanceof ListenError || e instanceof OperationError) {
       process.stderr.write(`jabberx: ${e.message}\n`);
       process.exitCode = 1;
     } else {

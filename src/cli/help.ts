@@ -15,6 +15,7 @@ export interface CommandHelp {
 
 const CONFIG_OPTION: [string, string] = ['--config FILE', 'configuration file (default: /etc/jabberx/jabberx.yml, else ./jabberx.yml, else the embedded defaults)'];
 const PASSWORD_OPTION: [string, string] = ['--password P', 'the password (prompted for, without echo, when omitted; read from a pipe as one line)'];
+const NO_SERVER: [number, string] = [69, 'no server is running on the data directory (the command needs one)'];
 const ACCOUNT_FAILURE: [number, string] = [1, 'the operation failed (e.g. the account exists or does not), or another server holds the data directory'];
 
 export const HELP = new Map<string, CommandHelp>([
@@ -86,7 +87,7 @@ export const HELP = new Map<string, CommandHelp>([
     summary: 'Counts of the running server: sessions, memory, uptime',
     details: ['Never who or from where.'],
     examples: ['jabberx status'],
-    exits: [[1, 'no running server']],
+    exits: [NO_SERVER],
   }],
   ['audit', {
     usage: ['audit [--marker TEXT]...'],
@@ -122,7 +123,7 @@ export const HELP = new Map<string, CommandHelp>([
     details: ['Writes data_dir/debug.log; off (or the end of --for) deletes that file.'],
     options: [['--for PERIOD', 'switch off by itself after this long, e.g. 30m, 1h']],
     examples: ['jabberx debug on --for 1h', 'jabberx debug off'],
-    exits: [[1, 'no running server']],
+    exits: [NO_SERVER],
   }],
   ['help', {
     usage: ['help [COMMAND]', 'COMMAND --help'],
@@ -175,7 +176,8 @@ export function globalUsage(version: string): string {
     'Options:',
     ...table([CONFIG_OPTION, ['--help', 'usage of a command: jabberx COMMAND --help'], ['--version', 'the version']]),
     '',
-    'Exit codes: 0 success, 1 failure, 64 usage error, 78 configuration error',
+    'Exit codes: 0 success, 1 failure, 64 usage error, 69 no running server (commands that need',
+    'one), 78 configuration error',
     '(jabberx help COMMAND lists each command\'s).',
     '',
   ].join('\n');

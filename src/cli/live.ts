@@ -6,7 +6,7 @@ import { withOperations } from './operate.ts';
 
 /** `status`: counts of the running server (sessions, memory, uptime). */
 export const status: Command = async ({ config }) => {
-  const result = await withOperations(config(), (run) => run('status', {}), { stoppedError: 'no running server' });
+  const result = await withOperations(config(), (run) => run('status', {}), { needsServer: 'status counts what a running server holds' });
   process.stdout.write(`${JSON.stringify(result, null, 2)}\n`);
   return 0;
 };
@@ -24,7 +24,7 @@ export const debug: Command = async ({ values, rest, config }) => {
     }
   }
   const r = await withOperations(cfg, (run) => run('debug', { mode, for: values.for }), {
-    stoppedError: 'no running server (debug logging is switched on a running server)',
+    needsServer: 'debug logging is switched on a running server',
   });
   process.stdout.write(r.enabled ? `debug logging on, into ${r.file}${r.until ? ` until ${r.until}` : ''}\n` : 'debug logging off (no debug file)\n');
   return 0;

@@ -8,12 +8,16 @@ import { controlAvailable, controlRequest } from '../transports/control-socket.t
 import { DataDirLockedError, lockHolder } from './data-dir-lock.ts';
 import { refuseNewDefaultStore } from './default-config.ts';
 import { runOperation, type OperationArgs, type OperationName, type OperationResult } from '../operations/control.ts';
+import { NoServerError, OperationError } from './errors.ts';
 
 export type RunOperation = <N extends OperationName>(name: N, args: OperationArgs<N>) => Promise<OperationResult<N>>;
 
 export interface OperateOptions {
-  /** When set, a stopped server is an error with this message (the command needs a running one). */
-  stoppedError?: string;
+  /**
+   * Set when the command needs a running server: why, said after "no server is running on
+   * DATA_DIR" (a NoServerError, exit 69) when none runs.
+   */
+  needsServer?: string;
   /** Turns a failure reported by the running server into the error the command throws. */
   remoteError?: (message: string) => Error;
 }
@@ -22,18 +26,18 @@ export interface OperateOptions {
 export async function withOperations<T>(cfg: ServerConfig, fn: (run: RunOperation, live: boolean) => Promise<T>, opts: OperateOptions = {}): Promise<T> {
   const socket = controlSocketPath(cfg);
   if (await controlAvailable(socket)) {
-    const remoteError = opts.remoteError ?? ((message: string) => new Error(message));
+    const remoteError = opts.remoteError ?? ((message: string) => new OperationError(message));
     return fn(async (name, args) => {
       const reply = await controlRequest(socket, { command: name, args });
-      if (!reply) throw new Error('the server stopped');
+      if (!reply) throw new NoServerError('the server stopped before it answered');
       if (!reply.ok) throw remoteError(reply.error);
       return reply.result as OperationResult<typeof name>;
     }, true);
   }
   const holder = lockHolder(cfg.data_dir);
   if (holder !== undefined) throw new DataDirLockedError(`a server (pid ${holder}) runs on ${cfg.data_dir} but does not answer on ${socket} yet; try again in a moment`);
+  if (opts.needsServer !== undefined) throw new NoServerError(`no server is running on ${cfg.data_dir} (${opts.needsServer})`);
   refuseNewDefaultStore(cfg);
-  if (opts.stoppedError !== undefined) throw new Error(opts.stoppedError);
   const server = new Server(cfg);
   await server.start({ listen: false });
   try {

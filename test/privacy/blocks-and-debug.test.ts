@@ -113,8 +113,8 @@ describe('debug logging on demand', () => {
   it('says clearly when no server runs', async () => {
     await server.stop();
     const res = await server.cli(['debug', 'on']);
-    assert.equal(res.code, 1);
-    assert.match(res.stderr, /no running server/);
+    assert.equal(res.code, 69);
+    assert.match(res.stderr, /^jabberx: no server is running on .* \(debug logging is switched on a running server\)\n$/);
   });
 });
 
