@@ -51,7 +51,7 @@ function optionsTable(mods: AnyModule[]): string {
 }
 
 /** Keys outside CONFIG_SECTIONS (parsed by hand in src/core/config.ts): key, default, meaning. */
-const DATA_DIR_ROW = '| `data_dir` | `./data` | database, self-signed certificates, logs (relative to the config file) |';
+const DATA_DIR_ROW = '| `data_dir` | `./data`; `/var/lib/jabberx` for `/etc/jabberx/jabberx.yml` | database, self-signed certificates, logs (relative to the config file) |';
 const LISTENERS_ROW = '| `listeners` | 5222 STARTTLS, 5223 direct TLS on `::` | list of `{type, port, address}`; types `c2s_starttls`, `c2s_direct_tls`, `http` (policy pages, default port 5280), `https` (5281) |';
 const HOSTS_ROWS = [
   '| `hosts.<domain>` | `localhost` | served domains; each may set `certificate`, `key` and `modules` |',

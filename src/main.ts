@@ -11,6 +11,7 @@ import { NoServerError, OperationError, UsageError } from './cli/errors.ts';
 import { DataDirLockedError } from './cli/data-dir-lock.ts';
 import { NoConfigError, configPathFor } from './cli/default-config.ts';
 import { ListenError } from './transports/listen.ts';
+import { RootRefusedError } from './cli/root-refusal.ts';
 import { addUser, changePassword, deleteUser, listUsers } from './cli/accounts.ts';
 import { block, unblock, listBlocks } from './cli/blocks.ts';
 import { keygen, rotateKey } from './cli/keys.ts';
@@ -23,6 +24,7 @@ import { HELP, commandHelp, globalUsage } from './cli/help.ts';
 
 const EXIT_USAGE = 64;
 const EXIT_NO_SERVER = 69;
+const EXIT_NO_PERMISSION = 77;
 const EXIT_CONFIG = 78;
 
 
@@ -59,6 +61,7 @@ async function run(argv: string[]): Promise<number> {
       'new-key-env': { type: 'string' },
       'new-key-command': { type: 'string' },
       'data-key': { type: 'boolean' },
+      'allow-root': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -102,6 +105,9 @@ run(process.argv.slice(2)).then(
     } else if (e instanceof UsageError || (e as { code?: string }).code?.startsWith('ERR_PARSE_ARGS')) {
       process.stderr.write(`jabberx: ${(e as Error).message}\n`);
       process.exitCode = EXIT_USAGE;
+    } else if (e instanceof RootRefusedError) {
+      process.stderr.write(`jabberx: ${e.message}\n`);
+      process.exitCode = EXIT_NO_PERMISSION;
     } else if (e instanceof NoServerError) {
       process.stderr.write(`jabberx: ${e.message}\n`);
       process.exitCode = EXIT_NO_SERVER;

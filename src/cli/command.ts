@@ -13,6 +13,7 @@ export interface CliOptions {
   readonly 'new-key-env'?: string | undefined;
   readonly 'new-key-command'?: string | undefined;
   readonly 'data-key'?: boolean | undefined;
+  readonly 'allow-root'?: boolean | undefined;
 }
 
 export interface CommandContext {

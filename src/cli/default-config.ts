@@ -3,9 +3,9 @@
 // clone), and commands that would open the store refuse rather than create an empty one.
 import { existsSync } from 'node:fs';
 import { resolve } from 'node:path';
-import type { ServerConfig } from '../core/config.ts';
+import { SYSTEM_CONFIG_PATH, type ServerConfig } from '../core/config.ts';
 
-export const DEFAULT_CONFIG_PATHS = ['/etc/jabberx/jabberx.yml', './jabberx.yml'] as const;
+export const DEFAULT_CONFIG_PATHS = [SYSTEM_CONFIG_PATH, './jabberx.yml'] as const;
 
 /** --config, else the first default location that exists, else undefined (embedded defaults). */
 export function configPathFor(given: string | undefined): string | undefined {

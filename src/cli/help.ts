@@ -20,15 +20,17 @@ const ACCOUNT_FAILURE: [number, string] = [1, 'the operation failed (e.g. the ac
 
 export const HELP = new Map<string, CommandHelp>([
   ['start', {
-    usage: ['start [--config FILE]'],
+    usage: ['start [--config FILE] [--allow-root]'],
     summary: 'Run the server',
     details: [
       'SIGTERM or SIGINT close every stream with <system-shutdown/> and exit. SIGHUP re-reads the',
       'certificates and logs which settings changed in the file (those need a restart).',
       'Holds data_dir/server.lock while it runs: a second server on the same data_dir refuses to start.',
+      'Refuses to run as root (a flaw in the server would give away the machine) unless told to.',
     ],
-    examples: ['jabberx start --config /etc/jabberx/jabberx.yml', 'kill -HUP $(cat /var/lib/jabberx/server.lock)'],
-    exits: [[1, 'the data directory is in use by another server, a listener\'s port is taken, or the server failed'], [70, 'the server crashed (logged)']],
+    options: [['--allow-root', 'run as root all the same (refused otherwise; also security.allow_root)']],
+    examples: ['jabberx start --config /etc/jabberx/jabberx.yml', 'sudo -u jabberx jabberx start', 'kill -HUP $(cat /var/lib/jabberx/server.lock)'],
+    exits: [[1, 'the data directory is in use by another server, a listener\'s port is taken, or the server failed'], [70, 'the server crashed (logged)'], [77, 'run as root without --allow-root']],
   }],
   ['check-config', {
     usage: ['check-config [--config FILE]'],

@@ -6,6 +6,7 @@ import { Server } from '../server.ts';
 import type { Command } from './command.ts';
 import { lockDataDir } from './data-dir-lock.ts';
 import { checkCertificatesBeforeStart } from './preflight.ts';
+import { refuseRoot } from './root-refusal.ts';
 
 /**
  * V8 flags can't change once the heap exists, so `start` re-executes itself (same process, same
@@ -50,8 +51,10 @@ async function onHangup(server: Server, config: () => ServerConfig): Promise<voi
   }
 }
 
-export const start: Command = async ({ config }) => {
+export const start: Command = async ({ values, config }) => {
   const cfg = config();
+  // Before anything is written: files made as root would lock the service user out later.
+  refuseRoot(values['allow-root'] === true || cfg.security.allow_root);
   relaunchWithHeapTuning(cfg);
   // Before the server touches data_dir (its constructor removes a leftover debug log).
   mkdirSync(cfg.data_dir, { recursive: true, mode: 0o700 });

@@ -94,6 +94,13 @@ describe('config defaults', () => {
     const listeners = example.listeners.map(({ line, ...rest }) => (assert.ok(line), rest));
     assert.deepEqual({ ...example, configPath: undefined, listeners }, defaults);
   });
+
+  it('data_dir defaults to /var/lib/jabberx for the system configuration, else ./data beside the file', () => {
+    assert.equal(parseConfigText('', '/etc/jabberx', opts, '/etc/jabberx/jabberx.yml').data_dir, '/var/lib/jabberx');
+    assert.equal(parseConfigText('data_dir: /srv/x\n', '/etc/jabberx', opts, '/etc/jabberx/jabberx.yml').data_dir, '/srv/x');
+    assert.equal(parseConfigText('', '/home/op', opts, '/home/op/jabberx.yml').data_dir, '/home/op/data');
+    assert.equal(parseConfigText('', '/etc/jabberx', opts).data_dir, '/etc/jabberx/data');
+  });
 });
 
 describe('config: a full file', () => {

@@ -148,6 +148,7 @@ export const CONFIG_SECTIONS = {
     failed_login_max_per_address: option.integer(10, 'failures from one address before it is refused for the window', { min: 1 }),
     failed_login_max_per_account: option.integer(30, 'failures for one account before addresses that failed are refused for it', { min: 1 }),
     blocked_ips: option.list([], 'addresses and CIDR ranges refused before TLS on every listener (also `jabberx block`)'),
+    allow_root: option.boolean(false, 'let `jabberx start` run as root, as `--allow-root` does; refused otherwise, since a flaw in the server would then give away the whole machine'),
     retention_interval: option.period('1h', 'how often expired data is deleted (also at start; shorter when a limit is short)', { min: 1000 }),
   },
   // The rest of the published terms and privacy policy is derived from what the server does.
@@ -159,6 +160,11 @@ export const CONFIG_SECTIONS = {
     extra_terms: option.list([], 'the operator\'s own additional rules, one sentence each, e.g. "No spam."'),
   },
 } satisfies Record<string, OptionDecls>;
+
+/** A system install's configuration file: the CLI looks for it first (src/cli/default-config.ts). */
+export const SYSTEM_CONFIG_PATH = '/etc/jabberx/jabberx.yml';
+/** data_dir when the system configuration leaves it unset (the unit's StateDirectory=jabberx). */
+export const SYSTEM_DATA_DIR = '/var/lib/jabberx';
 
 const TOP_KEYS = ['data_dir', 'log', 'listeners', 'tls', 'storage', 'limits', 'auth', 'security', 'policy', 'hosts', 'modules'];
 const HOST_KEYS = ['certificate', 'key', 'modules'];
@@ -368,7 +374,7 @@ export function parseConfigText(text: string, baseDir: string, opts: ConfigOptio
   checkKeys(root, TOP_KEYS, '');
 
   const dataDirNode = root.get('data_dir');
-  const dataDirRaw = dataDirNode?.value ?? './data';
+  const dataDirRaw = dataDirNode?.value ?? (configPath === SYSTEM_CONFIG_PATH ? SYSTEM_DATA_DIR : './data');
   if (typeof dataDirRaw !== 'string' || dataDirRaw === '') throw new ConfigError('data_dir', `expected a folder path, got ${JSON.stringify(dataDirRaw)}`, { line: dataDirNode?.line });
   const dataDir = resolve(baseDir, dataDirRaw);
 

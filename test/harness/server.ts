@@ -189,7 +189,8 @@ export async function startServer(opts: StartOptions = {}): Promise<TestServer> 
   for (const [jid, pw] of opts.users ?? []) await adduser(jid, pw);
 
   let output = '';
-  const child = fork(MAIN, ['start', '--config', configPath], {
+  // CI runs as root; the server refuses that unless told (src/cli/root-refusal.ts).
+  const child = fork(MAIN, ['start', '--config', configPath, '--allow-root'], {
     cwd: REPO_ROOT,
     execPath: nodeBinary(),
     // What `jabberx start` runs with in production (limits.v8_semi_space, 2 MiB): under IPC it

@@ -45,7 +45,7 @@ describe('check-config', () => {
       assert.match(r.stderr, message);
       assert.doesNotMatch(r.stdout, /OK/);
       assert.equal(existsSync(join(dir, 'jabberx.key')), false, 'check-config wrote a key file');
-      const s = await jabberx(['start', '--config', path], { env });
+      const s = await jabberx(['start', '--config', path, '--allow-root'], { env });
       assert.equal(s.code, 78, s.stdout + s.stderr);
       assert.match(s.stderr, message);
       assert.equal(existsSync(join(dir, 'jabberx.key')), false, 'a refused start wrote a key file');

@@ -79,7 +79,7 @@ describe('a second server on the same data directory', () => {
   it('refuses to start, and leaves the first one reachable by the CLI and by clients', async (t) => {
     const lockFile = join(server.dataDir, 'server.lock');
     assert.equal(readFileSync(lockFile, 'utf8').trim(), String(server.process.pid));
-    const second = await jabberx(['start', '--config', server.configPath]);
+    const second = await jabberx(['start', '--config', server.configPath, '--allow-root']);
     assert.equal(second.code, 1, second.stderr);
     assert.match(second.stderr, new RegExp(`^jabberx: the data directory .* is in use by a running server \\(pid ${server.process.pid}\\); stop it first`));
     assert.doesNotMatch(second.stderr, /\n\s+at /, 'no stack trace');
