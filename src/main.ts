@@ -18,6 +18,7 @@ import { keygen, rotateKey } from './cli/keys.ts';
 import { status, debug } from './cli/live.ts';
 import { start } from './cli/start.ts';
 import { checkConfig } from './cli/check-config.ts';
+import { check } from './cli/check-certs.ts';
 import { runAudit } from './cli/audit.ts';
 import { VERSION } from './version.ts';
 import { HELP, commandHelp, globalUsage } from './cli/help.ts';
@@ -32,6 +33,7 @@ const EXIT_CONFIG = 78;
 const COMMANDS = new Map<string, Command>([
   ['start', start],
   ['check-config', checkConfig],
+  ['check', check],
   ['adduser', addUser],
   ['passwd', changePassword],
   ['deluser', deleteUser],

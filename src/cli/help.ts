@@ -35,8 +35,25 @@ export const HELP = new Map<string, CommandHelp>([
   ['check-config', {
     usage: ['check-config [--config FILE]'],
     summary: 'Validate the configuration and what start needs, and exit',
-    details: ['Checks every option and module option, the configured certificates and keys, and the master', 'key; reports every problem. Writes nothing.'],
+    details: [
+      'Checks every option and module option, the certificates (as check certs: a certificate start would',
+      'refuse or whose chain does not verify is a problem, the rest are warnings) and the master key;',
+      'reports every problem. Writes nothing.',
+    ],
     examples: ['jabberx check-config --config /etc/jabberx/jabberx.yml'],
+  }],
+  ['check', {
+    usage: ['check certs [--config FILE]'],
+    summary: 'Check each host\'s certificate as clients will see it',
+    details: [
+      'For each host: missing or unreadable files, not PEM, a key that does not match, expired (error)',
+      'or expiring within 30 days (warning), a name that does not cover the host (wildcards count), and a',
+      'chain that does not verify against the system\'s CAs and NODE_EXTRA_CA_CERTS. The self-signed',
+      'certificate jabberx makes is a warning. With a server running, the service domains its modules',
+      'serve are checked too (warnings). Reads files only. Any error exits 78.',
+    ],
+    examples: ['jabberx check certs --config /etc/jabberx/jabberx.yml'],
+    exits: [[1, 'warnings only (e.g. a certificate expiring within 30 days, or self-signed)']],
   }],
   ['adduser', {
     usage: ['adduser USER@HOST [--password P]', 'adduser --batch'],

@@ -42,7 +42,8 @@ describe('config defaults', () => {
       { type: 'c2s_starttls', port: 5222, address: '::' },
       { type: 'c2s_direct_tls', port: 5223, address: '::' },
     ]);
-    assert.deepEqual(c.tls, { min_version: 'TLSv1.2', ciphers: DEFAULT_CIPHERS });
+    assert.deepEqual(c.tls, { min_version: 'TLSv1.2', ciphers: DEFAULT_CIPHERS, watch: true });
+    assert.deepEqual(c.acme, { enabled: false, directory: 'https://acme-v02.api.letsencrypt.org/directory', email: '', agree_tos: false, renew_before: 30 * 86_400_000 });
     assert.deepEqual(c.storage, {
       backend: 'sqlite',
       path: join(process.cwd(), 'data', 'jabberx.sqlite'),
@@ -158,6 +159,7 @@ hosts:
       ciphers: 'ECDHE-ECDSA-AES128-GCM-SHA256',
       certificate: '/srv/jabberx/certs/all.pem',
       key: '/srv/jabberx/certs/all.key',
+      watch: true,
     });
     assert.deepEqual(c.storage, {
       backend: 'sqlite',
@@ -333,5 +335,21 @@ describe('config: policy and http listeners', () => {
     fails('policy:\n  extra_terms: ["a", 3]\n', 'policy.extra_terms (line 2)', 'list of strings');
     fails('policy:\n  extra_terms: ["ok", "  "]\n', 'policy.extra_terms (line 2)', 'empty rule');
     fails('policy: yes\n', 'policy (line 1)', 'expected a mapping');
+  });
+});
+
+describe('config: acme', () => {
+  const http = 'listeners: [{ type: http, port: 80 }]\n';
+
+  it('is off by default, and reads every key', () => {
+    const c = parse(`${http}acme: { enabled: true, agree_tos: true, directory: "https://ca.example/dir", email: ops@example.org, renew_before: 20d }\n`);
+    assert.deepEqual(c.acme, { enabled: true, agree_tos: true, directory: 'https://ca.example/dir', email: 'ops@example.org', renew_before: 20 * 86_400_000 });
+  });
+
+  it('needs the terms accepted, an https directory and an http listener', () => {
+    fails(`${http}acme:\n  enabled: true\n`, 'config: acme.agree_tos (line 3): must be true to use ACME: read the terms of service of acme-v02.api.letsencrypt.org first');
+    fails(`${http}acme: { directory: "http://ca.example/dir" }\n`, 'config: acme.directory (line 2): expected an https URL, got "http://ca.example/dir"');
+    fails('acme:\n  enabled: true\n  agree_tos: true\n', 'config: acme.enabled (line 2): needs an http listener');
+    fails(`${http}acme: { renew_before: 1h }\n`, 'acme.renew_before', 'at least');
   });
 });

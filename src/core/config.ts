@@ -52,6 +52,8 @@ export interface ServerConfig {
   listeners: ListenerConfig[];
   /** `certificate`/`key`: absolute paths, or absent (self-signed per host). */
   tls: Omit<ConfigSection<'tls'>, 'certificate' | 'key'> & { readonly certificate?: string; readonly key?: string };
+  /** `directory` an https URL; when `enabled`, `agree_tos` is true and an http listener exists. */
+  acme: ConfigSection<'acme'>;
   /** `path` and `key_file` absolute. */
   storage: ConfigSection<'storage'>;
   /** `preauth_max_stanza_size` never above `max_stanza_size`. */
@@ -106,6 +108,15 @@ export const CONFIG_SECTIONS = {
     ciphers: { ...option.string(DEFAULT_CIPHERS, 'OpenSSL cipher list for TLS 1.2; TLS 1.3 suites always on'), defaultText: 'ECDHE + AEAD only' },
     certificate: { ...option.string('', 'default PEM certificate chain, for hosts without their own'), defaultText: 'self-signed per host' },
     key: { ...option.string('', 'private key (PEM) of `tls.certificate`'), defaultText: 'self-signed per host' },
+    watch: option.boolean(true, 're-read certificates when their files or folders change (a certbot renewal), as `jabberx reload` does'),
+  },
+  // RFC 8555 with HTTP-01: for hosts without their own certificate files (src/transports/acme.ts).
+  acme: {
+    enabled: option.boolean(false, 'get and renew certificates from an ACME CA (Let\'s Encrypt) for hosts without `certificate`/`key`; needs an `http` listener reached on port 80'),
+    directory: option.string('https://acme-v02.api.letsencrypt.org/directory', 'the CA\'s ACME directory URL (https)'),
+    email: option.string('', 'contact address given to the CA, for expiry and policy notices (optional)'),
+    agree_tos: option.boolean(false, 'you accept the CA\'s terms of service; required with `enabled`'),
+    renew_before: option.period('30d', 'renew a certificate this long before it expires', { min: 86_400_000, max: 3650 * 86_400_000 }),
   },
   storage: {
     backend: option.enum(['sqlite'] as const, 'sqlite', 'storage backend'),
@@ -166,7 +177,7 @@ export const SYSTEM_CONFIG_PATH = '/etc/jabberx/jabberx.yml';
 /** data_dir when the system configuration leaves it unset (the unit's StateDirectory=jabberx). */
 export const SYSTEM_DATA_DIR = '/var/lib/jabberx';
 
-const TOP_KEYS = ['data_dir', 'log', 'listeners', 'tls', 'storage', 'limits', 'auth', 'security', 'policy', 'hosts', 'modules'];
+const TOP_KEYS = ['data_dir', 'log', 'listeners', 'tls', 'acme', 'storage', 'limits', 'auth', 'security', 'policy', 'hosts', 'modules'];
 const HOST_KEYS = ['certificate', 'key', 'modules'];
 const LISTENER_TYPES = ['c2s_starttls', 'c2s_direct_tls', 'http', 'https'] as const;
 // XEP-0368 direct TLS on 5223; 5280/5281 are the customary XMPP server HTTP(S) ports.
@@ -359,6 +370,22 @@ function parseHosts(node: RNode | undefined, baseDir: string, topModules: Map<st
   return hosts;
 }
 
+/** ACME needs the CA's terms accepted, an https directory, and an http listener for HTTP-01 (RFC 8555 §8.3). */
+function checkAcme(acme: ConfigSection<'acme'>, lines: Map<string, number>, listeners: ListenerConfig[]): void {
+  let url: URL | undefined;
+  try {
+    url = new URL(acme.directory);
+  } catch {
+    // reported below
+  }
+  if (url?.protocol !== 'https:') throw new ConfigError('acme.directory', `expected an https URL, got ${JSON.stringify(acme.directory)}`, { line: lines.get('directory') });
+  if (!acme.enabled) return;
+  if (!acme.agree_tos) throw new ConfigError('acme.agree_tos', `must be true to use ACME: read the terms of service of ${url.host} first`, { line: lines.get('enabled') });
+  if (!listeners.some((l) => l.type === 'http')) {
+    throw new ConfigError('acme.enabled', 'needs an http listener (on port 80, or forwarded from it) to answer the CA\'s HTTP-01 challenges', { line: lines.get('enabled') });
+  }
+}
+
 /** Parses config text; relative paths resolve against baseDir (the config file's folder). */
 export function parseConfigText(text: string, baseDir: string, opts: ConfigOptions, configPath?: string): ServerConfig {
   const lc = new LineCounter();
@@ -380,6 +407,7 @@ export function parseConfigText(text: string, baseDir: string, opts: ConfigOptio
 
   const log = section(root, 'log', CONFIG_SECTIONS.log).values;
   const tls = section(root, 'tls', CONFIG_SECTIONS.tls);
+  const acme = section(root, 'acme', CONFIG_SECTIONS.acme);
   const storage = section(root, 'storage', CONFIG_SECTIONS.storage).values;
   const limits = section(root, 'limits', CONFIG_SECTIONS.limits).values;
   const auth = section(root, 'auth', CONFIG_SECTIONS.auth);
@@ -412,16 +440,21 @@ export function parseConfigText(text: string, baseDir: string, opts: ConfigOptio
   const topModules = new Map<string, HostModuleConfig | false>(opts.defaultModules.map((name) => [name, { options: {}, lines: new Map<string, number>() }]));
   if (root.has('modules')) for (const [name, entry] of parseModuleEntries(root.get('modules'), 'modules', opts.knownModules)) topModules.set(name, entry);
 
+  const listeners = parseListeners(root.get('listeners'));
+  checkAcme(acme.values, acme.lines, listeners);
+
   const config: Omit<ServerConfig, 'policy'> = {
     configPath,
     data_dir: dataDir,
     log: { ...log, file: log.file === '-' ? '-' : resolve(dataDir, log.file) },
-    listeners: parseListeners(root.get('listeners')),
+    listeners,
     tls: {
       min_version: tls.values.min_version,
       ciphers: tls.values.ciphers,
+      watch: tls.values.watch,
       ...pathPair(tls.values.certificate, tls.values.key, 'tls', baseDir, tls.lines),
     },
+    acme: acme.values,
     storage: { ...storage, path: resolve(dataDir, storage.path), key_file: resolve(baseDir, storage.key_file) },
     limits: { ...limits, preauth_max_stanza_size: Math.min(limits.preauth_max_stanza_size, limits.max_stanza_size) },
     auth: { ...auth.values, mechanisms: [...new Set(mechanisms)] },

@@ -85,6 +85,11 @@ export class Router {
     return () => this.#services.delete(domain);
   }
 
+  /** The service domains claimed (certificate checks: each host's certificate should cover its own). */
+  serviceDomains(): string[] {
+    return [...this.#services.keys()];
+  }
+
   /** Sets where stanzas to remote domains go (the federation adapter). */
   setRemote(remote: RemoteDomains): void {
     this.#remote = remote;

@@ -1,13 +1,49 @@
 // Server certificates for TLS (RFC 6120 §13.7.1.2, RFC 6125 DNS-ID): configured PEM files, or a
 // self-signed certificate per host made once under data_dir/certs/ so a fresh install serves TLS at once.
 import { X509Certificate, createPrivateKey, type KeyObject } from 'node:crypto';
+import { existsSync } from 'node:fs';
 import { chmod, mkdir, readFile, rename, writeFile } from 'node:fs/promises';
 import { isIP } from 'node:net';
-import { join } from 'node:path';
+import { dirname, join } from 'node:path';
 import { domainToASCII } from 'node:url';
 import { generate } from 'selfsigned';
 import { ConfigError } from '../core/errors.ts';
 import type { ServerConfig } from '../core/config.ts';
+
+/**
+ * Where a host's certificate comes from, in this order: the host's own files, the shared tls.*
+ * files, the managed folder data_dir/certs/<host>/ (`jabberx cert import`, ACME), else the
+ * self-signed one jabberx makes under data_dir/certs/.
+ */
+export type CertificateSource =
+  | { kind: 'configured'; certificate: string; key: string; /** The option prefix: hosts.<host> or tls. */ scope: string }
+  | { kind: 'managed'; certificate: string; key: string }
+  | { kind: 'self-signed'; certificate: string; key: string };
+
+/** A host's folder or file name: ASCII whatever the host's script. */
+export function hostFileName(host: string): string {
+  return domainToASCII(host) || host;
+}
+
+/** The managed folder of a host: fullchain.pem and privkey.pem, as Let's Encrypt names them. */
+export function managedCertificatePaths(dataDir: string, host: string): { certificate: string; key: string } {
+  const dir = join(dataDir, 'certs', hostFileName(host));
+  return { certificate: join(dir, 'fullchain.pem'), key: join(dir, 'privkey.pem') };
+}
+
+export function selfSignedPaths(dataDir: string, host: string): { certificate: string; key: string } {
+  const dir = join(dataDir, 'certs');
+  return { certificate: join(dir, `${hostFileName(host)}.crt`), key: join(dir, `${hostFileName(host)}.key`) };
+}
+
+export function certificateSource(config: ServerConfig, host: string): CertificateSource {
+  const h = config.hosts.get(host);
+  if (h?.certificate && h.key) return { kind: 'configured', certificate: h.certificate, key: h.key, scope: `hosts.${host}` };
+  if (config.tls.certificate && config.tls.key) return { kind: 'configured', certificate: config.tls.certificate, key: config.tls.key, scope: 'tls' };
+  const managed = managedCertificatePaths(config.data_dir, host);
+  if (existsSync(managed.certificate) || existsSync(managed.key)) return { kind: 'managed', ...managed };
+  return { kind: 'self-signed', ...selfSignedPaths(config.data_dir, host) };
+}
 
 export interface HostCertificate {
   /** PEM, possibly a chain (leaf first). */
@@ -25,38 +61,67 @@ const DAY_MS = 86_400_000;
 /** A stored self-signed certificate this close to its end is replaced at start. */
 const RENEW_BEFORE_MS = 7 * DAY_MS;
 
-/** Reads and checks a configured certificate/key pair; errors name the host and option. */
-async function readPair(certPath: string, keyPath: string, host: string, scope: string): Promise<HostCertificate> {
+/** Option names for errors about a pair: `hosts.<host>.certificate`, `tls.key`, … */
+interface PairLabels {
+  certificate: string;
+  key: string;
+}
+
+function labelsOf(source: CertificateSource): PairLabels {
+  return source.kind === 'configured' ? { certificate: `${source.scope}.certificate`, key: `${source.scope}.key` } : { certificate: 'certificate', key: 'key' };
+}
+
+/** Why a file can't be read, in words. */
+export function unreadable(e: unknown): string {
+  const code = (e as NodeJS.ErrnoException).code;
+  return code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'a folder, not a file' : String(e);
+}
+
+/** The names a certificate is for (its DNS and IP SANs, else its CN), for messages. */
+export function certificateNames(x509: X509Certificate): string {
+  const san = x509.subjectAltName?.split(', ').map((n) => n.replace(/^(DNS|IP Address):/, '')).join(', ');
+  return san || /CN=([^\n]*)/.exec(x509.subject)?.[1] || 'no name';
+}
+
+/**
+ * Reads and checks a certificate/key pair that is served as it is (configured, imported or from
+ * ACME): readable, PEM, the key matching, valid now and naming the host. Errors name the host and option.
+ */
+async function readPair(certPath: string, keyPath: string, host: string, labels: PairLabels, now = Date.now()): Promise<HostCertificate> {
   const read = async (path: string, opt: string): Promise<string> => {
     try {
       return await readFile(path, 'utf8');
     } catch (e) {
-      const code = (e as NodeJS.ErrnoException).code;
-      const why = code === 'ENOENT' ? 'no such file' : code === 'EACCES' ? 'permission denied' : code === 'EISDIR' ? 'a folder, not a file' : String(e);
-      throw new ConfigError(`${scope}.${opt}`, `cannot read ${path}: ${why}`, { host });
+      throw new ConfigError(opt, `cannot read ${path}: ${unreadable(e)}`, { host });
     }
   };
-  const cert = await read(certPath, 'certificate');
-  const key = await read(keyPath, 'key');
+  const cert = await read(certPath, labels.certificate);
+  const key = await read(keyPath, labels.key);
   let x509: X509Certificate;
   try {
     x509 = new X509Certificate(cert);
   } catch {
-    throw new ConfigError(`${scope}.certificate`, `${certPath} holds no PEM certificate`, { host });
+    throw new ConfigError(labels.certificate, `${certPath} holds no PEM certificate`, { host });
   }
   let keyObject: KeyObject;
   try {
     keyObject = createPrivateKey(key);
   } catch {
-    throw new ConfigError(`${scope}.key`, `${keyPath} holds no unencrypted PEM private key`, { host });
+    throw new ConfigError(labels.key, `${keyPath} holds no unencrypted PEM private key`, { host });
   }
   if (!x509.checkPrivateKey(keyObject)) {
-    throw new ConfigError(`${scope}.key`, `${keyPath} is not the private key of ${certPath}`, { host });
+    throw new ConfigError(labels.key, `${keyPath} is not the private key of ${certPath}`, { host });
   }
-  return { cert, key, selfSigned: false, expiresAt: new Date(x509.validTo), matchesHost: namesHost(x509, host) };
+  const expiresAt = new Date(x509.validTo);
+  if (expiresAt.getTime() <= now) throw new ConfigError(labels.certificate, `${certPath} expired on ${expiresAt.toISOString()}`, { host });
+  const validFrom = new Date(x509.validFrom);
+  if (validFrom.getTime() > now) throw new ConfigError(labels.certificate, `${certPath} is not valid before ${validFrom.toISOString()}`, { host });
+  if (!namesHost(x509, host)) throw new ConfigError(labels.certificate, `${certPath} is for ${certificateNames(x509)}, not ${host}`, { host });
+  return { cert, key, selfSigned: false, expiresAt, matchesHost: true };
 }
 
-function namesHost(x509: X509Certificate, host: string): boolean {
+/** Whether the certificate covers `name` (a DNS-ID, wildcards included, or an IP address). */
+export function namesHost(x509: X509Certificate, host: string): boolean {
   const ascii = domainToASCII(host) || host;
   return isIP(ascii) ? x509.checkIP(ascii) !== undefined : x509.checkHost(ascii) !== undefined;
 }
@@ -119,56 +184,57 @@ async function writeAtomic(path: string, data: string, mode: number): Promise<vo
 }
 
 async function selfSignedFor(dataDir: string, host: string): Promise<HostCertificate> {
-  const dir = join(dataDir, 'certs');
-  const file = domainToASCII(host) || host; // ASCII file names whatever the host's script
-  const certPath = join(dir, `${file}.crt`);
-  const keyPath = join(dir, `${file}.key`);
+  const { certificate: certPath, key: keyPath } = selfSignedPaths(dataDir, host);
   const stored = await loadStored(certPath, keyPath, host);
   if (stored) return stored;
   const { cert, key } = await makeCertificate(host);
-  await mkdir(dir, { recursive: true, mode: 0o700 });
+  await mkdir(dirname(certPath), { recursive: true, mode: 0o700 });
   await writeAtomic(keyPath, key, 0o600);
   await writeAtomic(certPath, cert, 0o644);
   return { cert, key, selfSigned: true, expiresAt: new Date(new X509Certificate(cert).validTo), matchesHost: true };
 }
 
 /**
- * The certificate for each host, in host order: the host's own files, else tls.certificate/key,
- * else a self-signed one made once and reused (replaced when it nears expiry).
+ * One host's certificate, from its source (certificateSource). A managed certificate that can't be
+ * served (expired, say) is an error, unless ACME is on: then the self-signed one serves until ACME
+ * replaces it.
  */
+export async function loadHostCertificate(config: ServerConfig, host: string): Promise<HostCertificate> {
+  const source = certificateSource(config, host);
+  if (source.kind === 'self-signed') return selfSignedFor(config.data_dir, host);
+  try {
+    return await readPair(source.certificate, source.key, host, labelsOf(source));
+  } catch (e) {
+    if (source.kind === 'managed' && config.acme.enabled && e instanceof ConfigError) return selfSignedFor(config.data_dir, host);
+    throw e;
+  }
+}
+
+/** The certificate for each host, in host order (see certificateSource). */
 export async function ensureCertificates(config: ServerConfig): Promise<Map<string, HostCertificate>> {
   const out = new Map<string, HostCertificate>();
-  const { certificate: globalCert, key: globalKey } = config.tls;
-  for (const [name, host] of config.hosts) {
-    if (host.certificate && host.key) {
-      out.set(name, await readPair(host.certificate, host.key, name, `hosts.${name}`));
-    } else if (globalCert && globalKey) {
-      out.set(name, await readPair(globalCert, globalKey, name, 'tls'));
-    } else {
-      out.set(name, await selfSignedFor(config.data_dir, name));
-    }
-  }
+  for (const name of config.hosts.keys()) out.set(name, await loadHostCertificate(config, name));
   return out;
 }
 
 /**
- * Reads and checks every configured certificate/key pair without making any (check-config, and
- * `start` before it touches the store): every problem found, none when all can be served.
+ * Reads and checks every certificate/key pair that would be served as it is, without making any
+ * (check-config, and `start` before it touches the store): every problem found, none when all
+ * can be served. Expired certificates and certificates for another name are problems too.
  */
 export async function checkConfiguredCertificates(config: ServerConfig): Promise<ConfigError[]> {
   const problems = new Map<string, ConfigError>();
-  const { certificate: globalCert, key: globalKey } = config.tls;
-  for (const [name, host] of config.hosts) {
-    const pair = host.certificate && host.key
-      ? { cert: host.certificate, key: host.key, scope: `hosts.${name}` }
-      : globalCert && globalKey ? { cert: globalCert, key: globalKey, scope: 'tls' } : undefined;
-    if (!pair) continue; // self-signed, made at start
+  for (const name of config.hosts.keys()) {
+    const source = certificateSource(config, name);
+    // Self-signed ones are made at start; ACME replaces managed ones it can't serve.
+    if (source.kind === 'self-signed' || (source.kind === 'managed' && config.acme.enabled)) continue;
     try {
-      await readPair(pair.cert, pair.key, name, pair.scope);
+      await readPair(source.certificate, source.key, name, labelsOf(source));
     } catch (e) {
       if (!(e instanceof ConfigError)) throw e;
       // tls.* is shared by every host without its own: report a broken file once.
-      problems.set(pair.scope === 'tls' ? e.message.replace(/ \(host [^)]*\)/, '') : e.message, e);
+      const shared = source.kind === 'configured' && source.scope === 'tls' && !e.message.includes(`, not ${name}`);
+      problems.set(shared ? e.message.replace(/ \(host [^)]*\)/, '') : e.message, e);
     }
   }
   return [...problems.values()];

@@ -10,7 +10,7 @@ import { makeCertificate } from '../../src/transports/certificates.ts';
 import { REPO_ROOT } from './paths.ts';
 
 export const TEST_CA_FILE = join(REPO_ROOT, 'test', 'fixtures', 'tls', 'ca.pem');
-const TEST_CA_KEY_FILE = join(REPO_ROOT, 'test', 'fixtures', 'tls', 'ca-key.pem');
+export const TEST_CA_KEY_FILE = join(REPO_ROOT, 'test', 'fixtures', 'tls', 'ca-key.pem');
 
 /**
  * Writes a certificate and key for `host` into `dir`, signed by the test CA, naming the host and
