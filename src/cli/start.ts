@@ -88,8 +88,10 @@ export const start: Command = async ({ values, config }) => {
   process.send?.({ type: 'ready', ports: server.ports });
   await new Promise<void>((resolve) => {
     const stop = () => resolve();
-    process.once('SIGTERM', stop);
-    process.once('SIGINT', stop);
+    // `on`, not `once`: Ctrl-C reaches both the `jabberx` wrapper and this process, and the
+    // wrapper relays it too; the second signal must not cut the orderly shutdown short.
+    process.on('SIGTERM', stop);
+    process.on('SIGINT', stop);
     process.once('disconnect', stop);
   });
   await server.stop();
