@@ -19,6 +19,7 @@ import { status, debug } from './cli/live.ts';
 import { start } from './cli/start.ts';
 import { checkConfig } from './cli/check-config.ts';
 import { check } from './cli/check-certs.ts';
+import { reload } from './cli/reload.ts';
 import { runAudit } from './cli/audit.ts';
 import { VERSION } from './version.ts';
 import { HELP, commandHelp, globalUsage } from './cli/help.ts';
@@ -34,6 +35,7 @@ const COMMANDS = new Map<string, Command>([
   ['start', start],
   ['check-config', checkConfig],
   ['check', check],
+  ['reload', reload],
   ['adduser', addUser],
   ['passwd', changePassword],
   ['deluser', deleteUser],

@@ -2,7 +2,6 @@
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
-import { createSecureContext, type SecureContext } from 'node:tls';
 import type { Logger } from 'pino';
 import type { ServerConfig } from './core/config.ts';
 import { prepareDomain } from './core/config.ts';
@@ -22,8 +21,9 @@ import type { AnyModule, ServerInfo } from './core/modules.ts';
 import { SqliteBackend } from './storage/sqlite.ts';
 import { EncryptedBackend } from './storage/encrypted.ts';
 import { loadMasterKey, writeNewKeyFile } from './storage/encryption/key-providers.ts';
-import { ensureCertificates, type HostCertificate } from './transports/certificates.ts';
-import { createTlsServerOptions } from './transports/tls-options.ts';
+import { ServedCertificates } from './transports/served-certificates.ts';
+import { watchCertificateFiles, type FileWatch } from './transports/certificate-watch.ts';
+import { checkCertificates } from './transports/certificate-check.ts';
 import { listenC2s, type Listener } from './transports/tcp.ts';
 import { listenError } from './transports/listen.ts';
 import { listenControl } from './transports/control-socket.ts';
@@ -34,6 +34,7 @@ import type { OperationsDeps } from './operations/deps.ts';
 import { handleControlRequest } from './operations/control.ts';
 import { loadStoredBlocks } from './operations/ip-blocks.ts';
 import { policyFacts, stampPolicy } from './operations/policy.ts';
+import { reloadableConfig, settingChanges, type ReloadReport } from './operations/reload.ts';
 import { VERSION } from './version.ts';
 
 export function controlSocketPath(config: ServerConfig): string {
@@ -62,11 +63,6 @@ export function openStorage(config: ServerConfig, log?: Logger): EncryptedBacken
   });
 }
 
-function tlsSetupFor(config: ServerConfig, certs: Map<string, HostCertificate>) {
-  const options = createTlsServerOptions(config, certs);
-  return { options, secureContext: options.secureContext ?? createSecureContext(options), contextFor: options.contextFor };
-}
-
 /** A random per-installation secret kept in the data directory (mode 0600). */
 function loadOrCreateSecret(path: string): Buffer {
   try {
@@ -79,7 +75,10 @@ function loadOrCreateSecret(path: string): Buffer {
 }
 
 export class Server implements ServerCore {
-  readonly config: ServerConfig;
+  /** The running configuration; a reload replaces it with one whose reloadable settings are the file's. */
+  config: ServerConfig;
+  /** Where reload() reads the configuration file (set by `jabberx start`); without it, reload re-reads certificates only. */
+  configSource: (() => ServerConfig) | undefined;
   readonly log: Logger;
   readonly c2sLog: Logger;
   readonly storage: EncryptedBackend;
@@ -96,8 +95,9 @@ export class Server implements ServerCore {
   readonly #hosts = new Map<string, HostRuntime>();
   readonly #listeners: Listener[] = [];
   #control: { close(): Promise<void> } | undefined;
-  /** The TLS settings every c2s listener reads at each handshake; replaced in place by reloadCertificates(). */
-  #tls: { options: ReturnType<typeof createTlsServerOptions>; secureContext: SecureContext; contextFor: (host: string) => SecureContext | undefined } | undefined;
+  /** The certificates and TLS settings the listeners serve; replaced in place by a reload. */
+  #certificates: ServedCertificates | undefined;
+  #certificateWatch: FileWatch | undefined;
   readonly #streams = new Set<ClientStream>();
   #policyChanged = new Date().toISOString();
   readonly ports: Record<string, number> = {};
@@ -148,8 +148,12 @@ export class Server implements ServerCore {
         return before.addresses - after.addresses + (before.accounts - after.accounts);
       },
     });
+    // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter below reads the config a reload replaced
+    const server = this;
     this.operations = {
-      config,
+      get config() {
+        return server.config;
+      },
       log: this.log,
       storage: this.storage,
       accounts: this.accounts,
@@ -165,6 +169,8 @@ export class Server implements ServerCore {
       connections: () => this.#streams,
       sessionCount: () => this.sessions.count(),
       unauthenticated: () => this.gate.unauthenticated,
+      serviceDomains: () => this.router.serviceDomains(),
+      reload: () => this.reload(),
     };
   }
 
@@ -203,7 +209,8 @@ export class Server implements ServerCore {
       });
     }
     if (opts.listen === false) return;
-    const tlsSetup = (this.#tls = tlsSetupFor(this.config, await ensureCertificates(this.config)));
+    const certificates = (this.#certificates = await ServedCertificates.load(this.config));
+    const tlsSetup = certificates.setup;
     this.#policyChanged = await stampPolicy(this.operations);
     for (const [i, l] of this.config.listeners.entries()) {
       const named = (e: unknown) => Promise.reject(listenError(e, `listeners[${i}] (${l.type}${l.line ? `, line ${l.line}` : ''})`, l.address, l.port));
@@ -213,6 +220,7 @@ export class Server implements ServerCore {
           (address) => !this.blocks.isBlocked(address),
           (path) => policyPage(path, policyFacts(this.operations, this.#policyChanged)),
         ).catch(named);
+        certificates.onChange(() => listener.refreshTls());
         this.#listeners.push(listener);
         this.ports[l.type] = listener.port;
         continue;
@@ -236,22 +244,86 @@ export class Server implements ServerCore {
       this.#listeners.push(listener);
       this.ports[l.type] = listener.port;
     }
+    await this.#warnAboutCertificates();
+    if (this.config.tls.watch) {
+      this.#certificateWatch = watchCertificateFiles(ServedCertificates.files(this.config), () => void this.#certificateFilesChanged());
+    }
     this.retention.start(this.config.security.retention_interval);
     this.#control = await listenControl(controlSocketPath(this.config), (req) => handleControlRequest(this.operations, req));
     this.log.info({ hosts: [...this.#hosts.keys()], ports: this.ports, version: VERSION }, 'JabberX started');
   }
 
+  /** Logs what `check certs` would say of the served certificates: not refused, but not to go unnoticed. */
+  async #warnAboutCertificates(): Promise<void> {
+    for (const report of await checkCertificates(this.config, { serviceDomains: this.router.serviceDomains() })) {
+      for (const f of report.findings) this.log.warn({ host: report.host, problem: f.message }, 'certificate');
+    }
+  }
+
   /**
-   * Re-reads every host's certificate and key (SIGHUP: certbot renewals): new c2s connections get
-   * them, open ones keep theirs. On an error the certificates in use stay. Returns the hosts.
+   * Re-reads every host's certificate and key under the running settings: new connections get
+   * them, open ones keep theirs; a host whose new certificate can't be served keeps its old one.
    */
-  async reloadCertificates(): Promise<string[]> {
-    if (!this.#tls) throw new Error('the server is not listening');
-    Object.assign(this.#tls, tlsSetupFor(this.config, await ensureCertificates(this.config)));
-    return [...this.config.hosts.keys()];
+  async reloadCertificates(): Promise<Record<string, string>> {
+    if (!this.#certificates) throw new Error('the server is not listening');
+    const outcome = await this.#certificates.reload(this.config);
+    this.#certificateWatch?.update(ServedCertificates.files(this.config));
+    for (const [host, result] of Object.entries(outcome)) {
+      if (result === 'replaced') this.log.info({ host }, 'certificate replaced; new connections get it');
+      else if (result !== 'unchanged') this.log.error({ host, problem: result }, 'new certificate refused; the one in use stays');
+    }
+    return outcome;
+  }
+
+  #logReload(trigger: string, report: ReloadReport): void {
+    const log = this.log;
+    log.info({ certificates: report.certificates }, `${trigger}: certificates re-read; new connections get them`);
+    if (report.configError !== undefined) log.warn({ problem: report.configError }, `${trigger}: the configuration file no longer loads; the running settings stay`);
+    if (report.applied.length) log.info({ applied: report.applied }, `${trigger}: settings applied`);
+    if (report.restart.length) log.warn({ restart: report.restart }, `${trigger}: settings changed in the configuration file need a restart to take effect`);
+    if (report.configError === undefined && !report.applied.length && !report.restart.length) log.info(`${trigger}: no setting changed in the configuration file`);
+  }
+
+  /** A certificate file or folder changed (a certbot renewal): re-read them, as a reload would. */
+  async #certificateFilesChanged(): Promise<void> {
+    try {
+      const outcome = await this.reloadCertificates();
+      this.log.info({ certificates: outcome }, 'certificate files changed: certificates re-read');
+      if (Object.values(outcome).some((r) => r !== 'unchanged')) await this.#warnAboutCertificates();
+    } catch (err) {
+      this.log.error({ err }, 'certificate files changed but could not be re-read; the ones in use stay');
+    }
+  }
+
+  /**
+   * SIGHUP and `jabberx reload`: re-reads the configuration file, applies what can change while
+   * running (certificates and TLS settings, ACME, the policy pages) and names what needs a restart.
+   * A file that no longer loads changes no setting; the certificates are re-read all the same.
+   */
+  async reload(trigger: 'SIGHUP' | 'jabberx reload' = 'jabberx reload'): Promise<ReloadReport> {
+    const report: ReloadReport = { applied: [], restart: [], certificates: {} };
+    if (this.configSource) {
+      try {
+        const fresh = this.configSource();
+        Object.assign(report, settingChanges(this.config, fresh));
+        this.config = reloadableConfig(this.config, fresh);
+      } catch (e) {
+        report.configError = (e as Error).message;
+      }
+    }
+    report.certificates = await this.reloadCertificates();
+    if (report.applied.some((k) => k === 'tls.watch')) {
+      this.#certificateWatch?.close();
+      this.#certificateWatch = this.config.tls.watch ? watchCertificateFiles(ServedCertificates.files(this.config), () => void this.#certificateFilesChanged()) : undefined;
+    }
+    if (report.applied.some((k) => k.startsWith('policy.'))) this.#policyChanged = await stampPolicy(this.operations);
+    this.#logReload(trigger, report);
+    await this.#warnAboutCertificates();
+    return report;
   }
 
   async stop(): Promise<void> {
+    this.#certificateWatch?.close();
     await this.#control?.close();
     for (const c of this.sessions.connections()) c.close(new StreamError('system-shutdown'));
     await Promise.all(this.#listeners.splice(0).map((l) => l.close().catch(() => undefined)));

@@ -23,8 +23,10 @@ export const HELP = new Map<string, CommandHelp>([
     usage: ['start [--config FILE] [--allow-root]'],
     summary: 'Run the server',
     details: [
-      'SIGTERM or SIGINT close every stream with <system-shutdown/> and exit. SIGHUP re-reads the',
-      'certificates and logs which settings changed in the file (those need a restart).',
+      'SIGTERM or SIGINT close every stream with <system-shutdown/> and exit. SIGHUP reloads, as',
+      'jabberx reload does (certificates, and the settings that can change while running; the log says',
+      'which changed and which need a restart). Certificate files are also re-read when they change',
+      '(tls.watch).',
       'Holds data_dir/server.lock while it runs: a second server on the same data_dir refuses to start.',
       'Refuses to run as root (a flaw in the server would give away the machine) unless told to.',
     ],
@@ -54,6 +56,18 @@ export const HELP = new Map<string, CommandHelp>([
     ],
     examples: ['jabberx check certs --config /etc/jabberx/jabberx.yml'],
     exits: [[1, 'warnings only (e.g. a certificate expiring within 30 days, or self-signed)']],
+  }],
+  ['reload', {
+    usage: ['reload'],
+    summary: 'Make the running server re-read its configuration file and certificates',
+    details: [
+      'As SIGHUP does. New TLS connections (c2s and https) get the new certificates; open sessions stay.',
+      'Applied at once: tls.*, hosts.<domain>.certificate/key, acme.*, policy.*; every other changed',
+      'setting is named as needing a restart. A certificate that is expired, for another name or',
+      'otherwise unusable is refused and the one in use stays.',
+    ],
+    examples: ['jabberx reload', 'certbot renew --deploy-hook "jabberx reload"'],
+    exits: [[1, 'a new certificate was refused (the one in use stays)'], [69, 'no server is running'], [78, 'the configuration file does not load (the server is not asked; its running settings stay)']],
   }],
   ['adduser', {
     usage: ['adduser USER@HOST [--password P]', 'adduser --batch'],

@@ -1,5 +1,5 @@
 // `jabberx start`: run the server until SIGTERM/SIGINT or the parent's IPC channel closes; SIGHUP
-// re-reads the certificates.
+// reloads (the certificates and the settings that can change while running: src/operations/reload.ts).
 import { mkdirSync } from 'node:fs';
 import type { ServerConfig } from '../core/config.ts';
 import { Server } from '../server.ts';
@@ -24,33 +24,6 @@ function relaunchWithHeapTuning(cfg: ServerConfig): void {
   );
 }
 
-/** Top-level settings of `fresh` that differ from `running` (Maps compared by their entries). */
-export function changedSettings(running: ServerConfig, fresh: ServerConfig): string[] {
-  const json = (v: unknown) => JSON.stringify(v, (_k, x: unknown) => (x instanceof Map ? [...(x as Map<unknown, unknown>)] : x));
-  return Object.keys(running).filter((k) => k !== 'configPath' && json(running[k as keyof ServerConfig]) !== json(fresh[k as keyof ServerConfig]));
-}
-
-/**
- * SIGHUP (logrotate, certbot hooks): re-reads the certificates and keeps serving. Settings are not
- * applied yet: the log names those changed in the file, which take effect at the next restart.
- */
-async function onHangup(server: Server, config: () => ServerConfig): Promise<void> {
-  const log = server.log;
-  try {
-    const hosts = await server.reloadCertificates();
-    log.info({ hosts }, 'SIGHUP: certificates re-read; new connections get them (the https listener keeps its certificate until a restart)');
-  } catch (err) {
-    log.error({ err }, 'SIGHUP: certificates not re-read, the ones in use stay');
-  }
-  try {
-    const changed = changedSettings(server.config, config());
-    if (changed.length) log.warn({ changed }, 'SIGHUP: settings changed in the configuration file need a restart to take effect');
-    else log.info('SIGHUP: no setting changed in the configuration file');
-  } catch (err) {
-    log.warn({ err }, 'SIGHUP: the configuration file no longer loads; the running settings stay');
-  }
-}
-
 export const start: Command = async ({ values, config }) => {
   const cfg = config();
   // Before anything is written: files made as root would lock the service user out later.
@@ -63,10 +36,11 @@ export const start: Command = async ({ values, config }) => {
   // A broken certificate stops start-up before the store is opened (or a first key file made).
   await checkCertificatesBeforeStart(cfg);
   const server = new Server(cfg);
+  server.configSource = config;
   // Node's default for SIGHUP is to exit: logrotate and certbot hooks send it to reload.
   let listening = false;
   process.on('SIGHUP', () => {
-    if (listening) void onHangup(server, config);
+    if (listening) void server.reload('SIGHUP').catch((err: unknown) => server.log.error({ err }, 'SIGHUP: reload failed'));
     else server.log.info('SIGHUP before the server listens: ignored');
   });
   // Crash output goes through the logger too, so it is scrubbed of addresses like every log line.

@@ -7,6 +7,7 @@ import { changeBlock, listBlocks, type BlockChange } from './ip-blocks.ts';
 import { rotateKey, type KeyRotation } from './keys.ts';
 import { serverStatus, type ServerStatus } from './status.ts';
 import { switchDebug, type DebugState } from './debug.ts';
+import type { ReloadReport } from './reload.ts';
 
 type Account = { host: string; user: string };
 
@@ -22,6 +23,8 @@ export interface Operations {
   'rotate-key': { args: KeyRotation; result: { activeDataKey: number } | { rotated: true } };
   status: { args: Record<string, never>; result: ServerStatus };
   debug: { args: { mode: string; for?: string | undefined }; result: DebugState };
+  reload: { args: Record<string, never>; result: ReloadReport };
+  'service-domains': { args: Record<string, never>; result: string[] };
 }
 
 export type OperationName = keyof Operations;
@@ -66,12 +69,18 @@ export async function runOperation<N extends OperationName>(deps: OperationsDeps
     case 'debug':
       result = switchDebug(deps, String(a['mode'] ?? 'status'), a['for'] === undefined ? undefined : String(a['for']));
       break;
+    case 'reload':
+      result = await deps.reload();
+      break;
+    case 'service-domains':
+      result = deps.serviceDomains();
+      break;
   }
   return result as OperationResult<N>;
 }
 
 const OPERATION_NAMES: ReadonlySet<string> = new Set<OperationName>([
-  'adduser', 'passwd', 'deluser', 'list-users', 'block', 'unblock', 'blocks', 'rotate-key', 'status', 'debug',
+  'adduser', 'passwd', 'deluser', 'list-users', 'block', 'unblock', 'blocks', 'rotate-key', 'status', 'debug', 'reload', 'service-domains',
 ]);
 
 function isOperation(command: string): command is OperationName {

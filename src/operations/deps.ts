@@ -10,6 +10,7 @@ import type { Hooks } from '../core/hooks.ts';
 import type { StreamError } from '../core/errors.ts';
 import type { AnyModule } from '../core/modules.ts';
 import type { StorageBackend } from '../core/storage.ts';
+import type { ReloadReport } from './reload.ts';
 
 /** Storage scope of server-wide data (not a valid domain, so it can't clash with a host). */
 export const SERVER_SCOPE = '_server';
@@ -45,4 +46,8 @@ export interface OperationsDeps {
   sessionCount(): number;
   /** Connections not authenticated yet, for status. */
   unauthenticated(): number;
+  /** Service domains the modules claimed (e.g. conference.example.org), for certificate checks. */
+  serviceDomains(): string[];
+  /** Re-reads the configuration and certificates (src/operations/reload.ts); refused while the server is stopped. */
+  reload(): Promise<ReloadReport>;
 }

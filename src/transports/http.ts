@@ -111,8 +111,13 @@ function onConnect(_req: http.IncomingMessage, socket: Duplex): void {
   socket.end(`HTTP/1.1 405 Method Not Allowed\r\n${lines.join('')}\r\n`);
 }
 
+/** An HTTP(S) listener; refreshTls() makes new HTTPS connections use opts.tls as it is now (after a reload). */
+export interface HttpListener extends Listener {
+  refreshTls(): void;
+}
+
 /** Listens for HTTP (or HTTPS with opts.tls); `admit` decides on each connection before anything is read. */
-export function listenHttp(opts: HttpListenOptions, admit: AdmitPeer, pages: PageSource): Promise<Listener> {
+export async function listenHttp(opts: HttpListenOptions, admit: AdmitPeer, pages: PageSource): Promise<HttpListener> {
   const serverOptions: http.ServerOptions = {
     // Small pages: short limits keep idle or slow clients from holding sockets.
     headersTimeout: 10_000,
@@ -121,8 +126,10 @@ export function listenHttp(opts: HttpListenOptions, admit: AdmitPeer, pages: Pag
     maxHeaderSize: 8 * 1024,
   };
   const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => handle(req, res, pages, opts.onError);
-  const server = opts.tls
-    ? https.createServer({ ...opts.tls.options, secureContext: opts.tls.secureContext, ...serverOptions }, onRequest)
+  const tlsSetup = opts.tls;
+  // SNI goes through the setup as it is at each handshake, so a reload reaches it too.
+  const server = tlsSetup
+    ? https.createServer({ ...tlsSetup.options, secureContext: tlsSetup.secureContext, SNICallback: (name, cb) => (tlsSetup.options.SNICallback ?? ((_n, done) => done(null, tlsSetup.secureContext)))(name, cb), ...serverOptions }, onRequest)
     : http.createServer(serverOptions, onRequest);
   server.maxRequestsPerSocket = 100;
   server.maxConnections = 1000;
@@ -140,5 +147,15 @@ export function listenHttp(opts: HttpListenOptions, admit: AdmitPeer, pages: Pag
   server.on('connect', onConnect);
   if (opts.tls) server.on('tlsClientError', (_err: Error, socket: net.Socket) => socket.destroy());
   // Requests in flight get a moment to finish; idle keep-alive connections go at once.
-  return bindListener(server, opts, open, () => server.closeIdleConnections());
+  const listener = await bindListener(server, opts, open, () => server.closeIdleConnections());
+  return {
+    ...listener,
+    get port() {
+      return listener.port;
+    },
+    // Clients without SNI get the default context, which only setSecureContext replaces.
+    refreshTls: () => {
+      if (tlsSetup && server instanceof https.Server) server.setSecureContext(tlsSetup.options);
+    },
+  };
 }
