@@ -4,6 +4,7 @@ import { deriveCredentials, verifyPassword, type ScramCredentials, type ScramHas
 import { preparePassword } from '../lib/saslprep.ts';
 import { prepLocalpart } from './jid.ts';
 import { KeyedLock } from '../lib/keyed-lock.ts';
+import { FAST_STORE } from './fast-tokens.ts';
 
 /** Stored per hash: salt, iteration count, StoredKey and ServerKey; nothing from which a login is possible. */
 type StoredScram = { salt: string; iterations: number; storedKey: string; serverKey: string };
@@ -61,11 +62,22 @@ export class Accounts {
     });
   }
 
+  /**
+   * New credentials; the account's FAST login tokens (XEP-0484) go in the same transaction, so
+   * no client keeps logging in with a token issued under the old password.
+   */
   async setPassword(host: string, user: string, password: string): Promise<void> {
-    const rec = await this.#store(host).get(user);
-    if (!rec) throw new AccountError(`${user}@${host} does not exist`);
-    rec.scram = await this.#credentials(password);
-    await this.#store(host).set(user, rec);
+    const store = this.#store(host);
+    if (!(await store.get(user))) throw new AccountError(`${user}@${host} does not exist`);
+    const scram = await this.#credentials(password);
+    const tokens = this.#storage.keyval(host, FAST_STORE);
+    await store.transaction(async (tx) => {
+      const accounts = tx.keyval(store);
+      const rec = await accounts.get(user);
+      if (!rec) throw new AccountError(`${user}@${host} does not exist`);
+      accounts.set(user, { ...rec, scram });
+      tx.keyval(tokens).delete(user);
+    });
   }
 
   /** Removes the account and every stored value of it, so the address is free at once. */
