@@ -16,6 +16,7 @@ import { addUser, changePassword, deleteUser, listUsers } from './cli/accounts.t
 import { block, unblock, listBlocks } from './cli/blocks.ts';
 import { keygen, rotateKey } from './cli/keys.ts';
 import { status, debug } from './cli/live.ts';
+import { throttle } from './cli/throttle.ts';
 import { start } from './cli/start.ts';
 import { checkConfig } from './cli/check-config.ts';
 import { check } from './cli/check-certs.ts';
@@ -45,6 +46,7 @@ const COMMANDS = new Map<string, Command>([
   ['blocks', listBlocks],
   ['debug', debug],
   ['status', status],
+  ['throttle', throttle],
   ['audit', ({ values, config }) => runAudit(config(), values.marker ?? [], (line) => process.stdout.write(`${line}\n`))],
   ['keygen', keygen],
   ['rotate-key', rotateKey],

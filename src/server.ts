@@ -14,6 +14,9 @@ import { ClientStream, type Admission } from './core/stream/client-stream.ts';
 import { ConnectionGate } from './core/connection-gate.ts';
 import { StreamError } from './core/errors.ts';
 import { AuthThrottle } from './core/auth-throttle.ts';
+import { FailedLoginReport } from './core/failed-login-report.ts';
+import { FailedLoginAddressLog } from './core/failed-login-address-log.ts';
+import { traceTransport } from './core/transport-trace.ts';
 import { IpBlocks } from './core/ip-blocks.ts';
 import { RetentionEngine } from './core/retention.ts';
 import type { ServerCore } from './core/server-core.ts';
@@ -122,12 +125,16 @@ export class Server implements ServerCore {
     this.defaultHost = first;
     this.secret = loadOrCreateSecret(join(config.data_dir, 'server.secret'));
     const sec = config.security;
+    // Failed logins reach the main log without addresses; with log.failed_login_file, their
+    // addresses reach that file (fail2ban), which the retention engine keeps short.
+    const addressLog = config.log.failed_login_file ? new FailedLoginAddressLog(config.log.failed_login_file) : undefined;
+    const failedLogins = new FailedLoginReport({ log: this.log.child({ component: 'auth' }), accountNames: config.log.account_names, secret: this.secret, addressLog });
     this.throttle = new AuthThrottle({
       windowMs: sec.failed_login_window,
       delayAfter: sec.failed_login_delay_after,
       maxPerAddress: sec.failed_login_max_per_address,
       maxPerAccount: sec.failed_login_max_per_account,
-    });
+    }, failedLogins);
     this.blocks = new IpBlocks(sec.blocked_ips);
     const limits = config.limits;
     this.gate = new ConnectionGate({
@@ -148,6 +155,9 @@ export class Server implements ServerCore {
         return before.addresses - after.addresses + (before.accounts - after.accounts);
       },
     });
+    if (addressLog) {
+      this.retention.register({ name: 'failed-login log (addresses of failed logins)', maxAgeMs: config.log.failed_login_retention, purge: (cutoff) => addressLog.purge(cutoff) });
+    }
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter below reads the config a reload replaced
     const server = this;
     this.operations = {
@@ -160,6 +170,8 @@ export class Server implements ServerCore {
       blocks: this.blocks,
       debugLog: this.debugLog,
       retention: this.retention,
+      throttle: this.throttle,
+      accountHash: (account) => failedLogins.accountHash(account),
       registry,
       hosts: () => [...this.#hosts.keys()],
       hooks: (host) => this.#hosts.get(host)?.hooks,
@@ -236,7 +248,8 @@ export class Server implements ServerCore {
           return verdict;
         },
         (transport, admission) => {
-          const stream = new ClientStream(this, transport, admission);
+          // The debug log's view of the stream (top tags, SASL steps, errors), only while it is on.
+          const stream = new ClientStream(this, traceTransport(transport, this.c2sLog, this.debugLog), admission);
           this.#streams.add(stream);
           transport.onClose(() => this.#streams.delete(stream));
         },

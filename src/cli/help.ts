@@ -122,6 +122,18 @@ export const HELP = new Map<string, CommandHelp>([
     examples: ['jabberx status'],
     exits: [NO_SERVER],
   }],
+  ['throttle', {
+    usage: ['throttle list', 'throttle clear ACCOUNT|ADDRESS'],
+    summary: 'Show or lift the brute-force protection\'s records of failed logins',
+    details: [
+      'list: accounts and addresses (IPv6: per /64) with failed logins in the window, whether they are',
+      'locked or refused now, and until when; each account with the log id its failed-login lines name',
+      'it by. clear: forgets the record of an account (user@host) or an address, so it may log in at once.',
+      'The records live in the running server\'s memory only; addresses are shown here, never logged.',
+    ],
+    examples: ['jabberx throttle list', 'jabberx throttle clear alice@example.org', 'jabberx throttle clear 203.0.113.7'],
+    exits: [[1, 'clear: no failed logins are recorded for that account or address'], NO_SERVER],
+  }],
   ['audit', {
     usage: ['audit [--marker TEXT]...'],
     summary: 'Scan data_dir and logs for plaintext personal data',

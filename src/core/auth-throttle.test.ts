@@ -45,3 +45,37 @@ describe('brute-force throttle', () => {
     t.stop();
   });
 });
+
+describe('brute-force throttle: what the operator is told and can do', () => {
+  it('tells its observer of each failure and of each lockout, once', () => {
+    const events: string[] = [];
+    const t = new AuthThrottle({ ...opts, maxPerAddress: 3, maxPerAccount: 4 }, {
+      failed: (e) => events.push(`failed ${e.kind} ${e.account ?? '-'} ${e.accountFailures}`),
+      addressLocked: (e) => events.push(`address ${e.address ?? '-'} ${e.failures}`),
+      accountLocked: (e) => events.push(`account ${e.account} ${e.failures}`),
+    });
+    for (let i = 0; i < 4; i++) t.failed('192.0.2.1', 'alice@x', 1);
+    t.failedAccount('alice@x', 1);
+    assert.deepEqual(events, [
+      'failed credentials alice@x 1', 'failed credentials alice@x 2',
+      'failed credentials alice@x 3', 'address 192.0.2.1 3',
+      'failed credentials alice@x 4', 'account alice@x 4',
+      'failed channel-binding alice@x 5',
+    ]);
+    t.stop();
+  });
+
+  it('lists live records with their lock state, and clears an account or an address (IPv6: its /64)', () => {
+    const t = new AuthThrottle({ ...opts, maxPerAddress: 2 });
+    t.failed('2001:db8:1:2::5', 'bob@x', 10);
+    t.failed('2001:db8:1:2::6', 'bob@x', 10);
+    const { addresses, accounts } = t.entries(20);
+    assert.deepEqual(addresses, [{ key: '2001:db8:1:2::/64', failures: 2, expires: 60_010, locked: true }]);
+    assert.deepEqual(accounts, [{ key: 'bob@x', failures: 2, expires: 60_010, locked: false }]);
+    assert.equal(t.clear({ address: '2001:db8:1:2::99' }), true, 'any address of the /64 names it');
+    assert.equal(t.clear({ address: '2001:db8:1:2::99' }), false);
+    assert.equal(t.clear({ account: 'bob@x' }), true);
+    assert.deepEqual(t.entries(20), { addresses: [], accounts: [] });
+    t.stop();
+  });
+});

@@ -102,6 +102,10 @@ export const CONFIG_SECTIONS = {
   log: {
     level: option.enum(['fatal', 'error', 'warn', 'info', 'debug', 'trace', 'silent'] as const, 'info', 'fatal, error, warn, info, debug, trace, silent'),
     file: option.string('-', '`-` = stdout, else a file relative to `data_dir`'),
+    format: option.enum(['auto', 'pretty', 'json'] as const, 'auto', '`json`: one JSON object per line; `pretty`: coloured, human-readable lines (pino-pretty); `auto`: pretty when `file` is `-` and standard output is a terminal, else JSON'),
+    account_names: option.boolean(false, 'name accounts in failed-login and lockout lines by their address; by default a keyed hash stands for them (`jabberx throttle list` shows both)'),
+    failed_login_file: { ...option.string('', 'a separate log of failed logins with the address each came from, for fail2ban (README: "Failed logins and fail2ban"); relative to `data_dir`; the privacy pages say so while it is on'), defaultText: 'unset (off)' },
+    failed_login_retention: option.period('1d', 'lines of `failed_login_file` older than this are deleted by the retention engine', { min: 1000, max: 30 * 86_400_000 }),
   },
   tls: {
     min_version: { ...tlsVersion, doc: '`TLSv1.2` or `TLSv1.3`; older versions are refused' },
@@ -446,7 +450,7 @@ export function parseConfigText(text: string, baseDir: string, opts: ConfigOptio
   const config: Omit<ServerConfig, 'policy'> = {
     configPath,
     data_dir: dataDir,
-    log: { ...log, file: log.file === '-' ? '-' : resolve(dataDir, log.file) },
+    log: { ...log, file: log.file === '-' ? '-' : resolve(dataDir, log.file), failed_login_file: log.failed_login_file && resolve(dataDir, log.failed_login_file) },
     listeners,
     tls: {
       min_version: tls.values.min_version,

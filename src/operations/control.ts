@@ -7,6 +7,7 @@ import { changeBlock, listBlocks, type BlockChange } from './ip-blocks.ts';
 import { rotateKey, type KeyRotation } from './keys.ts';
 import { serverStatus, type ServerStatus } from './status.ts';
 import { switchDebug, type DebugState } from './debug.ts';
+import { clearThrottle, listThrottle, type ThrottleListing } from './throttle.ts';
 import type { ReloadReport } from './reload.ts';
 
 type Account = { host: string; user: string };
@@ -23,6 +24,8 @@ export interface Operations {
   'rotate-key': { args: KeyRotation; result: { activeDataKey: number } | { rotated: true } };
   status: { args: Record<string, never>; result: ServerStatus };
   debug: { args: { mode: string; for?: string | undefined }; result: DebugState };
+  'throttle-list': { args: Record<string, never>; result: ThrottleListing };
+  'throttle-clear': { args: { target: string }; result: { cleared: string } };
   reload: { args: Record<string, never>; result: ReloadReport };
   'service-domains': { args: Record<string, never>; result: string[] };
 }
@@ -69,6 +72,12 @@ export async function runOperation<N extends OperationName>(deps: OperationsDeps
     case 'debug':
       result = switchDebug(deps, String(a['mode'] ?? 'status'), a['for'] === undefined ? undefined : String(a['for']));
       break;
+    case 'throttle-list':
+      result = listThrottle(deps);
+      break;
+    case 'throttle-clear':
+      result = clearThrottle(deps, str('target'));
+      break;
     case 'reload':
       result = await deps.reload();
       break;
@@ -80,6 +89,7 @@ export async function runOperation<N extends OperationName>(deps: OperationsDeps
 }
 
 const OPERATION_NAMES: ReadonlySet<string> = new Set<OperationName>([
+  'throttle-list', 'throttle-clear',
   'adduser', 'passwd', 'deluser', 'list-users', 'block', 'unblock', 'blocks', 'rotate-key', 'status', 'debug', 'reload', 'service-domains',
 ]);
 

@@ -5,6 +5,7 @@ import type { ServerConfig } from '../core/config.ts';
 import type { Accounts } from '../core/accounts.ts';
 import type { IpBlocks } from '../core/ip-blocks.ts';
 import type { DebugLog } from '../core/logger.ts';
+import type { AuthThrottle } from '../core/auth-throttle.ts';
 import type { RetentionEngine } from '../core/retention.ts';
 import type { Hooks } from '../core/hooks.ts';
 import type { StreamError } from '../core/errors.ts';
@@ -32,6 +33,10 @@ export interface OperationsDeps {
   readonly blocks: IpBlocks;
   readonly debugLog: DebugLog;
   readonly retention: RetentionEngine;
+  /** Failed-login records, in memory (empty while the server is stopped). */
+  readonly throttle: AuthThrottle;
+  /** The keyed hash that stands for an account in the log's failed-login lines. */
+  accountHash(account: string): string;
   /** Every module the server can load (what the policy says each one stores). */
   readonly registry: ReadonlyMap<string, AnyModule>;
   /** The hosts served (their modules loaded), the default host first. */

@@ -52,6 +52,11 @@ export interface PolicyFacts {
     logged: boolean;
     /** Failed logins are remembered per address (IPv6: per /64) and per account, in memory only, this long. */
     failedLoginWindowMs: number;
+    /**
+     * Set while log.failed_login_file is on: the address and time of each failed login are written
+     * to that file (for fail2ban), and each line is deleted after this long.
+     */
+    failedLoginLogRetentionMs?: number;
   };
   logging: {
     /** Level of the operational log (the main log, not the on-demand debug log). */
@@ -153,7 +158,11 @@ export function derivePolicyFacts(config: ServerConfig, state: PolicyState, modu
     archive: { enabled: archive },
     encryptionAtRest: { ...state.encryptionAtRest },
     tls: { minVersion: config.tls.min_version, required: true },
-    addresses: { logged: false, failedLoginWindowMs: config.security.failed_login_window },
+    addresses: {
+      logged: false,
+      failedLoginWindowMs: config.security.failed_login_window,
+      ...(config.log.failed_login_file ? { failedLoginLogRetentionMs: config.log.failed_login_retention } : {}),
+    },
     logging: { level: config.log.level, debugOnDemand: true },
     deletion: { inBand: state.inBandUnregister ?? false, secureDelete: state.secureDelete ?? true },
     exportAvailable: state.exportAvailable ?? false,

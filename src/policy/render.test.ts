@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { parseConfigText } from '../core/config.ts';
 import { builtinModuleNames, moduleRegistry } from '../modules/registry.ts';
-import { derivePolicyFacts, stampPolicy, type PolicyFacts, type PolicyState } from './facts.ts';
+import { derivePolicyFacts, policyFingerprint, stampPolicy, type PolicyFacts, type PolicyState } from './facts.ts';
 import { POLICY_STYLE_HASH, escapeHtml, humanDuration, policyPage, renderPrivacy, renderTerms } from './render.ts';
 
 const DAY = 86_400_000;
@@ -77,6 +77,15 @@ describe('each statement follows its fact', () => {
     says(privacy(f), /kept in memory only, never on disk, for 10 minutes/);
     says(privacy(f), /Failed-login records: deleted once older than 10 minutes\./);
     says(privacy(f), /IP addresses: the address you connect from is neither stored nor logged\./);
+  });
+
+  it('the failed-login log with addresses (fail2ban): said, with its retention, only while it is on', () => {
+    const off = facts();
+    says(privacy(off), /separate log from which a firewall blocks/, false);
+    const on = facts('log:\n  failed_login_file: failed-logins.log\n  failed_login_retention: 12h\n');
+    says(privacy(on), /neither stored nor logged, except after a failed login \(see below\)\./);
+    says(privacy(on), /the address of each failed login is written, with its time but without the account name, to a separate log from which a firewall blocks addresses that keep guessing passwords\. Each line of it is deleted once it is older than 12 hours\./);
+    assert.notEqual(policyFingerprint(on), policyFingerprint(off), 'switching it on moves the "last changed" date');
   });
 
   it('the retention engine interval', () => {

@@ -209,9 +209,12 @@ function privacyDoc(f: PolicyFacts): PolicyDoc {
   // What is not stored
   const notStored: Block[] = [];
   if (!f.addresses.logged) {
+    const failedLoginLog = f.addresses.failedLoginLogRetentionMs;
     notStored.push({
       ul: [
-        ['IP addresses: the address you connect from is neither stored nor logged.'],
+        [failedLoginLog === undefined
+          ? 'IP addresses: the address you connect from is neither stored nor logged.'
+          : 'IP addresses: the address you connect from is neither stored nor logged, except after a failed login (see below).'],
         ['Connection times: when you are online, and for how long, is not recorded.'],
         ['Message contents never appear in the logs.'],
       ],
@@ -219,6 +222,11 @@ function privacyDoc(f: PolicyFacts): PolicyDoc {
     notStored.push({
       p: [`One exception protects accounts from password guessing: after a failed login, the address it came from (for IPv6, its /64 network) and the account name are kept in memory only, never on disk, for ${humanDuration(f.addresses.failedLoginWindowMs)}, to slow down and then refuse further attempts. After that they are forgotten.`],
     });
+    if (failedLoginLog !== undefined) {
+      notStored.push({
+        p: [`In addition, the address of each failed login is written, with its time but without the account name, to a separate log from which a firewall blocks addresses that keep guessing passwords. Each line of it is deleted once it is older than ${humanDuration(failedLoginLog)}.`],
+      });
+    }
   } else {
     notStored.push({ p: ['IP addresses and connection times are recorded in the server logs.'] });
     notStored.push({ p: ['Message contents never appear in the logs.'] });
