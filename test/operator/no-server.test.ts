@@ -8,7 +8,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { jabberx } from '../harness/cli.ts';
 
-const NEEDS_SERVER = [['status'], ['debug', 'status'], ['debug', 'on', '--for', '1h'], ['debug', 'off']];
+const NEEDS_SERVER = [['status'], ['debug', 'status'], ['debug', 'on', '--for', '1h'], ['debug', 'off'], ['throttle', 'list'], ['throttle', 'clear', 'alice@localhost'], ['throttle', 'clear', '192.0.2.1']];
 
 describe('commands that need a running server, when none runs', () => {
   let root: string;
