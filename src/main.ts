@@ -21,6 +21,7 @@ import { start } from './cli/start.ts';
 import { checkConfig } from './cli/check-config.ts';
 import { check } from './cli/check-certs.ts';
 import { reload } from './cli/reload.ts';
+import { cert } from './cli/cert-import.ts';
 import { runAudit } from './cli/audit.ts';
 import { VERSION } from './version.ts';
 import { HELP, commandHelp, globalUsage } from './cli/help.ts';
@@ -37,6 +38,7 @@ const COMMANDS = new Map<string, Command>([
   ['check-config', checkConfig],
   ['check', check],
   ['reload', reload],
+  ['cert', cert],
   ['adduser', addUser],
   ['passwd', changePassword],
   ['deluser', deleteUser],

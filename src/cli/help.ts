@@ -69,6 +69,19 @@ export const HELP = new Map<string, CommandHelp>([
     examples: ['jabberx reload', 'certbot renew --deploy-hook "jabberx reload"'],
     exits: [[1, 'a new certificate was refused (the one in use stays)'], [69, 'no server is running'], [78, 'the configuration file does not load (the server is not asked; its running settings stay)']],
   }],
+  ['cert', {
+    usage: ['cert import DIR'],
+    summary: 'Copy Let\'s Encrypt certificates (DIR/live/<domain>/) into place for the configured hosts',
+    details: [
+      'For each host: DIR/live/<host>/, else any live/ folder whose certificate names the host (a wildcard,',
+      'a SAN list); fullchain.pem and privkey.pem are copied to the host\'s certificate/key files, the shared',
+      'tls.* files (only if one certificate covers every host using them), or data_dir/certs/<host>/. Keys',
+      'get mode 0600 (as root: owned by the folder\'s owner). An expired or mismatched pair is skipped.',
+      'A running server then reloads. Suits a certbot deploy hook.',
+    ],
+    examples: ['jabberx cert import /etc/letsencrypt', 'certbot renew --deploy-hook "jabberx cert import /etc/letsencrypt"'],
+    exits: [[1, 'nothing imported (no usable live/<domain> folder for any host, or DIR is not in that layout), or the running server refused a certificate']],
+  }],
   ['adduser', {
     usage: ['adduser USER@HOST [--password P]', 'adduser --batch'],
     summary: 'Create an account (prompts for the password when omitted)',
