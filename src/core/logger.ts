@@ -10,6 +10,7 @@ import { Buffer } from 'node:buffer';
 import { closeSync, mkdirSync, openSync, rmSync, write, writeSync } from 'node:fs';
 import { dirname } from 'node:path';
 import { pino, type Logger, type DestinationStream, type Level } from 'pino';
+import { PrettySink, prettyWanted, type LogFormat } from './pretty-log.ts';
 
 export type { Logger };
 
@@ -17,6 +18,8 @@ export interface LogOptions {
   level: string;
   /** "-" for stdout, else an absolute file path. */
   file: string;
+  /** log.format: JSON lines, or human-readable ones (src/core/pretty-log.ts); default `auto`. */
+  format?: LogFormat;
 }
 
 const LEVELS: Record<string, number> = { trace: 10, debug: 20, info: 30, warn: 40, error: 50, fatal: 60, silent: Infinity };
@@ -282,7 +285,10 @@ function errorSerializer(err: unknown): Record<string, unknown> {
 }
 
 export function createLogger(opts: LogOptions, debug?: DebugLog): Logger {
-  const main: DestinationStream = new SafeSink(opts.file === '-' ? 1 : opts.file);
+  const sink = new SafeSink(opts.file === '-' ? 1 : opts.file);
+  const main: DestinationStream = prettyWanted(opts.format ?? 'auto', opts.file)
+    ? new PrettySink(sink, opts.file === '-' && process.stdout.isTTY === true)
+    : sink;
   const configured = (opts.level === 'silent' ? 'fatal' : opts.level) as Level;
   const streams: { level: Level; stream: DestinationStream }[] = [];
   if (opts.level !== 'silent') streams.push({ level: configured, stream: main });
