@@ -27,6 +27,7 @@ import { loadMasterKey, writeNewKeyFile } from './storage/encryption/key-provide
 import { ServedCertificates } from './transports/served-certificates.ts';
 import { watchCertificateFiles, type FileWatch } from './transports/certificate-watch.ts';
 import { checkCertificates } from './transports/certificate-check.ts';
+import { AcmeChallenges, AcmeManager } from './transports/acme.ts';
 import { listenC2s, type Listener } from './transports/tcp.ts';
 import { listenError } from './transports/listen.ts';
 import { listenControl } from './transports/control-socket.ts';
@@ -101,6 +102,8 @@ export class Server implements ServerCore {
   /** The certificates and TLS settings the listeners serve; replaced in place by a reload. */
   #certificates: ServedCertificates | undefined;
   #certificateWatch: FileWatch | undefined;
+  readonly #acmeChallenges = new AcmeChallenges();
+  #acme: AcmeManager | undefined;
   readonly #streams = new Set<ClientStream>();
   #policyChanged = new Date().toISOString();
   readonly ports: Record<string, number> = {};
@@ -230,7 +233,8 @@ export class Server implements ServerCore {
         const listener = await listenHttp(
           { port: l.port, address: l.address, ...(l.type === 'https' ? { tls: tlsSetup } : {}), onError: (err) => this.log.error({ err }, 'policy page failed') },
           (address) => !this.blocks.isBlocked(address),
-          (path) => policyPage(path, policyFacts(this.operations, this.#policyChanged)),
+          // ACME's HTTP-01 answers first: the CA fetches them from here (RFC 8555 §8.3).
+          (path) => this.#acmeChallenges.page(path) ?? policyPage(path, policyFacts(this.operations, this.#policyChanged)),
         ).catch(named);
         certificates.onChange(() => listener.refreshTls());
         this.#listeners.push(listener);
@@ -258,6 +262,10 @@ export class Server implements ServerCore {
       this.ports[l.type] = listener.port;
     }
     await this.#warnAboutCertificates();
+    if (this.config.listeners.some((l) => l.type === 'http')) {
+      this.#acme = new AcmeManager({ config: () => this.config, log: this.log.child({ component: 'acme' }), challenges: this.#acmeChallenges, issued: async () => void (await this.reloadCertificates()) });
+      this.#acme.start();
+    }
     if (this.config.tls.watch) {
       this.#certificateWatch = watchCertificateFiles(ServedCertificates.files(this.config), () => void this.#certificateFilesChanged());
     }
@@ -332,11 +340,17 @@ export class Server implements ServerCore {
     if (report.applied.some((k) => k.startsWith('policy.'))) this.#policyChanged = await stampPolicy(this.operations);
     this.#logReload(trigger, report);
     await this.#warnAboutCertificates();
+    // Renewal is due when renew_before says so, which a reload may have changed.
+    if (this.config.acme.enabled) {
+      if (this.#acme) void this.#acme.check();
+      else this.log.warn('acme is enabled but the server runs without an http listener: add one and restart');
+    }
     return report;
   }
 
   async stop(): Promise<void> {
     this.#certificateWatch?.close();
+    this.#acme?.stop();
     await this.#control?.close();
     for (const c of this.sessions.connections()) c.close(new StreamError('system-shutdown'));
     await Promise.all(this.#listeners.splice(0).map((l) => l.close().catch(() => undefined)));
