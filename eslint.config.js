@@ -4,7 +4,7 @@ import js from '@eslint/js';
 import tseslint from 'typescript-eslint';
 
 export default tseslint.config(
-  { ignores: ['node_modules/', 'data/', 'docs/', '**/*.py'] },
+  { ignores: ['node_modules/', 'data/', 'docs/', 'dist/', '**/*.py'] },
   js.configs.recommended,
   ...tseslint.configs.recommended,
   {

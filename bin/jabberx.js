@@ -14,7 +14,7 @@ const root = join(dirname(realpathSync(fileURLToPath(import.meta.url))), '..');
 // A checkout runs its TypeScript sources; an installed package (no src/, and Node will not strip
 // types under node_modules) runs the JavaScript built into dist/ when it was packed.
 const source = join(root, 'src', 'main.ts');
-const main = existsSync(source) ? source : join(root, 'dist', 'main.js');
+const main = existsSync(source) ? source : join(root, 'dist', 'src', 'main.js');
 const major = Number(process.versions.node.split('.')[0]);
 const RELAYED = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 

@@ -7,6 +7,9 @@ import { moduleRegistry } from '../src/modules/registry.ts';
 import type { AnyModule } from '../src/core/modules.ts';
 import { CONFIG_SECTIONS } from '../src/core/config.ts';
 import type { OptionDecl } from '../src/core/options.ts';
+import { MAN_PAGE, manPageFresh } from './gen-man.ts';
+import { manPage } from '../src/cli/man-page.ts';
+import { VERSION } from '../src/version.ts';
 
 const README = join(import.meta.dirname, '..', 'README.md');
 
@@ -91,12 +94,23 @@ let next = replaceBetween(current, 'features', featuresTable(mods));
 next = replaceBetween(next, 'config', configTable());
 next = replaceBetween(next, 'module-options', optionsTable(mods));
 
+// The man page comes from the help table (scripts/gen-man.ts); kept fresh with the README.
 if (process.argv.includes('--check')) {
   if (next !== current) {
     process.stderr.write('README.md is stale: run `npm run docs`\n');
     process.exit(1);
   }
-} else if (next !== current) {
-  writeFileSync(README, next);
-  process.stdout.write('README.md updated\n');
+  if (!manPageFresh()) {
+    process.stderr.write('man/jabberx.1 is stale: run `npm run docs` (or `npm run man`)\n');
+    process.exit(1);
+  }
+} else {
+  if (next !== current) {
+    writeFileSync(README, next);
+    process.stdout.write('README.md updated\n');
+  }
+  if (!manPageFresh()) {
+    writeFileSync(MAN_PAGE, manPage(VERSION));
+    process.stdout.write('man/jabberx.1 updated\n');
+  }
 }

@@ -13,7 +13,7 @@ export interface CommandHelp {
   exits?: Array<[code: number, meaning: string]>;
 }
 
-const CONFIG_OPTION: [string, string] = ['--config FILE', 'configuration file (default: /etc/jabberx/jabberx.yml, else ./jabberx.yml, else the embedded defaults)'];
+export const CONFIG_OPTION: [string, string] = ['--config FILE', 'configuration file (default: /etc/jabberx/jabberx.yml, else ./jabberx.yml, else the embedded defaults)'];
 const PASSWORD_OPTION: [string, string] = ['--password P', 'the password (prompted for, without echo, when omitted; read from a pipe as one line)'];
 const NO_SERVER: [number, string] = [69, 'no server is running on the data directory (the command needs one)'];
 const ACCOUNT_FAILURE: [number, string] = [1, 'the operation failed (e.g. the account exists or does not), or another server holds the data directory'];
@@ -114,19 +114,19 @@ export const HELP = new Map<string, CommandHelp>([
     summary: 'Refuse connections from an address or range (IPv4/IPv6), at once',
     details: ['Checked before TLS on every listener; open connections from it are closed; kept across restarts.'],
     examples: ['jabberx block 203.0.113.7', 'jabberx block 2001:db8::/48'],
-    exits: [[1, 'the block could not be stored']],
+    exits: [[1, 'the block could not be stored (e.g. another server holds the data directory but does not answer yet)']],
   }],
   ['unblock', {
     usage: ['unblock ADDRESS|CIDR'],
     summary: 'Lift a block',
     examples: ['jabberx unblock 203.0.113.7'],
-    exits: [[1, 'the block list could not be stored']],
+    exits: [[1, 'the block list could not be stored (e.g. another server holds the data directory but does not answer yet)']],
   }],
   ['blocks', {
     usage: ['blocks'],
     summary: 'List blocked addresses and ranges (configured and run-time)',
     examples: ['jabberx blocks'],
-    exits: [[1, 'the store could not be read']],
+    exits: [[1, 'the store could not be read (e.g. another server holds the data directory but does not answer yet)']],
   }],
   ['status', {
     usage: ['status'],
@@ -160,7 +160,7 @@ export const HELP = new Map<string, CommandHelp>([
     summary: 'Make a new random master key (printed, or written with mode 0600)',
     options: [['--out FILE', 'write the key to FILE (mode 0600; never inside data_dir) instead of printing it']],
     examples: ['jabberx keygen --out /etc/jabberx/master.key'],
-    exits: [[1, 'FILE could not be written']],
+    exits: [[78, 'a configuration error, or FILE exists (a key file is never overwritten) or cannot be written']],
   }],
   ['rotate-key', {
     usage: ['rotate-key --new-key-file F | --new-key-env VAR | --new-key-command CMD', 'rotate-key --data-key'],
@@ -173,7 +173,7 @@ export const HELP = new Map<string, CommandHelp>([
       ['--data-key', 'start a new data key for new writes (older ones stay for reading)'],
     ],
     examples: ['jabberx keygen --out /etc/jabberx/new.key && jabberx rotate-key --new-key-file /etc/jabberx/new.key', 'jabberx rotate-key --data-key'],
-    exits: [[1, 'the rotation failed (nothing changed)']],
+    exits: [[1, 'the rotation failed, nothing changed (e.g. another server holds the data directory but does not answer yet)'], [78, 'a configuration error, or the new or the current master key cannot be loaded (a missing file, an unset variable, a failing command)']],
   }],
   ['debug', {
     usage: ['debug on [--for 1h] | off | status'],
@@ -190,11 +190,22 @@ export const HELP = new Map<string, CommandHelp>([
   }],
 ]);
 
-const COMMON_EXITS: Array<[number, string]> = [[0, 'success'], [64, 'usage error (unknown command or option, missing or malformed argument)'], [78, 'configuration error (a bad option, no configuration file, a certificate or master key problem)']];
+/** The exit codes every command shares (a command's own are in its `exits`). */
+export const COMMON_EXITS: Array<[number, string]> = [[0, 'success'], [64, 'usage error (unknown command or option, missing or malformed argument)'], [78, 'configuration error (a bad option, no configuration file, a certificate or master key problem)']];
 
 function table(rows: Array<[string, string]>, indent = 2): string[] {
   const width = Math.max(...rows.map(([a]) => a.length)) + 2;
   return rows.map(([a, b]) => `${' '.repeat(indent)}${a.padEnd(width)}${b}`);
+}
+
+/**
+ * A command's exit codes with their meaning: the common ones, where the command's own meaning of a
+ * code replaces the common one; `help` reads no configuration, so it has no 78.
+ */
+export function exitCodes(name: string): Array<[number, string]> {
+  const own = HELP.get(name)?.exits ?? [];
+  const common = COMMON_EXITS.filter(([c]) => !own.some(([o]) => o === c) && !(name === 'help' && c === 78));
+  return [...common, ...own].sort((a, b) => a[0] - b[0]);
 }
 
 /** One command's help. */
@@ -206,8 +217,7 @@ export function commandHelp(name: string): string {
   const options = name === 'help' ? [] : [...(h.options ?? []), CONFIG_OPTION];
   if (options.length) lines.push('', 'Options:', ...table(options));
   lines.push('', 'Examples:', ...h.examples.map((e) => `  ${e}`));
-  const exits = [...COMMON_EXITS, ...(h.exits ?? [])].sort((a, b) => a[0] - b[0]);
-  lines.push('', 'Exit codes:', ...table(exits.map(([c, m]) => [String(c), m])));
+  lines.push('', 'Exit codes:', ...table(exitCodes(name).map(([c, m]) => [String(c), m])));
   return `${lines.join('\n')}\n`;
 }
 

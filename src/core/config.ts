@@ -104,7 +104,7 @@ export const CONFIG_SECTIONS = {
     file: option.string('-', '`-` = stdout, else a file relative to `data_dir`'),
     format: option.enum(['auto', 'pretty', 'json'] as const, 'auto', '`json`: one JSON object per line; `pretty`: coloured, human-readable lines (pino-pretty); `auto`: pretty when `file` is `-` and standard output is a terminal, else JSON'),
     account_names: option.boolean(false, 'name accounts in failed-login and lockout lines by their address; by default a keyed hash stands for them (`jabberx throttle list` shows both)'),
-    failed_login_file: { ...option.string('', 'a separate log of failed logins with the address each came from, for fail2ban (README: "Failed logins and fail2ban"); relative to `data_dir`; the privacy pages say so while it is on'), defaultText: 'unset (off)' },
+    failed_login_file: { ...option.string('', 'a separate log of failed logins with the address each came from, for fail2ban (README: "Logs, failed logins and fail2ban"); relative to `data_dir`; the privacy pages say so while it is on'), defaultText: 'unset (off)' },
     failed_login_retention: option.period('1d', 'lines of `failed_login_file` older than this are deleted by the retention engine', { min: 1000, max: 30 * 86_400_000 }),
   },
   tls: {

@@ -15,10 +15,25 @@ describe('documentation references', () => {
   for (const doc of DOCUMENTS) {
     it(`${doc} names only files that exist`, () => {
       const text = readFileSync(join(REPO_ROOT, doc), 'utf8');
-      const named = [...text.matchAll(/(?<![\w/.-])((?:docs|bench|test|src|scripts)\/[\w./-]*\w\.(?:md|ts|yml|js)|[\w-]+\.md)\b/g)].map((m) => m[1] ?? '');
+      const named = [...text.matchAll(/(?<![\w/.-])((?:docs|bench|test|src|scripts|contrib|man)\/[\w./-]*\w\.(?:md|ts|yml|js|service|conf|local|1)|[\w-]+\.md)\b/g)].map((m) => m[1] ?? '');
       for (const path of new Set(named)) if (!EXAMPLE_FILES.has(path)) assert.ok(existsSync(join(REPO_ROOT, path)), `${doc} refers to ${path}, which does not exist`);
     });
   }
+
+  it('README links only to its own sections that exist', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    // GitHub's anchors: the heading lower-cased, punctuation dropped, spaces as hyphens.
+    const anchors = new Set([...readme.matchAll(/^#+ (.+)$/gm)].map((m) => (m[1] ?? '').toLowerCase().replace(/[^\w\- ]/g, '').replace(/ /g, '-')));
+    const links = [...readme.matchAll(/\]\(#([\w-]+)\)/g)].map((m) => m[1] ?? '');
+    assert.ok(links.length > 0);
+    for (const l of links) assert.ok(anchors.has(l), `README links to #${l}, which is no heading`);
+  });
+
+  it('option descriptions name README sections that exist', () => {
+    const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');
+    const docs = readFileSync(join(REPO_ROOT, 'src', 'core', 'config.ts'), 'utf8');
+    for (const [, section] of docs.matchAll(/README: "([^"]+)"/g)) assert.match(readme, new RegExp(`^#+ ${section ?? ''}$`, 'm'), `no README section "${section ?? ''}"`);
+  });
 
   it('jabberx.example.yml names README sections that exist', () => {
     const readme = readFileSync(join(REPO_ROOT, 'README.md'), 'utf8');

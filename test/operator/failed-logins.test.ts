@@ -5,11 +5,13 @@
 // engine wipes its old lines, and the privacy page says so. Logins by the stock @xmpp/client.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { readFileSync, writeFileSync } from 'node:fs';
+import { spawnSync } from 'node:child_process';
+import { existsSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { startServer, type TestServer } from '../harness/server.ts';
+import { REPO_ROOT, startServer, type TestServer } from '../harness/server.ts';
 
 const HOUR = 3_600_000;
+const FAIL2BAN_REGEX = '/usr/bin/fail2ban-regex';
 
 /** The main log's lines about failed logins, parsed. */
 function authLines(server: TestServer): Array<Record<string, unknown>> {
@@ -90,6 +92,12 @@ describe('failed logins: the log, the throttle commands and the fail2ban log', (
     const audit = await server.cli(['audit']);
     assert.match(audit.stdout, /^skipped .*failed-logins\.log: the failed-login log \(log\.failed_login_file\) holds addresses by design$/m);
     assert.doesNotMatch(audit.stdout, /: ip \(/, audit.stdout);
+  });
+
+  it('the shipped fail2ban filter matches every line', { skip: existsSync(FAIL2BAN_REGEX) ? false : 'fail2ban is not installed' }, () => {
+    const r = spawnSync(FAIL2BAN_REGEX, [failedLog(), join(REPO_ROOT, 'contrib', 'fail2ban', 'filter.d', 'jabberx.conf')], { encoding: 'utf8' });
+    assert.equal(r.status, 0, r.stderr);
+    assert.match(r.stdout, /^Lines: 6 lines, 0 ignored, 6 matched, 0 missed/m, r.stdout);
   });
 
   it('the privacy page says so while it is on', async () => {

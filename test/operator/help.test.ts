@@ -4,7 +4,7 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { HELP } from '../../src/cli/help.ts';
+import { HELP, exitCodes } from '../../src/cli/help.ts';
 import { jabberx } from '../harness/cli.ts';
 import { REPO_ROOT } from '../harness/paths.ts';
 
@@ -36,7 +36,9 @@ describe('help', () => {
       assert.match(viaHelp.stdout, /\nExamples:\n {2}jabberx /);
       assert.match(viaHelp.stdout, /\nExit codes:\n {2}0 +success\n/);
       assert.match(viaHelp.stdout, /\n {2}64 +usage error/);
-      assert.match(viaHelp.stdout, /\n {2}78 +configuration error/);
+      // Every code the command documents (test/operator/exit-codes.test.ts makes each one happen).
+      for (const [code, meaning] of exitCodes(name)) assert.ok(viaHelp.stdout.includes(`\n  ${String(code).padEnd(4)}${meaning}\n`), `${name}: exit ${code}`);
+      assert.equal(exitCodes(name).some(([c]) => c === 78), name !== 'help', 'every command but help reads the configuration');
       if (name !== 'help') assert.match(viaHelp.stdout, /\nOptions:\n(.*\n)* {2}--config FILE /);
       assert.doesNotMatch(viaHelp.stdout, /^Commands:/m, 'not the global usage');
       if (name === 'help') return;
