@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { pino } from 'pino';
+import { pino, type Logger } from 'pino';
 import { AuthThrottle } from './auth-throttle.ts';
 import { FailedLoginReport, accountHash } from './failed-login-report.ts';
 import { FailedLoginAddressLog, failedLoginLine } from './failed-login-address-log.ts';
@@ -14,7 +14,7 @@ import { FailedLoginAddressLog, failedLoginLine } from './failed-login-address-l
 const SECRET = Buffer.alloc(32, 7);
 const opts = { windowMs: 60_000, delayAfter: 10, maxPerAddress: 2, maxPerAccount: 3 };
 
-function capture(): { log: ReturnType<typeof pino>; lines: () => Array<Record<string, unknown>> } {
+function capture(): { log: Logger; lines: () => Array<Record<string, unknown>> } {
   const out: string[] = [];
   const log = pino({ base: undefined, formatters: { level: (label) => ({ level: label }) } }, { write: (l: string) => out.push(l) });
   return { log, lines: () => out.map((l) => JSON.parse(l) as Record<string, unknown>) };
