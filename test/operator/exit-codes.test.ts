@@ -53,7 +53,7 @@ const SCENARIOS = new Map<string, () => Promise<JabberxResult>>([
     mkdirSync(join(root, 'start-stop'));
     const s = await startServer({ root: join(root, 'start-stop') });
     await s.stop();
-    return { code: s.process.exitCode, stdout: '', stderr: '' };
+    return { code: s.process.exitCode, stdout: `signal ${String(s.process.signalCode)}\n${s.logs()}`, stderr: '' };
   }],
   ['start 1', () => on(live, 'start', '--allow-root')],
   ['start 77', () => on(stopped, 'start')],
