@@ -59,8 +59,7 @@ export const start: Command = async ({ values, config }) => {
     throw e;
   }
   listening = true;
-  process.send?.({ type: 'ready', ports: server.ports });
-  await new Promise<void>((resolve) => {
+  const stopRequested = new Promise<void>((resolve) => {
     const stop = () => resolve();
     // `on`, not `once`: Ctrl-C reaches both the `jabberx` wrapper and this process, and the
     // wrapper relays it too; the second signal must not cut the orderly shutdown short.
@@ -68,6 +67,9 @@ export const start: Command = async ({ values, config }) => {
     process.on('SIGINT', stop);
     process.once('disconnect', stop);
   });
+  // Only now: a parent told "ready" may send SIGTERM at once, before the next statement runs.
+  process.send?.({ type: 'ready', ports: server.ports });
+  await stopRequested;
   await server.stop();
   // Lingering client sockets or the parent's IPC channel must not keep a stopped server alive.
   process.disconnect?.();
