@@ -23,8 +23,11 @@ const CORE_SPECS: [spec: string, what: string, status: string][] = [
   ['RFC 4616', 'SASL PLAIN, over TLS only, checked against the SCRAM data', 'complete'],
   ['XEP-0198 (v1.6)', 'stream management: acks both ways, resumption (limits.sm_*), unacknowledged stanzas of a session that times out go to offline storage or bounce', 'partial: offline messages are deleted when handed to the session, not when acknowledged'],
   ['XEP-0368', 'direct TLS listener', 'complete'],
+  ['XEP-0386 (v1.0.0)', 'Bind 2: the resource is "[tag]/[id]", stable per client (a keyed hash of its SASL2 user-agent id, which never shows) and its earlier session is ended; carbons, CSI and stream management enabled inline', 'partial: offline messages are delivered as after RFC 6120 binding instead of being cleared (there is no MAM archive to take them over); no MAM metadata'],
+  ['XEP-0388 (v0.4.0)', 'SASL2: the SASL mechanisms after TLS only, -PLUS with channel binding, the same throttle; Bind 2, XEP-0198 resumption and FAST inline; no stream restart', 'complete; no <continue/> tasks are offered (no hash upgrade or second factor)'],
   ['XEP-0440', 'SASL channel-binding type capability', 'complete'],
   ['XEP-0474', 'SASL SCRAM downgrade protection', 'complete'],
+  ['XEP-0484 (v0.1.0)', 'FAST login tokens with HT-SHA-256-EXPR, -ENDP, -UNIQ and -NONE (draft-schmaus-kitten-sasl-ht-08): token per client bound to its mechanism, rotation, logout, replay counter, revocation (`jabberx revoke-tokens`, password change, deletion); only hashes stored (fast.*)', 'complete but TLS 0-RTT, which is not offered'],
 ];
 
 const pad = (n: number) => String(n).padStart(4, '0');

@@ -12,7 +12,7 @@ import { DataDirLockedError } from './cli/data-dir-lock.ts';
 import { NoConfigError, configPathFor } from './cli/default-config.ts';
 import { ListenError } from './transports/listen.ts';
 import { RootRefusedError } from './cli/root-refusal.ts';
-import { addUser, changePassword, deleteUser, listUsers } from './cli/accounts.ts';
+import { addUser, changePassword, deleteUser, listUsers, revokeTokens } from './cli/accounts.ts';
 import { block, unblock, listBlocks } from './cli/blocks.ts';
 import { keygen, rotateKey } from './cli/keys.ts';
 import { status, debug } from './cli/live.ts';
@@ -42,6 +42,7 @@ const COMMANDS = new Map<string, Command>([
   ['adduser', addUser],
   ['passwd', changePassword],
   ['deluser', deleteUser],
+  ['revoke-tokens', revokeTokens],
   ['list-users', listUsers],
   ['block', block],
   ['unblock', unblock],

@@ -17,6 +17,7 @@ import { AuthThrottle } from './core/auth-throttle.ts';
 import { FailedLoginReport } from './core/failed-login-report.ts';
 import { FailedLoginAddressLog } from './core/failed-login-address-log.ts';
 import { traceTransport } from './core/transport-trace.ts';
+import { FastTokens } from './core/fast-tokens.ts';
 import { IpBlocks } from './core/ip-blocks.ts';
 import { RetentionEngine } from './core/retention.ts';
 import type { ServerCore } from './core/server-core.ts';
@@ -92,6 +93,7 @@ export class Server implements ServerCore {
   readonly defaultHost: string;
   readonly secret: Buffer;
   readonly throttle: AuthThrottle;
+  readonly fastTokens: FastTokens;
   readonly blocks: IpBlocks;
   /** Connection rates and unauthenticated-connection caps, in memory only. */
   readonly gate: ConnectionGate;
@@ -138,6 +140,8 @@ export class Server implements ServerCore {
       maxPerAddress: sec.failed_login_max_per_address,
       maxPerAccount: sec.failed_login_max_per_account,
     }, failedLogins);
+    const fast = config.fast;
+    this.fastTokens = new FastTokens(this.storage, this.secret, { lifetimeMs: fast.token_lifetime, rotateAfterMs: fast.rotate_after, maxClients: fast.max_clients_per_account });
     this.blocks = new IpBlocks(sec.blocked_ips);
     const limits = config.limits;
     this.gate = new ConnectionGate({
@@ -161,6 +165,16 @@ export class Server implements ServerCore {
     if (addressLog) {
       this.retention.register({ name: 'failed-login log (addresses of failed logins)', maxAgeMs: config.log.failed_login_retention, purge: (cutoff) => addressLog.purge(cutoff) });
     }
+    // XEP-0484 tokens expire on their own; the engine deletes their hashes once they have.
+    this.retention.register({
+      name: 'FAST login tokens',
+      maxAgeMs: fast.token_lifetime,
+      purge: async () => {
+        let n = 0;
+        for (const host of this.#hosts.keys()) n += await this.fastTokens.purgeExpired(host);
+        return n;
+      },
+    });
     // eslint-disable-next-line @typescript-eslint/no-this-alias -- the getter below reads the config a reload replaced
     const server = this;
     this.operations = {

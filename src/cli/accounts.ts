@@ -103,6 +103,15 @@ export const deleteUser: Command = async ({ rest, config }) => {
   return 0;
 };
 
+/** `revoke-tokens USER@HOST`: the account's FAST login tokens (XEP-0484). */
+export const revokeTokens: Command = async ({ rest, config }) => {
+  const cfg = config();
+  const { host, user } = account(cfg, rest[0]);
+  const { revoked } = await withAccounts(cfg, (run) => run('revoke-tokens', { host, user }));
+  process.stdout.write(`revoked ${revoked} login token(s) of ${user}@${host}\n`);
+  return 0;
+};
+
 /** `list-users [HOST]`: all hosts when HOST is omitted. */
 export const listUsers: Command = async ({ rest, config }) => {
   const cfg = config();

@@ -103,6 +103,13 @@ export const HELP = new Map<string, CommandHelp>([
     examples: ['jabberx deluser alice@example.org'],
     exits: [ACCOUNT_FAILURE],
   }],
+  ['revoke-tokens', {
+    usage: ['revoke-tokens USER@HOST'],
+    summary: 'Revoke an account\'s FAST login tokens (XEP-0484): its clients log in with the password next time',
+    details: ['A password change and deluser revoke them too; a client can revoke its own by logging out.'],
+    examples: ['jabberx revoke-tokens alice@example.org'],
+    exits: [ACCOUNT_FAILURE],
+  }],
   ['list-users', {
     usage: ['list-users [HOST]'],
     summary: 'List accounts (all hosts when HOST is omitted)',

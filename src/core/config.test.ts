@@ -96,6 +96,13 @@ describe('config defaults', () => {
     assert.deepEqual({ ...example, configPath: undefined, listeners }, defaults);
   });
 
+  it('fast: token lifetime and rotation as periods; rotation must come before expiry', () => {
+    assert.deepEqual(parseConfigText('', '/srv', opts).fast, { enabled: true, token_lifetime: 21 * 86_400_000, rotate_after: 86_400_000, max_clients_per_account: 10 });
+    assert.deepEqual(parseConfigText('fast: { token_lifetime: 14d, rotate_after: 12h, max_clients_per_account: 3 }\n', '/srv', opts).fast, { enabled: true, token_lifetime: 14 * 86_400_000, rotate_after: 12 * 3_600_000, max_clients_per_account: 3 });
+    assert.throws(() => parseConfigText('fast:\n  token_lifetime: 1d\n  rotate_after: 2d\n', '/srv', opts), /fast\.rotate_after \(line 3\): must be shorter than fast\.token_lifetime/);
+    assert.throws(() => parseConfigText('fast: { token_lifetime: 10s }\n', '/srv', opts), /fast\.token_lifetime/);
+  });
+
   it('data_dir defaults to /var/lib/jabberx for the system configuration, else ./data beside the file', () => {
     assert.equal(parseConfigText('', '/etc/jabberx', opts, '/etc/jabberx/jabberx.yml').data_dir, '/var/lib/jabberx');
     assert.equal(parseConfigText('data_dir: /srv/x\n', '/etc/jabberx', opts, '/etc/jabberx/jabberx.yml').data_dir, '/srv/x');

@@ -60,6 +60,8 @@ export interface ServerConfig {
   limits: ConfigSection<'limits'>;
   /** `mechanisms` upper-cased, without duplicates. */
   auth: ConfigSection<'auth'>;
+  /** `rotate_after` below `token_lifetime`. */
+  fast: ConfigSection<'fast'>;
   /** `blocked_ips`: canonical CIDR rules. */
   security: ConfigSection<'security'>;
   /** Who runs the service, for the /terms and /privacy pages (src/policy/); `service_name` defaults to the first host. */
@@ -157,6 +159,13 @@ export const CONFIG_SECTIONS = {
     mechanisms: { ...option.list([...SASL_MECHANISMS], 'SASL mechanisms offered, in order'), defaultText: 'SCRAM-SHA-256(-PLUS), SCRAM-SHA-1(-PLUS), PLAIN' },
     resource_conflict: option.enum(['kick_old', 'refuse', 'random'] as const, 'kick_old', 'what happens when a client binds a resource already bound: `kick_old`, `refuse` or `random` (RFC 6120 §7.7.2.2)'),
   },
+  // XEP-0484 FAST login tokens, issued inside SASL2 (src/core/fast-tokens.ts).
+  fast: {
+    enabled: option.boolean(true, 'offer FAST login tokens (XEP-0484) in SASL2: a client that logged in with its password may ask for a token and log in with it next time in one round trip; only a hash of each token is stored'),
+    token_lifetime: option.period('21d', 'how long a token is valid; a client away longer logs in with its password again', { min: 60_000, max: 365 * 86_400_000 }),
+    rotate_after: option.period('1d', 'a token issued longer ago than this is replaced by a new one when it is used (the old one stays valid until the new one is used); less than `token_lifetime`', { min: 1000 }),
+    max_clients_per_account: option.integer(10, 'clients of one account that may hold tokens (each at most two: the one in use and its replacement); one more replaces the client whose token expires first', { min: 1, max: 1000 }),
+  },
   security: {
     failed_login_window: option.period('15m', 'how long a failed login is remembered (in memory only), for brute-force protection', { min: 1000 }),
     failed_login_delay_after: option.integer(3, 'failures from one address before answers are delayed (only wrong passwords or SCRAM proofs count; a channel-binding mismatch counts against the account only, a malformed or aborted exchange not at all)', { min: 0 }),
@@ -181,7 +190,7 @@ export const SYSTEM_CONFIG_PATH = '/etc/jabberx/jabberx.yml';
 /** data_dir when the system configuration leaves it unset (the unit's StateDirectory=jabberx). */
 export const SYSTEM_DATA_DIR = '/var/lib/jabberx';
 
-const TOP_KEYS = ['data_dir', 'log', 'listeners', 'tls', 'acme', 'storage', 'limits', 'auth', 'security', 'policy', 'hosts', 'modules'];
+const TOP_KEYS = ['data_dir', 'log', 'listeners', 'tls', 'acme', 'storage', 'limits', 'auth', 'fast', 'security', 'policy', 'hosts', 'modules'];
 const HOST_KEYS = ['certificate', 'key', 'modules'];
 const LISTENER_TYPES = ['c2s_starttls', 'c2s_direct_tls', 'http', 'https'] as const;
 // XEP-0368 direct TLS on 5223; 5280/5281 are the customary XMPP server HTTP(S) ports.
@@ -415,6 +424,10 @@ export function parseConfigText(text: string, baseDir: string, opts: ConfigOptio
   const storage = section(root, 'storage', CONFIG_SECTIONS.storage).values;
   const limits = section(root, 'limits', CONFIG_SECTIONS.limits).values;
   const auth = section(root, 'auth', CONFIG_SECTIONS.auth);
+  const fast = section(root, 'fast', CONFIG_SECTIONS.fast);
+  if (fast.values.rotate_after >= fast.values.token_lifetime) {
+    throw new ConfigError('fast.rotate_after', 'must be shorter than fast.token_lifetime, or tokens would expire before they are replaced', { line: fast.lines.get('rotate_after') ?? fast.lines.get('token_lifetime') });
+  }
   const security = section(root, 'security', CONFIG_SECTIONS.security);
   const blockedIps = security.values.blocked_ips.map((r) => {
     try {
@@ -462,6 +475,7 @@ export function parseConfigText(text: string, baseDir: string, opts: ConfigOptio
     storage: { ...storage, path: resolve(dataDir, storage.path), key_file: resolve(baseDir, storage.key_file) },
     limits: { ...limits, preauth_max_stanza_size: Math.min(limits.preauth_max_stanza_size, limits.max_stanza_size) },
     auth: { ...auth.values, mechanisms: [...new Set(mechanisms)] },
+    fast: fast.values,
     security: { ...security.values, blocked_ips: blockedIps },
     hosts: parseHosts(root.get('hosts'), baseDir, topModules, opts.knownModules),
   };

@@ -5,7 +5,7 @@ import type { Element } from './xml/element.ts';
 import { Hooks, type HookHandler, type HookName, type Phase } from './hooks.ts';
 import { parseOptions, type OptionDecls } from './options.ts';
 import { ConfigError } from './errors.ts';
-import type { AnyModule, DiscoData, DiscoIdentity, DiscoItem, IqHandler, IqTarget, ModuleContext, ServerInfo, SessionState, StoreKind } from './modules.ts';
+import type { AnyModule, Bind2Handler, DiscoData, DiscoIdentity, DiscoItem, IqHandler, IqTarget, ModuleContext, ServerInfo, SessionState, StoreKind } from './modules.ts';
 import type { SessionInfo } from './session.ts';
 import type { StorageBackend, Json } from './storage.ts';
 import type { SessionManager } from './sessions.ts';
@@ -27,6 +27,8 @@ export class HostRuntime implements DiscoData {
   readonly identities: DiscoIdentity[] = [];
   readonly items: DiscoItem[] = [];
   readonly streamFeatures: (() => Element)[] = [];
+  /** XEP-0386 Bind 2 inline features, by namespace. */
+  readonly bind2Features = new Map<string, Bind2Handler>();
   readonly loaded: string[] = [];
   readonly #disposers: (() => void | Promise<void>)[] = [];
 
@@ -158,7 +160,14 @@ function makeContext(rt: HostRuntime, mod: AnyModule, options: unknown, deps: Lo
       addIdentity: (id) => rt.addDisposer(pushTo(rt.identities, id)),
       addAccountFeature: (ns) => rt.addDisposer(addTo(rt.accountFeatures, ns)),
     },
-    streamFeatures: { add: (f) => rt.addDisposer(pushTo(rt.streamFeatures, f)) },
+    streamFeatures: {
+      add: (f) => rt.addDisposer(pushTo(rt.streamFeatures, f)),
+      inline(ns, handler) {
+        if (rt.bind2Features.has(ns)) throw new Error(`module ${mod.name}: Bind 2 inline feature ${ns} is already registered`);
+        rt.bind2Features.set(ns, handler);
+        rt.addDisposer(() => void rt.bind2Features.delete(ns));
+      },
+    },
     store: {
       keyval: <T extends Json>(name: string) => deps.storage.keyval<T>(host, declaredStore(mod, name, 'keyval')),
       map: <T extends Json>(name: string) => deps.storage.map<T>(host, declaredStore(mod, name, 'map')),

@@ -89,6 +89,12 @@ export interface ModuleContext<O> {
   readonly streamFeatures: {
     /** A stream feature offered after authentication (e.g. <ver xmlns='urn:xmpp:features:rosterver'/>). */
     add(feature: () => Element): void;
+    /**
+     * A session feature a client can enable while it binds, inside a XEP-0386 Bind 2 request
+     * (listed by its namespace in the Bind 2 stream feature): the same effect as enabling it
+     * right after binding. One module per namespace.
+     */
+    inline(ns: string, handler: Bind2Handler): void;
   };
   /** Opens a store the module declares in `stores`, of the declared kind; anything else throws. */
   readonly store: {
@@ -122,6 +128,12 @@ export interface ModuleContext<O> {
   every(periodMs: number, fn: () => Promise<void> | void): void;
   onClose(fn: () => Promise<void> | void): void;
 }
+
+/**
+ * Enables a feature for a session being bound with XEP-0386 Bind 2, from the request's child in
+ * the feature's namespace; returns what goes into <bound/>, if anything.
+ */
+export type Bind2Handler = (session: SessionInfo, request: Element) => Element | undefined;
 
 /** Per-session state of one module, keyed by the session's full JID. */
 export interface SessionState<T> {

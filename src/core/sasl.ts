@@ -77,6 +77,8 @@ export class SaslExchange {
   readonly #mechanism: string;
   /** The prepared username the client named, once known (for per-account brute-force counts). */
   username: string | undefined;
+  /** The authorization identity the client asked for, if any (XEP-0388 checks it against the stream's 'from'). */
+  authzid: string | undefined;
 
   constructor(
     mechanism: string,
@@ -136,6 +138,7 @@ export class SaslExchange {
     const user = safePrep(r.username);
     if (user === undefined) return { kind: 'failure', condition: 'not-authorized' };
     if (r.authzid && r.authzid !== `${user}@${this.#host}`) return { kind: 'failure', condition: 'invalid-authzid' };
+    this.authzid = r.authzid || undefined;
     return { kind: 'success', data: r.success, user };
   }
 
@@ -149,6 +152,7 @@ export class SaslExchange {
       return { kind: 'failure', condition: 'not-authorized', counts: 'credentials' };
     }
     if (authzid && authzid !== `${user}@${this.#host}`) return { kind: 'failure', condition: 'invalid-authzid' };
+    this.authzid = authzid || undefined;
     return { kind: 'success', data: undefined, user };
   }
 }

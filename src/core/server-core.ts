@@ -6,6 +6,7 @@ import type { SessionManager } from './sessions.ts';
 import type { Router } from './router.ts';
 import type { HostRuntime } from './module-loader.ts';
 import type { AuthThrottle } from './auth-throttle.ts';
+import type { FastTokens } from './fast-tokens.ts';
 
 export interface ServerCore {
   readonly config: ServerConfig;
@@ -20,6 +21,8 @@ export interface ServerCore {
   readonly secret: Buffer;
   /** Failed-login counts per address and account, in memory only. */
   readonly throttle: AuthThrottle;
+  /** XEP-0484 FAST tokens (hashes only). */
+  readonly fastTokens: FastTokens;
   /** The runtime of a served domain, or undefined. */
   host(name: string): HostRuntime | undefined;
   /** Prepares a domain from a stream header; undefined when this server doesn't serve it. */

@@ -2,6 +2,7 @@
 // caches update at once; on a stopped one, the modules' hooks (e.g. roster clean-up) still run.
 import { AccountError } from '../core/accounts.ts';
 import { StreamError } from '../core/errors.ts';
+import { revokeFastTokens } from '../core/fast-tokens.ts';
 import type { OperationsDeps } from './deps.ts';
 
 function checkHost(deps: OperationsDeps, host: string): void {
@@ -25,6 +26,13 @@ export async function deleteUser(deps: OperationsDeps, host: string, user: strin
   deps.endSessions(host, user, new StreamError('not-authorized', 'This account has been deleted'));
   await deps.accounts.delete(host, user);
   await deps.hooks(host)?.emit('user/deleted', { host, user });
+}
+
+/** Revokes the account's FAST login tokens (XEP-0484): its clients log in with the password next time. */
+export async function revokeTokens(deps: OperationsDeps, host: string, user: string): Promise<number> {
+  checkHost(deps, host);
+  if (!(await deps.accounts.exists(host, user))) throw new AccountError(`${user}@${host} does not exist`);
+  return revokeFastTokens(deps.storage, host, user);
 }
 
 export function listUsers(deps: OperationsDeps, host: string): Promise<string[]> {

@@ -2,7 +2,7 @@
 // the running server answers them here, and the CLI runs the very same ones on a stopped server.
 import type { ControlRequest } from '../transports/control-socket.ts';
 import type { OperationsDeps } from './deps.ts';
-import { addUser, changePassword, deleteUser, listUsers } from './accounts.ts';
+import { addUser, changePassword, deleteUser, listUsers, revokeTokens } from './accounts.ts';
 import { changeBlock, listBlocks, type BlockChange } from './ip-blocks.ts';
 import { rotateKey, type KeyRotation } from './keys.ts';
 import { serverStatus, type ServerStatus } from './status.ts';
@@ -17,6 +17,7 @@ export interface Operations {
   adduser: { args: Account & { password: string }; result: null };
   passwd: { args: Account & { password: string }; result: null };
   deluser: { args: Account; result: null };
+  'revoke-tokens': { args: Account; result: { revoked: number } };
   'list-users': { args: { host: string }; result: string[] };
   block: { args: { rule: string }; result: BlockChange };
   unblock: { args: { rule: string }; result: BlockChange };
@@ -56,6 +57,9 @@ export async function runOperation<N extends OperationName>(deps: OperationsDeps
     case 'list-users':
       result = await listUsers(deps, str('host'));
       break;
+    case 'revoke-tokens':
+      result = { revoked: await revokeTokens(deps, str('host'), str('user')) };
+      break;
     case 'block':
     case 'unblock':
       result = await changeBlock(deps, op, str('rule'));
@@ -90,7 +94,7 @@ export async function runOperation<N extends OperationName>(deps: OperationsDeps
 
 const OPERATION_NAMES: ReadonlySet<string> = new Set<OperationName>([
   'throttle-list', 'throttle-clear',
-  'adduser', 'passwd', 'deluser', 'list-users', 'block', 'unblock', 'blocks', 'rotate-key', 'status', 'debug', 'reload', 'service-domains',
+  'adduser', 'passwd', 'deluser', 'revoke-tokens', 'list-users', 'block', 'unblock', 'blocks', 'rotate-key', 'status', 'debug', 'reload', 'service-domains',
 ]);
 
 function isOperation(command: string): command is OperationName {

@@ -125,6 +125,14 @@ export function derivePolicyFacts(config: ServerConfig, state: PolicyState, modu
   if (passwordResetByEmail) {
     stored.push({ source: 'email', what: 'E-mail address', detail: 'only if you give one, and only to reset your password if you forget it' });
   }
+  if (config.fast.enabled) {
+    // src/core/fast-tokens.ts: what a XEP-0484 login token leaves behind.
+    stored.push({
+      source: 'fast',
+      what: 'Login tokens (FAST)',
+      detail: 'only if your app asks to log in faster next time: for each such app, a hash of its login token (never the token itself), the kind of login it is for, when it was issued and when it expires, and a keyed hash of the app\'s installation id (never the id itself); deleted when the token expires, when you log out in the app, when your password changes or your account is deleted',
+    });
+  }
   // Module data in a stable order: the first host's module order, then any other host's.
   const byModule = new Map<string, { privacy: ModulePrivacy; hosts: string[] }>();
   let archive = false;

@@ -24,6 +24,16 @@ export interface ClientOptions {
   mechanism?: 'SCRAM-SHA-1' | 'PLAIN';
   /** Timeout of each negotiation step and iq, ms. Default 10000. */
   timeoutMs?: number;
+  /**
+   * Log in with XEP-0388 SASL2 (and XEP-0386 Bind 2, XEP-0484 FAST, XEP-0198 inline), as stock
+   * xmpp.js does when the server offers it. Default false: RFC 6120 SASL and resource binding,
+   * which most tests are about (the server's SASL2 offer is hidden from the client).
+   */
+  sasl2?: boolean;
+  /** The XEP-0388 <user-agent id/> (SASL2): stable per client installation. Default: a random UUID. */
+  userAgentId?: string;
+  /** A XEP-0484 FAST token the client kept from an earlier login (SASL2): it logs in with it first. */
+  fastToken?: { mechanism: string; token: string; expiry: string };
 }
 
 export type Predicate = (el: Element) => boolean;
@@ -81,6 +91,7 @@ export async function connectClient(opts: ClientOptions): Promise<TestClient> {
     domain: opts.domain,
     resource: opts.resource,
     timeout,
+    ...(opts.userAgentId === undefined ? {} : { userAgent: xml('user-agent', { id: opts.userAgentId }) }),
     ...(forced
       ? {
           credentials: async (authenticate, mechanisms) => {
@@ -93,6 +104,13 @@ export async function connectClient(opts: ClientOptions): Promise<TestClient> {
   });
   // A test decides itself when to reconnect; a kicked session must stay kicked.
   xmpp.reconnect.stop();
+  if (opts.fastToken) await (xmpp as unknown as { fast: { saveToken(t: unknown): Promise<void> } }).fast.saveToken(opts.fastToken);
+  if (opts.sasl2 !== true) {
+    // Before xmpp.js's own stream-feature handlers see it: without the offer it uses RFC 6120 SASL.
+    xmpp.prependListener('element', (el: Element) => {
+      if (el.is('features', 'http://etherx.jabber.org/streams')) el.children = el.children.filter((c) => typeof c === 'string' || !c.is('authentication', 'urn:xmpp:sasl:2'));
+    });
+  }
 
   const received: Element[] = [];
   const errors: Error[] = [];

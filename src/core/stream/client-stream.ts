@@ -7,7 +7,7 @@ import { StanzaError, StreamError } from '../errors.ts';
 import { Jid, prepResourcepart, tryParseJid } from '../jid.ts';
 import type { ElementTransport } from '../transport.ts';
 import type { SessionConnection, SessionInfo } from '../session.ts';
-import { channelBindingTypes, mechanismsFeature, NS_SASL, offeredMechanisms, SaslExchange, type SaslStep } from '../sasl.ts';
+import { channelBindingTypes, mechanismsFeature, NS_SASL, offeredMechanisms, SaslExchange, type SaslFailureCondition, type SaslStep } from '../sasl.ts';
 import type { ServerCore } from '../server-core.ts';
 import type { GateTicket, Refusal } from '../connection-gate.ts';
 import { StorageBusyError } from '../storage.ts';
@@ -15,6 +15,9 @@ import { errorReply } from '../stanza-errors.ts';
 import { checkStanza, isStanzaName } from '../stanza-intake.ts';
 import { XmlStream } from './xml-stream.ts';
 import { NS_SM, ResumptionTable, StreamManagement } from './stream-management.ts';
+import { authenticationFeature, NS_SASL2, Sasl2, sasl2Offer, type Sasl2Stream } from './sasl2.ts';
+import { guardStep, throttleRefusal } from './login-guard.ts';
+import type { ConflictPolicy } from '../sessions.ts';
 
 const NS_CLIENT = 'jabber:client';
 const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
@@ -52,6 +55,10 @@ export class ClientStream extends XmlStream {
   /** The session this stream had when it closed: stanzas already received still go out from it. */
   #closedSession: SessionInfo | undefined;
   #sasl: SaslExchange | undefined;
+  /** XEP-0388 SASL2, once the client starts it. */
+  #sasl2: Sasl2 | undefined;
+  /** The stream header's 'from' (XEP-0388 checks a requested authorization identity against it). */
+  #streamFrom: string | undefined;
   #authFailures = 0;
   /** Until TLS is up (STARTTLS negotiated, or the direct-TLS handshake done). */
   #cancelTlsDeadline: (() => void) | undefined;
@@ -155,6 +162,7 @@ export class ClientStream extends XmlStream {
     if (version === undefined || Number.parseInt(version.split('.')[0] ?? '0', 10) < 1) {
       throw new StreamError('unsupported-version', 'XMPP 1.0 streams only');
     }
+    this.#streamFrom = attrs['from'];
     this.openStream({ xmlns: NS_CLIENT, from: host });
     this.#phase = 'negotiating';
     this.write(this.#features());
@@ -169,10 +177,13 @@ export class ClientStream extends XmlStream {
       return f;
     }
     if (this.#user === undefined) {
-      f.append(...mechanismsFeature(offeredMechanisms(this.#core.config.auth.mechanisms, t), channelBindingTypes(t)));
+      const [mechanisms, ...cb] = mechanismsFeature(offeredMechanisms(this.#core.config.auth.mechanisms, t), channelBindingTypes(t));
+      f.append(mechanisms, authenticationFeature(sasl2Offer(this.#core, t, this.#host ?? this.#core.defaultHost)), ...cb);
       return f;
     }
-    f.append(el('bind', { xmlns: NS_BIND }), el('session', { xmlns: NS_SESSION }, el('optional')), el('sm', { xmlns: NS_SM }));
+    // After SASL2 (no restart) the session may be bound already (Bind 2) and have XEP-0198 on.
+    if (!this.#session) f.append(el('bind', { xmlns: NS_BIND }), el('session', { xmlns: NS_SESSION }, el('optional')));
+    if (!this.#sm) f.append(el('sm', { xmlns: NS_SM }));
     for (const feature of this.#core.host(this.#host ?? '')?.streamFeatures ?? []) f.append(feature());
     return f;
   }
@@ -193,9 +204,19 @@ export class ClientStream extends XmlStream {
         this.write(el('failure', { xmlns: NS_SASL }, el('encryption-required')));
         return;
       }
+      // XEP-0388 §5: SASL2 only after TLS.
+      if (ns === NS_SASL2 && e.name === 'authenticate') {
+        this.write(el('failure', { xmlns: NS_SASL2 }, el('encryption-required', { xmlns: NS_SASL }), el('text', { 'xml:lang': 'en' }, 'Negotiate TLS first')));
+        return;
+      }
       throw new StreamError('not-authorized', 'Negotiate TLS first');
     }
+    // XEP-0388 §2.5: while a SASL2 exchange runs, anything but <response/> or <abort/> ends the stream.
+    if (this.#sasl2?.inProgress && !(ns === NS_SASL2 && (e.name === 'response' || e.name === 'abort'))) {
+      throw new StreamError('policy-violation', 'Only <response/> or <abort/> may come during authentication');
+    }
     if (ns === NS_SASL) return this.#onSasl(e);
+    if (ns === NS_SASL2) return this.#onSasl2(e);
     if (this.#user === undefined) throw new StreamError('not-authorized', 'Authenticate first');
     if (ns === NS_SM) return this.#onSm(e);
     if (!isStanzaName(e.name)) {
@@ -227,6 +248,11 @@ export class ClientStream extends XmlStream {
     if (e.attrs['xmlns'] === NS_SASL) {
       this.#sasl = undefined;
       this.write(el('failure', { xmlns: NS_SASL }, el('temporary-auth-failure'), el('text', { 'xml:lang': 'en' }, `Internal error ${errorId}`)));
+      return;
+    }
+    if (e.attrs['xmlns'] === NS_SASL2 && this.#user === undefined) {
+      this.#sasl2 = undefined;
+      this.write(el('failure', { xmlns: NS_SASL2 }, el('temporary-auth-failure', { xmlns: NS_SASL }), el('text', { 'xml:lang': 'en' }, `Internal error ${errorId}`)));
       return;
     }
     if (this.isClosed || this.#user === undefined) return this.fail(new StreamError('internal-server-error', `Error id ${errorId}`));
@@ -301,12 +327,16 @@ export class ClientStream extends XmlStream {
     }
   }
 
-  #smFailed(condition: string, h?: number): void {
-    this.write(el('failed', { xmlns: NS_SM, ...(h === undefined ? {} : { h: String(h) }) }, el(condition, { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' })));
+  #smFailed(condition: string, h?: number): Element {
+    return el('failed', { xmlns: NS_SM, ...(h === undefined ? {} : { h: String(h) }) }, el(condition, { xmlns: 'urn:ietf:params:xml:ns:xmpp-stanzas' }));
   }
 
-  /** §3: enabling after resource binding, once. */
   #enableSm(e: Element): void {
+    this.write(this.#smEnable(e));
+  }
+
+  /** §3: enabling after resource binding, once (also inside a Bind 2 request): <enabled/> or <failed/>. */
+  #smEnable(e: Element): Element {
     const conn = this.#conn;
     if (!conn || this.#sm) return this.#smFailed('unexpected-request');
     const limits = this.#core.config.limits;
@@ -317,33 +347,43 @@ export class ClientStream extends XmlStream {
     conn.sm = sm;
     this.#sm = sm;
     const max = String(Math.round(limits.sm_resume_timeout / 1000));
-    this.write(el('enabled', { xmlns: NS_SM, ...(sm.resumable ? { id: sm.id, resume: 'true', max } : {}) }));
+    return el('enabled', { xmlns: NS_SM, ...(sm.resumable ? { id: sm.id, resume: 'true', max } : {}) });
   }
 
-  /** §5: resuming a detached (or still attached, half-open) session of the same account. */
-  async #resume(e: Element): Promise<void> {
-    if (this.#session) return this.#smFailed('unexpected-request');
-    const previd = e.attrs['previd'] ?? '';
-    const h = parseH(e.attrs['h']);
+  #resume(e: Element): void {
+    if (this.#session) return this.write(this.#smFailed('unexpected-request'));
+    const r = this.#smResume(this.#user ?? '', e.attrs['previd'] ?? '', e.attrs['h']);
+    this.write(r.element);
+    r.resumed?.resend();
+  }
+
+  /**
+   * §5: resuming a detached (or still attached, half-open) session of `user` (also inside a SASL2
+   * request): <resumed/>, with what to send again once it is written, or <failed/>.
+   */
+  #smResume(user: string, previd: string, rawH: string | undefined): { element: Element; resumed?: { jid: string; resend: () => void } } {
+    const h = parseH(rawH);
     const conn = resumable(this.#core).get(previd);
     const host = this.#host ?? this.#core.defaultHost;
-    if (h === undefined || !conn?.sm || conn.jid.local !== this.#user || conn.jid.domain !== host) return this.#smFailed('item-not-found');
+    if (h === undefined || !conn?.sm || conn.jid.local !== user || conn.jid.domain !== host) return { element: this.#smFailed('item-not-found') };
     const sm = conn.sm;
-    if (!sm.ack(h)) return this.#smFailed('unexpected-request', sm.inbound);
+    if (!sm.ack(h)) return { element: this.#smFailed('unexpected-request', sm.inbound) };
     // The old connection, if it is still open, gives the session up (the client has moved on).
     conn.stream?.surrender();
     const session = this.#core.sessions.get(conn.jid.toString());
-    if (!session) return this.#smFailed('item-not-found');
+    if (!session) return { element: this.#smFailed('item-not-found') };
     conn.attach(this);
     this.#conn = conn;
     this.#session = session;
     this.#sm = sm;
     this.#cancelHandshakeDeadline?.();
     this.#cancelHandshakeDeadline = undefined;
-    this.write(el('resumed', { xmlns: NS_SM, previd, h: String(sm.inbound) }));
-    // What the client never acknowledged goes again, in order; it stays queued until acknowledged.
-    for (const stanza of sm.unacked()) this.write(stanza);
-    if (sm.unackedCount > 0) this.#requestAck();
+    const resend = (): void => {
+      // What the client never acknowledged goes again, in order; it stays queued until acknowledged.
+      for (const stanza of sm.unacked()) this.write(stanza);
+      if (sm.unackedCount > 0) this.#requestAck();
+    };
+    return { element: el('resumed', { xmlns: NS_SM, previd, h: String(sm.inbound) }), resumed: { jid: session.jid.toString(), resend } };
   }
 
   /** Another connection resumed this stream's session: let it go without ending it. */
@@ -385,8 +425,9 @@ export class ClientStream extends XmlStream {
     if (e.name === 'auth') {
       const mech = e.attrs['mechanism'] ?? '';
       const offered = offeredMechanisms(this.#core.config.auth.mechanisms, this.transport);
-      if (this.#core.throttle.check(peer).refuse) {
-        step = { kind: 'failure', condition: 'temporary-auth-failure', text: 'Too many failed logins from your address; try again later' };
+      const refused = throttleRefusal(this.#core, peer);
+      if (refused) {
+        step = refused;
       } else if (!offered.includes(mech)) {
         step = { kind: 'failure', condition: 'invalid-mechanism' };
       } else {
@@ -405,25 +446,7 @@ export class ClientStream extends XmlStream {
     } else {
       step = { kind: 'failure', condition: 'malformed-request' };
     }
-    if (step.kind === 'success' && this.#core.throttle.accountLocked(`${step.user}@${host}`, peer)) {
-      step = { kind: 'failure', condition: 'temporary-auth-failure', text: 'Too many failed logins for this account; try again later' };
-    }
-    if (step.kind === 'failure' && step.counts !== undefined) {
-      // Only wrong credentials count against the address (and the account); a channel-binding
-      // mismatch says nothing about guessing from this address, so it counts against the account
-      // only; malformed or aborted exchanges count as neither.
-      const user = this.#sasl?.username;
-      const account = user === undefined ? undefined : `${user}@${host}`;
-      if (step.counts === 'credentials') {
-        this.#core.throttle.failed(peer, account);
-        const verdict = this.#core.throttle.check(peer);
-        // Slow down guessing: the failure answer waits longer after each failure past the
-        // threshold. The stream reads nothing meanwhile (its inbox is busy), so nothing piles up.
-        if (!verdict.refuse && verdict.delayMs > 0) await new Promise((r) => setTimeout(r, verdict.delayMs));
-      } else if (account !== undefined) {
-        this.#core.throttle.failedAccount(account);
-      }
-    }
+    step = await guardStep(this.#core, peer, host, this.#sasl?.username, step);
     switch (step.kind) {
       case 'challenge':
         this.write(el('challenge', { xmlns: NS_SASL }, step.data.length ? step.data.toString('base64') : '='));
@@ -431,21 +454,60 @@ export class ClientStream extends XmlStream {
       case 'failure':
         this.#sasl = undefined;
         this.write(el('failure', { xmlns: NS_SASL }, el(step.condition), step.text ? el('text', { 'xml:lang': 'en' }, step.text) : null));
-        if (step.condition === 'not-authorized' && ++this.#authFailures >= MAX_AUTH_FAILURES) {
-          this.fail(new StreamError('policy-violation', 'Too many failed authentication attempts'));
-        }
+        this.#failedLogin(step.condition);
         return;
       case 'success':
         this.#sasl = undefined;
-        this.#user = step.user;
-        if ('ticket' in this.#admission) this.#admission.ticket.authenticated();
-        this.transport.setMaxStanzaSize(this.#core.config.limits.max_stanza_size);
+        this.#authenticated(step.user);
         this.write(el('success', { xmlns: NS_SASL }, step.data?.length ? step.data.toString('base64') : null));
-        this.log.debug({ host }, 'authenticated');
         this.restart();
         this.#phase = 'header';
         return;
     }
+  }
+
+  /** Too many failed attempts on one stream end it (SASL and SASL2 alike). */
+  #failedLogin(condition: SaslFailureCondition): void {
+    if (condition === 'not-authorized' && ++this.#authFailures >= MAX_AUTH_FAILURES) {
+      this.fail(new StreamError('policy-violation', 'Too many failed authentication attempts'));
+    }
+  }
+
+  #authenticated(user: string): void {
+    this.#user = user;
+    if ('ticket' in this.#admission) this.#admission.ticket.authenticated();
+    this.transport.setMaxStanzaSize(this.#core.config.limits.max_stanza_size);
+    this.log.debug({ host: this.#host }, 'authenticated');
+  }
+
+  // --- SASL2 (XEP-0388), with Bind 2 (XEP-0386) and FAST (XEP-0484): src/core/stream/sasl2.ts -----
+
+  async #onSasl2(e: Element): Promise<void> {
+    if (this.#user !== undefined) throw new StreamError('policy-violation', 'Already authenticated');
+    this.#sasl2 ??= new Sasl2(this.#sasl2Stream());
+    return this.#sasl2.onElement(e);
+  }
+
+  /** The stream's state changes SASL2 performs, each the one used without it. */
+  #sasl2Stream(): Sasl2Stream {
+    const core = this.#core;
+    // Made at the first SASL2 element, after TLS: the header (and its 'from') is the final one.
+    return {
+      core,
+      transport: this.transport,
+      host: this.#host ?? core.defaultHost,
+      log: this.log,
+      streamFrom: this.#streamFrom,
+      write: (e) => this.write(e),
+      failedLogin: (condition) => this.#failedLogin(condition),
+      authenticated: (user) => this.#authenticated(user),
+      resume: (user, previd, h) => this.#smResume(user, previd, h),
+      // The resource comes from the client's own id (XEP-0386 §2.2.1): a clash is the same client.
+      bind: (user, resource, client) => this.#bindResource(user, resource, 'kick_old', client),
+      enableSm: (request) => this.#smEnable(request),
+      features: () => this.write(this.#features()),
+      bound: (session) => this.#sessionBound(session),
+    };
   }
 
   // --- resource binding (RFC 6120 §7) --------------------------------------------------------
@@ -468,8 +530,6 @@ export class ClientStream extends XmlStream {
   }
 
   async #bind(id: string, bind: Element): Promise<void> {
-    const host = this.#host ?? this.#core.defaultHost;
-    const user = this.#user ?? '';
     const requested = bind.getChildText('resource');
     let resource: string | undefined;
     if (requested !== undefined && requested !== '') {
@@ -480,26 +540,46 @@ export class ClientStream extends XmlStream {
         return;
       }
     }
-    const { resource_conflict: resourceConflict } = this.#core.config.auth;
-    const choice = this.#core.sessions.chooseResource(host, user, resource, resourceConflict, this.#core.config.limits.max_resources_per_user);
-    if ('error' in choice) {
-      const err = choice.error === 'conflict' ? new StanzaError('conflict') : new StanzaError('resource-constraint', 'Too many resources', 'cancel');
-      this.write(el('iq', { type: 'error', id }, err.toElement()));
+    const session = await this.#bindResource(this.#user ?? '', resource, this.#core.config.auth.resource_conflict);
+    if (session instanceof StanzaError) {
+      this.write(el('iq', { type: 'error', id }, session.toElement()));
       return;
     }
-    if (choice.replaces) {
-      const old = choice.replaces;
-      const gone = this.#core.sessions.remove(old);
-      if (gone) await this.#core.router.sessionClosed(gone);
-      old.close(new StreamError('conflict', 'Replaced by a new connection'));
+    this.write(el('iq', { type: 'result', id }, el('bind', { xmlns: NS_BIND }, el('jid', {}, session.jid.toString()))));
+    await this.#sessionBound(session);
+  }
+
+  /**
+   * Binds a resource and registers the session: the one path for <bind/> and Bind 2. With
+   * `client` (Bind 2: the client's keyed id), the client's earlier sessions end first (XEP-0386
+   * §2.2: "SHOULD terminate any earlier sessions from the same client").
+   */
+  async #bindResource(user: string, requested: string | undefined, policy: ConflictPolicy, client?: string): Promise<SessionInfo | StanzaError> {
+    const host = this.#host ?? this.#core.defaultHost;
+    if (client !== undefined) {
+      for (const c of this.#core.sessions.accountConnections(host, user)) if (c instanceof ClientConnection && c.client === client) await this.#replace(c);
     }
-    const conn = new ClientConnection(this, new Jid(user, host, choice.resource));
+    const choice = this.#core.sessions.chooseResource(host, user, requested, policy, this.#core.config.limits.max_resources_per_user);
+    if ('error' in choice) return choice.error === 'conflict' ? new StanzaError('conflict') : new StanzaError('resource-constraint', 'Too many resources', 'cancel');
+    if (choice.replaces) await this.#replace(choice.replaces);
+    const conn = new ClientConnection(this, new Jid(user, host, choice.resource), client);
     this.#conn = conn;
     const session = this.#core.sessions.add(conn);
     this.#session = session;
     this.#cancelHandshakeDeadline?.();
     this.#cancelHandshakeDeadline = undefined;
-    this.write(el('iq', { type: 'result', id }, el('bind', { xmlns: NS_BIND }, el('jid', {}, session.jid.toString()))));
+    return session;
+  }
+
+  /** Ends a session another one replaces (unavailable presence first, then <conflict/>). */
+  async #replace(old: SessionConnection): Promise<void> {
+    const gone = this.#core.sessions.remove(old);
+    if (gone) await this.#core.router.sessionClosed(gone);
+    old.close(new StreamError('conflict', 'Replaced by a new connection'));
+  }
+
+  async #sessionBound(session: SessionInfo): Promise<void> {
+    const host = session.host;
     try {
       await this.#core.host(host)?.hooks.emit('session/bound', { session });
     } catch (err) {
@@ -594,14 +674,17 @@ function endSession(core: ServerCore, conn: ClientConnection, log: ServerCore['c
  */
 class ClientConnection implements SessionConnection {
   readonly jid: Jid;
+  /** Bind 2: which client this is (a keyed hash of its SASL2 user-agent id). */
+  readonly client: string | undefined;
   #stream: ClientStream | undefined;
   sm: StreamManagement | undefined;
   #expiry: NodeJS.Timeout | undefined;
   #expire: (() => void) | undefined;
 
-  constructor(stream: ClientStream, jid: Jid) {
+  constructor(stream: ClientStream, jid: Jid, client?: string) {
     this.#stream = stream;
     this.jid = jid;
+    this.client = client;
   }
 
   get stream(): ClientStream | undefined {

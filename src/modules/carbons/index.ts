@@ -62,6 +62,12 @@ export const carbons = defineModule({
       ctx.iq.set(target, NS_CARBONS, 'enable', toggle(true));
       ctx.iq.set(target, NS_CARBONS, 'disable', toggle(false));
     }
+    // XEP-0386 §2.2: <enable/> inside a Bind 2 request enables carbons for the new session; it
+    // "MUST succeed, no response is necessary".
+    ctx.streamFeatures.inline(NS_CARBONS, (session, request) => {
+      if (request.name === 'enable') toggle(true)({ origin: session, isSelf: true, to: { local: '' } });
+      return undefined;
+    });
 
     /** Hands one copy to each carbons-enabled session of the account but those in `skip`. */
     const copyTo = async (kind: 'sent' | 'received', message: Element, host: string, user: string, skip: (s: SessionInfo) => boolean): Promise<void> => {

@@ -38,6 +38,12 @@ export const csi = defineModule({
     // §3.1: offered after authentication.
     ctx.streamFeatures.add(() => el('csi', { xmlns: NS_CSI }));
 
+    // XEP-0386 §2.2: <active/> or <inactive/> inside a Bind 2 request: the session begins in that state.
+    ctx.streamFeatures.inline(NS_CSI, (session, request) => {
+      if (request.name === 'inactive' && !inactive.get(session)) inactive.set(session, { stanzas: new Map() });
+      return undefined;
+    });
+
     // §3.2: <inactive/> and <active/>, no reply; §4.1: handled before the next element is read.
     ctx.hooks.on('stream/nonza', ({ session, element }) => {
       if (element.attrs['xmlns'] !== NS_CSI) return false;
