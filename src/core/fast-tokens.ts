@@ -105,7 +105,8 @@ export class FastTokens {
         entry.current = slot;
         entry.next = null;
       }
-      t.set(user, rec);
+      // A plain login with the current token changes nothing: no write.
+      if (count !== undefined || matched === 'next') t.set(user, rec);
       return { ok: true, responder: responderHash(Buffer.from(slot.key, 'base64'), cbData), rotate: now - slot.issued >= this.#opts.rotateAfterMs } as const;
     });
   }
