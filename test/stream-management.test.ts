@@ -131,3 +131,65 @@ describe('XEP-0198: a session that is never resumed', () => {
   });
 });
 
+
+describe('XEP-0198: a message counts as handled once it is out of the server\'s hands', () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer();
+  });
+  after(() => server.stop({ remove: true }));
+
+  async function smSession(user: string): Promise<{ conn: RawConnection; jid: string }> {
+    const { conn, jid } = await login(server, user);
+    await conn.send(`<enable xmlns='${NS_SM}' resume='true'/><presence/>`);
+    await conn.readUntil(/<enabled[^>]*\/>/);
+    return { conn, jid: jid ?? '' };
+  }
+
+  it('acked to its sender when the recipient acknowledges it, unasked (§4 "MAY send <a/> at any time")', async () => {
+    const sender = await smSession('acksender');
+    const recipient = await smSession('ackrecipient');
+    await recipient.conn.readUntil(/<presence[^>]*\/>/);
+    await sender.conn.send(`<message to='${recipient.jid}' type='chat' id='m1'><body>held</body></message><r xmlns='${NS_SM}'/>`);
+    await recipient.conn.readUntil('held');
+    // The recipient has not acknowledged it yet: the sender hears of its presence only.
+    const first = await sender.conn.readUntil(/<a [^>]*\/>/);
+    assert.match(first, /h=['"]1['"]/);
+    // The recipient acknowledges everything it got (its presence echo, the message).
+    await recipient.conn.send(`<a xmlns='${NS_SM}' h='2'/>`);
+    const rest = sender.conn.text.length;
+    await sender.conn.readUntil(/<a [^>]*h=['"]2['"][^>]*\/>/);
+    assert.ok(sender.conn.text.length > rest);
+    sender.conn.destroy();
+    recipient.conn.destroy();
+  });
+
+  it('acked once stored offline, or once its bounce reached the sender', async () => {
+    const sender = await smSession('acksender2');
+    await server.adduser('sleeper');
+    await sender.conn.send(`<message to='sleeper@localhost' type='chat' id='o1'><body>for later</body></message><message to='nobody@localhost' type='chat' id='b1'><body>nobody</body></message><r xmlns='${NS_SM}'/>`);
+    // Stored: handled. The bounce is handled once the sender has it (its echoed presence and the error).
+    await sender.conn.readUntil(/<message[^>]*type=['"]error['"]/);
+    await sender.conn.readUntil(/<a [^>]*h=['"]2['"][^>]*\/>/);
+    await sender.conn.send(`<a xmlns='${NS_SM}' h='2'/>`);
+    await sender.conn.readUntil(/<a [^>]*h=['"]3['"][^>]*\/>/);
+    sender.conn.destroy();
+  });
+
+  it('offline messages stay stored until the client acknowledges them', async (t) => {
+    const writer = await server.connectClient(t, 'offwriter');
+    const password = await server.adduser('forgetful');
+    await writer.send(xml('message', { to: 'forgetful@localhost', type: 'chat' }, xml('body', {}, 'stored once')));
+    await writer.ping();
+    // A session with stream management gets it, never acknowledges it, and its connection dies.
+    const s = await rawLogin({ port: server.ports.c2s_starttls, username: 'forgetful', password, resource: 'phone' });
+    await s.conn.send(`<enable xmlns='${NS_SM}'/><presence/>`);
+    await s.conn.readUntil('stored once');
+    s.conn.destroy();
+    await s.conn.closed;
+    // The next login gets it again.
+    const again = await server.connectClient(t, 'forgetful', { password });
+    await again.send(xml('presence'));
+    await again.waitFor(match.message('offwriter@localhost', 'stored once'));
+  });
+});

@@ -56,7 +56,8 @@ describe('config defaults', () => {
     assert.deepEqual(c.limits, {
       max_stanza_size: 256 * 1024,
       preauth_max_stanza_size: 10000,
-      idle_timeout: 15 * 60_000,
+      idle_timeout: 5 * 60_000,
+      ping_timeout: 60_000,
       tls_timeout: 10_000,
       handshake_timeout: 30_000,
       max_resources_per_user: 10,

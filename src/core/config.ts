@@ -138,7 +138,8 @@ export const CONFIG_SECTIONS = {
     max_stanza_size: option.size('256KiB', 'larger stanzas end the stream with `<policy-violation/>` (at least 10000, RFC 6120 §13.12)', { min: 10000 }),
     // Before authentication nobody is known yet: small stanzas only (SASL messages are a few hundred bytes).
     preauth_max_stanza_size: option.size('10000', 'largest stanza before authentication (SASL needs little; nobody is known yet); at least 10000', { min: 10000 }),
-    idle_timeout: option.period('15m', 'silent clients are closed with `<connection-timeout/>`', { min: 1 }),
+    idle_timeout: option.period('5m', 'silence after which a bound client is probed (XEP-0198 `<r/>` with stream management, else a XEP-0199 ping) to find dead connections; a stream not bound yet is closed with `<connection-timeout/>` instead', { min: 1 }),
+    ping_timeout: option.period('1m', 'a probed client that stays silent this long is taken for gone and its connection closed; with stream management its session then waits `sm_resume_timeout` for the client to resume', { min: 1 }),
     tls_timeout: option.period('10s', 'time from connecting to an established TLS session (STARTTLS or the direct-TLS handshake)', { min: 1 }),
     handshake_timeout: option.period('30s', 'time from connecting to an authenticated stream with a bound resource', { min: 1 }),
     max_output_buffer: option.size('1MiB', 'bytes waiting to be sent to one connection; above it the server stops reading that client, and stanzas from others go to offline storage or bounce (`<resource-constraint/>`) instead of being buffered', { min: 65536 }),

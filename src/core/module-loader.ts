@@ -181,6 +181,14 @@ function makeContext(rt: HostRuntime, mod: AnyModule, options: unknown, deps: Lo
       return deps.router.deliverToSession(stanza, from, session ? session.jid : parseJid(toAttr ?? ''));
     },
     directedPresence: (session) => [...deps.sessions.directed(session)],
+    async request(iq, timeoutMs = 10_000) {
+      const toAttr = iq.attrs['to'];
+      if (!toAttr) throw new Error(`${mod.name}: ctx.request needs a 'to' address`);
+      if (!iq.attrs['from']) iq.attrs['from'] = host;
+      const reply = deps.router.requests.track(iq, timeoutMs);
+      await deps.router.route(iq, parseJid(iq.attrs['from'] ?? host), parseJid(toAttr));
+      return reply;
+    },
     sessionState<T>(): SessionState<T> {
       // Keyed by the info object the directory hands out, forgotten when the session closes.
       const states = new Map<SessionInfo, T>();

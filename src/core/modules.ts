@@ -111,6 +111,11 @@ export interface ModuleContext<O> {
    * gone or backed up: the caller stores or bounces it.
    */
   deliver(stanza: Element, session?: SessionInfo): Promise<boolean>;
+  /**
+   * Sends an IQ get/set from the host (or its 'from') and resolves with the addressee's result;
+   * rejects with its error, or after timeoutMs (default 10 s). The id is set here.
+   */
+  request(iq: Element, timeoutMs?: number): Promise<Element>;
   /** Full JIDs a session has sent directed presence to (RFC 6121 §4.6): the router keeps them. */
   directedPresence(session: SessionInfo): readonly string[];
   /** This module's own state per bound session, typed; forgotten when the session closes. */

@@ -16,6 +16,7 @@ import type { SessionManager } from './sessions.ts';
 import { errorReply, isAnswerable } from './stanza-errors.ts';
 import type { Accounts } from './accounts.ts';
 import type { IqHandler, IqRequest, IqTarget } from './modules.ts';
+import { IqRequests } from './iq-requests.ts';
 
 type MessageType = 'normal' | 'chat' | 'groupchat' | 'headline' | 'error';
 
@@ -56,6 +57,8 @@ export class Router {
   readonly #log: Logger;
   /** `${host} ${target} ${type} ${ns} ${name}` -> handler */
   readonly #iq = new Map<string, IqHandler>();
+  /** IQs the server sent and the replies it waits for. */
+  readonly requests = new IqRequests();
   /** Service domains claimed by modules. */
   readonly #services = new Map<string, ServiceHandler>();
   /** Until federation lands: a route that cannot be had is an error for the sender (RFC 6120 §10.4.3). */
@@ -417,8 +420,10 @@ export class Router {
   async #dispatchIq(stanza: Element, from: Jid, to: Jid, target: IqTarget, origin: SessionInfo | undefined): Promise<void> {
     const type = stanza.attrs['type'];
     if (type === 'result' || type === 'error') {
-      // Replies to the server itself (e.g. to our pings), or to an account that the server answers
-      // for, are consumed here: RFC 6120 §10.3.3 step 3 and §8.2.3 (a response is never answered).
+      // Replies to the server itself (our own requests, our pings), or to an account that the
+      // server answers for, are consumed here: RFC 6120 §10.3.3 step 3 and §8.2.3 (a response is
+      // never answered).
+      if (target === 'host') this.requests.settle(stanza, from.toString());
       return;
     }
     const payload = stanza.elements[0];

@@ -10,6 +10,7 @@ import { vcard } from './vcard/index.ts';
 import { privateStorage } from './private/index.ts';
 import { blocking } from './blocking/index.ts';
 import { offline } from './offline/index.ts';
+import { caps } from './caps/index.ts';
 import { carbons } from './carbons/index.ts';
 import { csi } from './csi/index.ts';
 
@@ -23,6 +24,7 @@ const all: AnyModule[] = [
   privateStorage,
   blocking,
   offline,
+  caps,
   carbons,
   csi,
 ] as AnyModule[];

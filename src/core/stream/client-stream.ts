@@ -1,6 +1,7 @@
 // The client role of a stream (RFC 6120 §4–§7): header checks, STARTTLS, SASL, resource binding,
 // then the stanza intake check and hand-off to the router. The framing-neutral machinery (inbox,
 // backpressure, stream errors, timers) is XmlStream's; framing and TLS are the transport's.
+import { randomBytes } from 'node:crypto';
 import type { Element } from '../xml/element.ts';
 import { el } from '../xml/element.ts';
 import { StanzaError, StreamError } from '../errors.ts';
@@ -14,7 +15,8 @@ import { StorageBusyError } from '../storage.ts';
 import { errorReply } from '../stanza-errors.ts';
 import { checkStanza, isStanzaName } from '../stanza-intake.ts';
 import { XmlStream } from './xml-stream.ts';
-import { NS_SM, ResumptionTable, StreamManagement } from './stream-management.ts';
+import { NS_SM, ResumptionTable, StreamManagement, type Unacked } from './stream-management.ts';
+import { DeliveryReceipt, currentReceipt, withReceipt } from '../delivery-receipt.ts';
 import { authenticationFeature, NS_SASL2, Sasl2, sasl2Offer, type Sasl2Stream } from './sasl2.ts';
 import { guardStep, throttleRefusal } from './login-guard.ts';
 import type { ConflictPolicy } from '../sessions.ts';
@@ -103,7 +105,7 @@ export class ClientStream extends XmlStream {
     // XEP-0198 §4: kept until the client acknowledges it; past the bound, refused like a backlog.
     const text = stanza.toString();
     if (!sm.hasRoomFor(text.length) && !this.#isOwnReply(stanza)) return false;
-    sm.sent(stanza, text.length);
+    sm.sent(stanza, text.length, currentReceipt());
     this.write(stanza, text);
     this.#requestAck();
     return true;
@@ -118,6 +120,10 @@ export class ClientStream extends XmlStream {
       this.write(el('r', { xmlns: NS_SM }));
       return;
     }
+    this.#requestAckLater();
+  }
+
+  #requestAckLater(): void {
     this.#ackRequest ??= setTimeout(() => {
       this.#ackRequest = undefined;
       if (!this.isClosed && (this.#sm?.unackedCount ?? 0) > 0) this.write(el('r', { xmlns: NS_SM }));
@@ -130,6 +136,18 @@ export class ClientStream extends XmlStream {
     const from = stanza.attrs['from'];
     const jid = this.#session?.jid;
     return jid !== undefined && (from === jid.domain || from === jid.bareString);
+  }
+
+  /**
+   * A bound client silent for idle_timeout: XEP-0198 <r/> when it has stream management (it
+   * must answer, §4), else a XEP-0199 ping from the server. Any answer counts as alive.
+   */
+  protected override probe(): boolean {
+    const session = this.#session;
+    if (!session) return false;
+    if (this.#sm) this.write(el('r', { xmlns: NS_SM }));
+    else this.write(el('iq', { type: 'get', id: `probe-${randomBytes(6).toString('base64url')}`, from: session.jid.domain, to: session.jid.toString() }, el('ping', { xmlns: 'urn:xmpp:ping' })));
+    return true;
   }
 
   protected fallbackHeader(): Record<string, string> {
@@ -229,13 +247,40 @@ export class ClientStream extends XmlStream {
     return this.#handle(this.#session, e);
   }
 
-  /** A stanza from the bound client; with stream management it counts as handled (XEP-0198 §4). */
+  /**
+   * A stanza from the bound client. With stream management (XEP-0198 §4) it counts as handled
+   * once it is out of our hands: at once for presence and IQs; for a message, once every copy of
+   * it was acknowledged by its recipient, stored offline or bounced (see delivery-receipt.ts).
+   */
   async #handle(session: SessionInfo, e: Element): Promise<void> {
-    try {
-      await this.#onStanza(session, e);
-    } finally {
-      this.#sm?.handled();
+    const sm = this.#sm;
+    if (!sm || e.name !== 'message') {
+      try {
+        await this.#onStanza(session, e);
+      } finally {
+        sm?.handled();
+      }
+      return;
     }
+    const seq = sm.received();
+    const receipt = new DeliveryReceipt(false, () => {
+      if (sm.settle(seq) && sm.owesAck) this.#reportAck(sm);
+    });
+    try {
+      await withReceipt(receipt, () => this.#onStanza(session, e));
+    } finally {
+      receipt.routed();
+    }
+  }
+
+  /**
+   * Answers an <r/>, or (§4: an <a/> "MAY be sent at any time") tells the client unasked that
+   * stanzas it was told were still in flight are now handled, so it can mark them as sent.
+   */
+  #reportAck(sm: StreamManagement): void {
+    if (this.isClosed || this.#sm !== sm) return;
+    sm.owesAck = sm.inFlight > 0;
+    this.write(el('a', { xmlns: NS_SM, h: String(sm.inbound) }));
   }
 
   /**
@@ -295,7 +340,14 @@ export class ClientStream extends XmlStream {
     // A closed stream (either side) ends the session as without stream management: what was
     // written to it counts as delivered; only a session that times out waiting for resumption
     // hands its unacknowledged stanzas on (else a clean logout would deliver them twice).
-    const ended = { ...unbind(this.#core, conn), pending: [] };
+    const ended = unbind(this.#core, conn);
+    // A stored original (offline storage) is deleted only if the client closed the stream itself,
+    // after reading what came before; when we closed it (a kick, a shutdown) it stays stored.
+    for (const entry of ended.pending) {
+      if (entry.receipt?.keepsCopy && !this.closedByPeer) entry.receipt.lost();
+      else entry.receipt?.delivered();
+    }
+    ended.pending = [];
     if (ended.session) this.#closedSession = ended.session;
     void this.whenIdle().then(() => handOn(this.#core, ended, this.log));
   }
@@ -310,16 +362,20 @@ export class ClientStream extends XmlStream {
         return this.#resume(e);
       case 'r':
         if (!this.#sm) throw new StreamError('unsupported-stanza-type', 'Stream management is not enabled');
-        this.write(el('a', { xmlns: NS_SM, h: String(this.#sm.inbound) }));
+        this.#reportAck(this.#sm);
         return;
       case 'a': {
         if (!this.#sm) throw new StreamError('unsupported-stanza-type', 'Stream management is not enabled');
         const h = parseH(e.attrs['h']);
         if (h === undefined) throw new StreamError('bad-format', 'An <a/> needs an h between 0 and 2^32-1');
+        const before = this.#sm.unackedCount;
         if (!this.#sm.ack(h)) {
           // §4: acknowledging more than was sent is a stream error.
           throw new StreamError('undefined-condition', 'You acknowledged more stanzas than were sent', el('handled-count-too-high', { xmlns: NS_SM, h: String(h), 'send-count': String(this.#sm.sentCount) }));
         }
+        // Some clients answer with what they finished handling, short of what reached them: ask
+        // again soon while answers make progress, so nothing waits for the next stanza to be acked.
+        if (this.#sm.unackedCount > 0 && this.#sm.unackedCount < before) this.#requestAckLater();
         return;
       }
       default:
@@ -368,6 +424,7 @@ export class ClientStream extends XmlStream {
     if (h === undefined || !conn?.sm || conn.jid.local !== user || conn.jid.domain !== host) return { element: this.#smFailed('item-not-found') };
     const sm = conn.sm;
     if (!sm.ack(h)) return { element: this.#smFailed('unexpected-request', sm.inbound) };
+    sm.settleAll();
     // The old connection, if it is still open, gives the session up (the client has moved on).
     conn.stream?.surrender();
     const session = this.#core.sessions.get(conn.jid.toString());
@@ -643,23 +700,36 @@ function parseH(raw: string | undefined): number | undefined {
  * close): messages go to the account's other resources, offline storage or a bounce, IQs bounce,
  * presence is dropped; nothing is lost.
  */
-function unbind(core: ServerCore, conn: ClientConnection): { session: SessionInfo | undefined; pending: Element[] } {
+function unbind(core: ServerCore, conn: ClientConnection): { session: SessionInfo | undefined; pending: Unacked[] } {
   const sm = conn.sm;
   if (sm) resumable(core).delete(sm.id);
   return { session: core.sessions.remove(conn), pending: sm?.drain() ?? [] };
 }
 
-async function handOn(core: ServerCore, ended: { session: SessionInfo | undefined; pending: Element[] }, log: ServerCore['c2sLog']): Promise<void> {
+async function handOn(core: ServerCore, ended: { session: SessionInfo | undefined; pending: Unacked[] }, log: ServerCore['c2sLog']): Promise<void> {
   try {
     if (ended.session) await core.router.sessionClosed(ended.session);
-    for (const stanza of ended.pending) {
-      if (stanza.name === 'presence') continue;
-      const from = tryParseJid(stanza.attrs['from'] ?? '');
-      const to = tryParseJid(stanza.attrs['to'] ?? '');
-      if (from && to) await core.router.route(stanza, from, to);
-    }
   } catch (err) {
     log.warn({ err }, 'session cleanup failed');
+  }
+  for (const { stanza, receipt } of ended.pending) {
+    // A copy whose original stays stored (offline storage) is simply not taken this time.
+    if (receipt?.keepsCopy) {
+      receipt.lost();
+      continue;
+    }
+    try {
+      const from = tryParseJid(stanza.attrs['from'] ?? '');
+      const to = tryParseJid(stanza.attrs['to'] ?? '');
+      if (stanza.name === 'presence' || !from || !to) continue;
+      // Rerouted under the same receipt: its sender hears "handled" once the new copy is settled.
+      if (receipt) await withReceipt(receipt, () => core.router.route(stanza, from, to));
+      else await core.router.route(stanza, from, to);
+    } catch (err) {
+      log.warn({ err }, 'an unacknowledged stanza of an ended session could not be rerouted');
+    } finally {
+      receipt?.delivered();
+    }
   }
 }
 
@@ -702,7 +772,7 @@ class ClientConnection implements SessionConnection {
     if (!sm) return false;
     const bytes = stanza.toString().length;
     if (!sm.hasRoomFor(bytes)) return false;
-    sm.sent(stanza, bytes);
+    sm.sent(stanza, bytes, currentReceipt());
     return true;
   }
 

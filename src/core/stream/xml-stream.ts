@@ -19,6 +19,7 @@ type Inbound = Element | { end: true } | { error: StreamError };
 /** The stream's share of the `limits` section (periods in ms, sizes in bytes). */
 export interface StreamLimits {
   readonly idle_timeout: number;
+  readonly ping_timeout: number;
   readonly max_output_buffer: number;
   readonly output_stall_timeout: number;
 }
@@ -30,6 +31,8 @@ export abstract class XmlStream {
   #closed = false;
   #headerSent = false;
   #idleTimer: NodeJS.Timeout | undefined;
+  /** A probe went out after idle_timeout of silence; ping_timeout more and the peer is gone. */
+  #probeTimer: NodeJS.Timeout | undefined;
   /** Runs while the output stays above max_output_buffer; ends the stream when it fires. */
   #stallTimer: NodeJS.Timeout | undefined;
   readonly #timers = new Set<NodeJS.Timeout>();
@@ -38,6 +41,8 @@ export abstract class XmlStream {
   #inputPaused = false;
   #drainWaiters: (() => void)[] = [];
   #idleWaiters: (() => void)[] = [];
+  /** The peer closed the stream itself (</stream:stream>), after everything it had read. */
+  #peerEnded = false;
 
   constructor(transport: ElementTransport, limits: StreamLimits, log: Logger) {
     this.transport = transport;
@@ -76,11 +81,24 @@ export abstract class XmlStream {
     return this.#closed;
   }
 
+  /** The peer closed the stream cleanly: what it was sent before has reached it. */
+  protected get closedByPeer(): boolean {
+    return this.#peerEnded;
+  }
+
   /** Sends our stream header (RFC 6120 §4.7) with the role's attributes and a fresh id. */
   protected openStream(attrs: Record<string, string>): void {
     if (this.#closed) return;
     this.transport.openStream({ ...attrs, id: randomBytes(12).toString('base64url'), version: '1.0', 'xml:lang': 'en' });
     this.#headerSent = true;
+  }
+
+  /**
+   * idle_timeout of silence: asks the peer for a sign of life (an <r/> or a ping) and returns
+   * true, or returns false when it can't be asked (then the stream ends with <connection-timeout/>).
+   */
+  protected probe(): boolean {
+    return false;
   }
 
   /** The default namespace and 'from' our header carries when we must answer before knowing more. */
@@ -153,11 +171,28 @@ export abstract class XmlStream {
   }
 
   #touch(): void {
+    if (this.#probeTimer) {
+      clearTimeout(this.#probeTimer);
+      this.#probeTimer = undefined;
+    }
     if (this.#idleTimer) this.#idleTimer.refresh();
     else {
-      this.#idleTimer = setTimeout(() => this.fail(new StreamError('connection-timeout')), this.#limits.idle_timeout);
+      this.#idleTimer = setTimeout(() => this.#onSilent(), this.#limits.idle_timeout);
       this.#idleTimer.unref();
     }
+  }
+
+  #onSilent(): void {
+    if (this.#closed) return;
+    if (!this.probe()) return this.fail(new StreamError('connection-timeout'));
+    // No answer: the connection is dead (TCP keepalive may take far longer to notice). Dropped
+    // rather than closed with a stream error, so a session with XEP-0198 can still be resumed.
+    this.#probeTimer = setTimeout(() => {
+      this.#probeTimer = undefined;
+      this.log.debug('no answer to the liveness probe: connection dropped');
+      this.transport.destroy();
+    }, this.#limits.ping_timeout);
+    this.#probeTimer.unref();
   }
 
   #onDrain(): void {
@@ -190,7 +225,10 @@ export abstract class XmlStream {
         await new Promise<void>((r) => this.#drainWaiters.push(r));
       }
       if (!(item instanceof Element)) {
-        if ('end' in item) this.close();
+        if ('end' in item) {
+          this.#peerEnded = true;
+          this.close();
+        }
         else this.fail(item.error);
         continue;
       }
@@ -234,6 +272,7 @@ export abstract class XmlStream {
 
   #release(how: 'stream' | 'connection'): void {
     clearTimeout(this.#idleTimer);
+    clearTimeout(this.#probeTimer);
     clearTimeout(this.#stallTimer);
     this.#stallTimer = undefined;
     for (const t of this.#timers) clearTimeout(t);

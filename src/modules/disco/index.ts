@@ -3,6 +3,7 @@ import { defineModule } from '../../core/modules.ts';
 import { el } from '../../core/xml/element.ts';
 import { itemNotFound } from '../../core/errors.ts';
 import type { DiscoIdentity } from '../../core/modules.ts';
+import { CAPS_NODE, capsVer } from '../../lib/caps-ver.ts';
 
 export const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
 export const NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
@@ -32,8 +33,9 @@ export const disco = defineModule({
     const rt = ctx.discoData;
     ctx.iq.get('host', NS_DISCO_INFO, 'query', ({ payload }) => {
       const node = payload.attrs['node'];
-      if (node) throw itemNotFound('No such node');
-      return info(undefined, rt.identities, rt.features);
+      // XEP-0115 §6.2: the node#ver of our caps (stream features) names this same information.
+      if (node && node !== `${CAPS_NODE}#${capsVer(rt.identities, [...rt.features])}`) throw itemNotFound('No such node');
+      return info(node, rt.identities, rt.features);
     });
     ctx.iq.get('host', NS_DISCO_ITEMS, 'query', ({ payload }) => {
       if (payload.attrs['node']) throw itemNotFound('No such node');

@@ -11,6 +11,8 @@ import { Element } from '../../core/xml/element.ts';
 import { elementFromJson, elementToJson, type XmlJson } from '../../core/xml/xml-json.ts';
 import { NS_DELAY, delayElement } from './delay.ts';
 import { offlineVerdict } from './storable.ts';
+import { InFlight } from './in-flight.ts';
+import { DeliveryReceipt, withReceipt } from '../../core/delivery-receipt.ts';
 
 export const NS_MSGOFFLINE = 'msgoffline';
 
@@ -167,9 +169,35 @@ export const offline = defineModule({
     });
 
     /**
+     * Messages out with a session that acknowledges (XEP-0198): deleted once acknowledged; if
+     * the session ends first they stay stored and go to another session of the account, if any.
+     */
+    const inFlight = new InFlight(async (user, ids) => {
+      try {
+        await locked(user, async () => {
+          await archive.delete(user, ids);
+          // The last one is acknowledged: whatever stays stored unreadable (list() skips damaged
+          // entries) goes too, as when a delivery hands everything over at once.
+          if (inFlight.count(user) === 0 && (await archive.count(user)) > 0 && (await archive.list(user)).length === 0) await archive.deleteAll(user);
+        });
+      } catch (err) {
+        // Delivered again at the next login: a duplicate (same id) rather than a loss.
+        ctx.log.warn({ err }, 'acknowledged offline messages not deleted: storage failed');
+      }
+      usage.delete(user);
+    });
+    const settled = (user: string, id: string, acknowledged: boolean): void => {
+      inFlight.settled(user, id, acknowledged);
+      if (acknowledged) return;
+      const next = ctx.sessions.available(ctx.host, user).find((s) => s.priority >= 0 && waiting.get(s) !== true);
+      if (next) void deliver(next);
+    };
+
+    /**
      * §2 step 5: deliver in order to the resource that became available, then forget them. A
      * message the session does not take (ctx.deliver returns false: closed or backed up) stops
-     * the delivery: it and every later one stay stored for the next time.
+     * the delivery: it and every later one stay stored for the next time. A session with stream
+     * management gets them before they are forgotten: each is deleted when acknowledged.
      */
     const deliver = (session: SessionInfo): Promise<void> =>
       locked(session.user, async () => {
@@ -187,7 +215,13 @@ export const offline = defineModule({
           const done: string[] = [];
           let sent = 0;
           let refused = false;
+          let held = 0;
           for (const entry of entries) {
+            // Out with another session, waiting for its acknowledgement.
+            if (inFlight.has(user, entry.id)) {
+              held++;
+              continue;
+            }
             // Past max_age but not purged yet: expired all the same.
             if (entry.when.getTime() < cutoff) {
               done.push(entry.id);
@@ -203,17 +237,34 @@ export const offline = defineModule({
             }
             // §2: "it is RECOMMENDED for the server to add a XEP-0203 extension".
             message.append(delayElement(ctx.host, entry.when, 'Offline Storage'));
-            if (!(await ctx.deliver(message, session).catch(() => false))) {
+            let outcome = 'pending' as 'pending' | 'acknowledged' | 'lost';
+            let later = false;
+            const receipt = new DeliveryReceipt(true, (acknowledged) => {
+              if (later) settled(user, entry.id, acknowledged);
+              else outcome = acknowledged ? 'acknowledged' : 'lost';
+            });
+            if (!(await withReceipt(receipt, () => ctx.deliver(message, session)).catch(() => false))) {
+              receipt.lost();
               refused = true;
               break;
             }
-            done.push(entry.id);
+            receipt.routed();
             sent++;
+            // Settled at once: written to a stream without acknowledgements.
+            if (outcome === 'acknowledged') done.push(entry.id);
+            else if (outcome === 'pending') {
+              later = true;
+              inFlight.add(user, entry.id);
+              held++;
+            }
           }
           usage.delete(user);
           if (refused) {
             await archive.delete(user, done);
             ctx.log.info({ sent, kept: entries.length - done.length }, 'offline delivery stopped: the session took no more; the rest stays stored');
+          } else if (held > 0) {
+            // The rest goes as the client acknowledges it.
+            if (done.length > 0) await archive.delete(user, done);
           } else {
             // Everything was handed over: the whole queue goes, damaged entries that list()
             // skipped included. Nothing new can have arrived meanwhile (the lock is held).
@@ -242,6 +293,7 @@ export const offline = defineModule({
     // Account deletion removes the queue in storage; the cached usage goes with it.
     ctx.hooks.on('user/deleted', ({ user }) => {
       usage.delete(user);
+      inFlight.forget(user);
     });
 
     // The privacy promise: nothing outlives max_age. The retention engine runs this at start and

@@ -1,0 +1,117 @@
+// XEP-0115 Entity Capabilities (v1.6): the server announces its own capabilities in its stream
+// features (§6.3), computed from the disco#info it serves, and learns what each client supports
+// from the <c/> in its presence: one disco#info query per new 'ver', verified (§5.4) and cached,
+// so later modules (PEP +notify, XEP-0163) can ask what a session's client wants.
+import { defineModule } from '../../core/modules.ts';
+import { option } from '../../core/options.ts';
+import type { SessionInfo } from '../../core/session.ts';
+import { el, type Element } from '../../core/xml/element.ts';
+import { CAPS_NODE, capsVer, type CapsForm, type CapsIdentity } from '../../lib/caps-ver.ts';
+import { CapsCache } from './cache.ts';
+
+export const NS_CAPS = 'http://jabber.org/protocol/caps';
+const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
+const NS_DATA = 'jabber:x:data';
+
+/** The hashed parts of a disco#info result (§5.4 step 3.3). */
+export function discoInfoParts(query: Element): { identities: CapsIdentity[]; features: string[]; forms: CapsForm[] } {
+  const identities = query.getChildren('identity').map((i) => ({
+    category: i.attrs['category'] ?? '',
+    type: i.attrs['type'] ?? '',
+    lang: i.attrs['xml:lang'],
+    name: i.attrs['name'],
+  }));
+  const features = query.getChildren('feature').map((f) => f.attrs['var'] ?? '');
+  const forms: CapsForm[] = [];
+  for (const x of query.getChildren('x')) {
+    if (x.attrs['xmlns'] !== NS_DATA) continue;
+    const fields = x.getChildren('field');
+    const formType = fields.find((f) => f.attrs['var'] === 'FORM_TYPE');
+    // §5.4 3.6: a form without a hidden FORM_TYPE is left out of the hash.
+    if (!formType || formType.attrs['type'] !== 'hidden') continue;
+    forms.push({
+      formType: formType.getChildText('value') ?? '',
+      fields: fields.filter((f) => f !== formType).map((f) => ({ name: f.attrs['var'] ?? '', values: f.getChildren('value').map((v) => v.text()) })),
+    });
+  }
+  return { identities, features, forms };
+}
+
+export const caps = defineModule({
+  name: 'caps',
+  description: "Entity capabilities (XEP-0115): announces the server's features in its stream features and learns, verifies and caches what each client supports, in memory only.",
+  stores: {},
+  enabledByDefault: true,
+  xeps: [{ number: 115, version: '1.6' }],
+  options: {
+    max_cached: option.integer(1000, 'Client capability sets (distinct verified "ver" hashes) kept in memory; the least recently used goes first.', { min: 1, max: 1_000_000 }),
+    max_queries: option.integer(100, 'disco#info queries to clients waiting for an answer at once; a new unknown "ver" beyond this is asked about at its next presence.', { min: 1, max: 100_000 }),
+  },
+  setup(ctx) {
+    const cache = new CapsCache(ctx.options.max_cached);
+    /** The verified 'ver' of each session's client. */
+    const clientVer = ctx.sessionState<string>();
+    /** 'ver' values being asked about, so a crowd of one client kind costs one query. */
+    const asking = new Set<string>();
+    const disco = ctx.discoData;
+
+    ctx.disco.addFeature(NS_CAPS);
+    let serverVer: string | undefined;
+    const ownVer = (): string => (serverVer ??= capsVer(disco.identities, [...disco.features]));
+    // §6.3: the server's caps in the stream features; disco#info answers node#ver (disco module).
+    ctx.streamFeatures.add(() => el('c', { xmlns: NS_CAPS, hash: 'sha-1', node: CAPS_NODE, ver: ownVer() }));
+
+    const learn = async (session: SessionInfo, node: string, ver: string): Promise<void> => {
+      asking.add(ver);
+      try {
+        const reply = await ctx.request(el('iq', { type: 'get', to: session.jid.toString() }, el('query', { xmlns: NS_DISCO_INFO, node: `${node}#${ver}` })));
+        const query = reply.getChild('query', NS_DISCO_INFO);
+        if (!query) return;
+        const parts = discoInfoParts(query);
+        // §5.4 step 3.7: only a result that hashes to the announced 'ver' is cached (no poisoning).
+        let computed: string;
+        try {
+          computed = capsVer(parts.identities, parts.features, parts.forms);
+        } catch {
+          return;
+        }
+        if (computed !== ver) return;
+        cache.set(ver, new Set(parts.features));
+        clientVer.set(session, ver);
+      } catch (err) {
+        ctx.log.debug({ err }, 'caps query unanswered');
+      } finally {
+        asking.delete(ver);
+      }
+    };
+
+    ctx.hooks.on('presence/broadcast', ({ stanza, origin }) => {
+      if (stanza.attrs['type'] !== undefined) return;
+      const c = stanza.getChild('c', NS_CAPS);
+      // Legacy caps (no 'hash', §8.4) can't be verified: ignored.
+      const ver = c?.attrs['ver'];
+      const node = c?.attrs['node'];
+      if (!c || c.attrs['hash'] !== 'sha-1' || !ver || !node) return;
+      if (cache.get(ver)) {
+        clientVer.set(origin, ver);
+        return;
+      }
+      if (asking.has(ver) || asking.size >= ctx.options.max_queries) return;
+      void learn(origin, node, ver);
+    });
+
+    ctx.onClose(() => asking.clear());
+
+    // What other modules read: the features of a session's client, when known.
+    capsRegistry.set(ctx.host, (session) => {
+      const ver = clientVer.get(session);
+      return ver === undefined ? undefined : cache.get(ver);
+    });
+    ctx.onClose(() => {
+      capsRegistry.delete(ctx.host);
+    });
+  },
+});
+
+/** host -> the features of a session's client (XEP-0115), for modules such as PEP. */
+export const capsRegistry = new Map<string, (session: SessionInfo) => ReadonlySet<string> | undefined>();
