@@ -14,6 +14,7 @@ export interface Target {
   domain: string;
   /** When > 0, connections are spread over 127.0.0.2 … 127.0.0.(1+n). */
   sourceAddrs: number;
+  streamManagement: boolean;
 }
 
 export interface ErrorReport {
@@ -66,6 +67,7 @@ async function login(user: string, resource: string): Promise<XmppClient> {
     keyCache,
     localAddress: t.sourceAddrs > 0 ? `127.0.0.${2 + (sourceCounter++ % t.sourceAddrs)}` : undefined,
     timeoutMs: 60000,
+    streamManagement: t.streamManagement,
   });
   try {
     await c.connect();

@@ -32,6 +32,8 @@ export interface BenchOptions {
   fanSeedTimeoutMs: number;
   /** Spread client connections over this many 127.0.0.x source addresses (0 = the default one). */
   sourceAddrs: number;
+  /** Every client enables XEP-0198 stream management (with resumption) after binding. */
+  streamManagement: boolean;
   /** Parent of the run's temporary folder (tmpfs by default: no disk noise). */
   tmpDir: string;
   keep: boolean;
@@ -61,6 +63,7 @@ const FULL: BenchOptions = {
   fanDrivers: 4,
   fanSeedTimeoutMs: 600000,
   sourceAddrs: 0,
+  streamManagement: false,
   tmpDir: '/dev/shm',
   keep: false,
   install: false,
@@ -84,6 +87,7 @@ const USAGE = `npm run bench [-- options]     (npm run bench:quick for the small
   --quick                 small scales (500 idle sessions, 100 pairs, 5 s windows, group of 51)
   --servers LIST          jabberx,prosody,ejabberd (default: all three)
   --scenarios LIST        idle,chat,login,presence (default: all four)
+  --stream-management     every client enables XEP-0198 (resumable) after binding, on every server
   --idle LIST             idle-session levels, e.g. 5000,19000
   --pairs LIST            chat pair counts, e.g. 100,1000
   --rate N                fixed chat rate for latency (messages/s)
@@ -115,6 +119,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
     args: argv,
     options: {
       quick: { type: 'boolean' },
+      'stream-management': { type: 'boolean' },
       servers: { type: 'string' },
       scenarios: { type: 'string' },
       idle: { type: 'string' },
@@ -157,6 +162,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
   v(values.workers, 'WORKERS', (s) => (o.workers = Math.min(2, num(s))));
   v(values.iterations, 'ITERATIONS', (s) => (o.iterations = num(s)));
   v(values['source-addrs'], 'SOURCE_ADDRS', (s) => (o.sourceAddrs = num(s)));
+  if (values['stream-management']) o.streamManagement = true;
   v(values.tmp, 'TMP', (s) => (o.tmpDir = s));
   if (values.keep || ['1', 'true', 'yes'].includes(env['BENCH_KEEP'] ?? '')) o.keep = true;
   if (values.install || ['1', 'true', 'yes'].includes(env['BENCH_INSTALL'] ?? '')) o.install = true;

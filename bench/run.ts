@@ -83,7 +83,7 @@ async function benchServer(server: BenchServer, creds: Credential[], opts: Bench
   try {
     res.tls = await smoke(server);
     log(`  smoke login OK (${res.tls.protocol}, ${res.tls.cipher})`);
-    await pool.all('target', () => ({ host: server.host, port: server.port, domain: server.domain, sourceAddrs: opts.sourceAddrs }));
+    await pool.all('target', () => ({ host: server.host, port: server.port, domain: server.domain, sourceAddrs: opts.sourceAddrs, streamManagement: opts.streamManagement }));
     const ctx: Ctx = { opts, server, pool, log };
     if (!prep.rostersSeeded && (rosters.idleUsers || rosters.clique)) {
       // Its storage is sealed: build the same rosters over XMPP (roster sets, subscription
@@ -156,7 +156,7 @@ async function main(): Promise<number> {
   for (const name of opts.servers) {
     const dir = join(runDir, name);
     mkdirSync(dir, { recursive: true });
-    const setup: ServerSetup = { dir, domain: opts.domain, cert, key, iterations: opts.iterations, repo: REPO };
+    const setup: ServerSetup = { dir, domain: opts.domain, cert, key, iterations: opts.iterations, repo: REPO, streamManagement: opts.streamManagement };
     const check = () => (name === 'prosody' ? ProsodyServer.available() : name === 'ejabberd' ? EjabberdServer.available() : undefined);
     let missing = check();
     if (missing && opts.install) {

@@ -25,6 +25,8 @@ export interface XmppClientOptions {
   localAddress?: string;
   /** Whole login (connect to bound resource) must finish within this. */
   timeoutMs?: number;
+  /** Enable XEP-0198 (with resumption) after binding, and answer the server's <r/>. */
+  streamManagement?: boolean;
 }
 
 export class XmppError extends Error {
@@ -58,6 +60,8 @@ export class XmppClient {
   #queue: string[] = [];
   #waiter: { resolve(xml: string): void; reject(e: Error): void } | undefined;
   #ready = false;
+  #sm = false;
+  #handled = 0;
   #closed = false;
   #closing = false;
   #closeError: Error | undefined;
@@ -153,6 +157,12 @@ export class XmppClient {
         reply = await this.#next();
         if (attr(reply, 'type') !== 'result') throw new XmppError('bind', 'session establishment failed');
       }
+      if (o.streamManagement) {
+        this.send("<enable xmlns='urn:xmpp:sm:3' resume='true'/>");
+        const enabled = await this.#next();
+        if (elementName(enabled) !== 'enabled') throw new XmppError('sm', `stream management not enabled: ${enabled.slice(0, 200)}`);
+        this.#sm = true;
+      }
       this.#ready = true;
       // Stanzas that arrived right behind the bind result.
       for (const xml of this.#queue.splice(0)) this.#dispatch(xml);
@@ -240,6 +250,12 @@ export class XmppClient {
 
   #dispatch(xml: string): void {
     const name = elementName(xml);
+    if (this.#sm) {
+      // XEP-0198 §4: count what arrives; answer <r/>; acks from the server need nothing.
+      if (name === 'message' || name === 'presence' || name === 'iq') this.#handled = (this.#handled + 1) % 2 ** 32;
+      else if (name === 'r') return this.send(`<a xmlns='urn:xmpp:sm:3' h='${String(this.#handled)}'/>`);
+      else if (name === 'a') return;
+    }
     if (name === 'iq') {
       const type = attr(xml, 'type');
       if (type === 'result' || type === 'error') {

@@ -38,6 +38,8 @@ export interface ServerSetup {
   key: string;
   iterations: number;
   repo: string;
+  /** XEP-0198 on every session (--stream-management): each server gets its module for it. */
+  streamManagement: boolean;
 }
 
 /**

@@ -86,7 +86,7 @@ modules:
     versioning: false
   mod_offline: {}
   mod_ping: {}
-`;
+${this.#setup.streamManagement ? '  mod_stream_mgmt: {}\n' : ''}`;
     writeFileSync(join(this.#dir, 'ejabberd.yml'), cfg);
   }
 

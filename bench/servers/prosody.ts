@@ -45,7 +45,7 @@ pidfile = ${lua(join(d, 'prosody.pid'))}
 data_path = ${lua(join(d, 'data'))}
 certificates = ${lua(d)}
 log = { warn = ${lua(join(d, 'prosody.log'))} }
-modules_enabled = { "roster", "saslauth", "tls", "ping" }
+modules_enabled = { "roster", "saslauth", "tls", "ping"${s.streamManagement ? ', "smacks"' : ''} }
 modules_disabled = { "s2s", "s2s_auth_certs", "dialback" }
 c2s_ports = { ${this.port} }
 c2s_interfaces = { "127.0.0.1" }

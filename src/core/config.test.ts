@@ -37,7 +37,7 @@ describe('config defaults', () => {
     const c = loadConfig(undefined, opts);
     assert.equal(c.configPath, undefined);
     assert.equal(c.data_dir, join(process.cwd(), 'data'));
-    assert.deepEqual(c.log, { level: 'info', file: '-' });
+    assert.deepEqual(c.log, { level: 'info', file: '-', format: 'auto', account_names: false, failed_login_file: '', failed_login_retention: 86_400_000 });
     assert.deepEqual(c.listeners, [
       { type: 'c2s_starttls', port: 5222, address: '::' },
       { type: 'c2s_direct_tls', port: 5223, address: '::' },
@@ -155,7 +155,7 @@ hosts:
 
   it('reads every section', () => {
     assert.equal(c.data_dir, '/var/lib/jabberx');
-    assert.deepEqual(c.log, { level: 'debug', file: '/var/lib/jabberx/logs/jabberx.log' });
+    assert.deepEqual(c.log, { level: 'debug', file: '/var/lib/jabberx/logs/jabberx.log', format: 'auto', account_names: false, failed_login_file: '', failed_login_retention: 86_400_000 });
     assert.deepEqual(c.listeners.map((l) => [l.type, l.port, l.address, l.line]), [
       ['c2s_starttls', 5222, '127.0.0.1', 5],
       ['c2s_direct_tls', 5223, '::1', 6],

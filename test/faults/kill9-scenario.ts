@@ -131,6 +131,10 @@ export async function runKill9(opts: Kill9Options): Promise<Kill9Counts> {
       const id = st.is('message') && st.attrs['type'] === 'error' ? st.getChild('origin-id', NS_SID)?.attrs['id'] : undefined;
       if (typeof id === 'string') fate.set(id, 'bounced');
     });
+    if (process.env['K9_DEBUG'] && i === 0) {
+      s.xmpp.on('element', (el: Element) => console.error('S0 <-', el.toString().slice(0, 300)));
+      s.xmpp.on('send', (el: Element) => console.error('S0 ->', el.toString().slice(0, 300)));
+    }
     senders.push({ ...s, post });
   }
   const t0 = Date.now(); const log = (m: string) => process.env['K9_DEBUG'] && console.error(String(Date.now() - t0), m);

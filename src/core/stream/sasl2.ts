@@ -278,7 +278,10 @@ export class Sasl2 {
         // Not authenticated after all (§2.6.2): nothing was bound.
         return this.#fail({ kind: 'failure', condition: 'temporary-auth-failure', text: r.error.text ?? 'The resource could not be bound' }, el(r.error.condition, { xmlns: NS_STANZAS }));
       }
-      results.unshift(r.bound);
+      // After a failed inline resumption (XEP-0198 §5), in the order things happened: a client
+      // such as xmpp.js reads <failed/> as "stream management off", so <bound/> with its
+      // <enabled/> must come after it.
+      results.push(r.bound);
       bound = r.session;
     }
     s.authenticated(user);
