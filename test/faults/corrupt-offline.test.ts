@@ -8,6 +8,7 @@ import { DatabaseSync } from 'node:sqlite';
 import { startServer, type TestServer } from '../harness/server.ts';
 import { match, xml } from '../harness/client.ts';
 import { offlineCount, withStorage } from '../harness/store.ts';
+import { until } from '../harness/eventually.ts';
 
 const chat = (to: string, body: string) => xml('message', { to, type: 'chat' }, xml('body', {}, body));
 
@@ -18,14 +19,6 @@ function dbPath(server: TestServer): string {
 /** Ids of juliet's stored offline messages, oldest first, through the store API. */
 function offlineIds(server: TestServer): Promise<string[]> {
   return withStorage(server, async (s) => (await s.archive(server.domain, 'offline').list('juliet')).map((e) => e.id));
-}
-
-async function waitFor(what: string, check: () => Promise<boolean>, ms = 5000): Promise<void> {
-  const deadline = Date.now() + ms;
-  while (!(await check())) {
-    if (Date.now() > deadline) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 describe('a damaged offline message (quarantine)', () => {
@@ -41,7 +34,7 @@ describe('a damaged offline message (quarantine)', () => {
     const romeoPw = await first.adduser('romeo');
     const romeo = await first.connectClient(t, 'romeo');
     for (const body of ['one', 'two (damaged on disk)', 'three']) await romeo.send(chat('juliet@localhost', body));
-    await waitFor('three stored messages', async () => (await offlineIds(first)).length === 3);
+    await until('three stored messages', async () => (await offlineIds(first)).length === 3, 5000);
     await romeo.close();
     await first.stop();
 
@@ -71,7 +64,7 @@ describe('a damaged offline message (quarantine)', () => {
     // The damaged message goes with the delivered ones once they are acknowledged (or the client
     // closes its stream after them): the count includes damaged entries.
     await juliet.close();
-    await waitFor('an empty offline store', async () => (await offlineCount(server, 'juliet')) === 0);
+    await until('an empty offline store', async () => (await offlineCount(server, 'juliet')) === 0, 5000);
 
     const status = await server.cli(['status']);
     assert.equal(status.code, 0, status.stderr);

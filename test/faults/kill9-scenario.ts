@@ -6,11 +6,11 @@
 // the same XEP-0359 origin-id, which clients drop) or come back to its sender as an error.
 import type { EventEmitter} from 'node:events';
 import { once } from 'node:events';
-import { createServer } from 'node:net';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { client, xml, type Client } from '@xmpp/client';
 import type { Element } from '@xmpp/xml';
 import { startServer, type TestServer } from '../harness/server.ts';
+import { freePort } from '../harness/net.ts';
 
 const NS_SID = 'urn:xmpp:sid:0';
 
@@ -38,15 +38,6 @@ export interface Kill9Counts {
   vanished: number;
   /** Still unacknowledged by the server when the scenario ended. */
   unacknowledged: number;
-}
-
-async function freePort(): Promise<number> {
-  const s = createServer().listen(0, '127.0.0.1');
-  await once(s, 'listening');
-  const port = (s.address() as { port: number }).port;
-  s.close();
-  await once(s, 'close');
-  return port;
 }
 
 interface Party {
@@ -131,13 +122,18 @@ export async function runKill9(opts: Kill9Options): Promise<Kill9Counts> {
       const id = st.is('message') && st.attrs['type'] === 'error' ? st.getChild('origin-id', NS_SID)?.attrs['id'] : undefined;
       if (typeof id === 'string') fate.set(id, 'bounced');
     });
-    if (process.env['K9_DEBUG'] && i === 0) {
+    if (process.env['K9_DEBUG'] !== undefined && i === 0) {
       s.xmpp.on('element', (el: Element) => console.error('S0 <-', el.toString().slice(0, 300)));
       s.xmpp.on('send', (el: Element) => console.error('S0 ->', el.toString().slice(0, 300)));
     }
     senders.push({ ...s, post });
   }
-  const t0 = Date.now(); const log = (m: string) => process.env['K9_DEBUG'] && console.error(String(Date.now() - t0), m);
+  // K9_DEBUG=1: the phases and the settling, on stderr.
+  const t0 = Date.now();
+  const debug = process.env['K9_DEBUG'] !== undefined;
+  const log = (m: string): void => {
+    if (debug) console.error(String(Date.now() - t0), m);
+  };
   // Logins arrive ten at a time, under the per-address cap on unauthenticated connections (all
   // clients share 127.0.0.1 here). After the kill they all come back at once; those refused
   // retry (xmpp.js's reconnect), as a crowd behind one NAT would.
@@ -171,9 +167,9 @@ export async function runKill9(opts: Kill9Options): Promise<Kill9Counts> {
 
   const deadline = Date.now() + (opts.settleMs ?? 60_000);
   const settled = (): boolean => [...fate].every(([id, f]) => f === 'bounced' || (f === 'acked' && (received.get(id) ?? 0) > 0));
-  while (!settled() && Date.now() < deadline) {
-    await sleep(1000);
-    log(`pending ${String([...fate.values()].filter((f) => f === 'pending').length)} undelivered ${String([...fate].filter(([id]) => !received.has(id)).length)} online ${String(senders.filter((s) => s.xmpp.status === 'online').length + receivers.filter((r) => r.xmpp.status === 'online').length)}`);
+  for (let round = 1; !settled() && Date.now() < deadline; round++) {
+    await sleep(200);
+    if (round % 5 === 0) log(`pending ${String([...fate.values()].filter((f) => f === 'pending').length)}, undelivered ${String([...fate].filter(([id]) => !received.has(id)).length)}, online ${String(everyone.filter((p) => p.xmpp.status === 'online').length)}`);
   }
 
   log('settled');

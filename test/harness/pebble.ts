@@ -4,9 +4,9 @@
 // test CA, which the test processes trust (NODE_EXTRA_CA_CERTS), so no client skips a TLS check.
 import { spawn, spawnSync } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
-import net from 'node:net';
 import { join } from 'node:path';
 import { issueTestCertificate } from './test-ca.ts';
+import { freePort } from './net.ts';
 
 export interface Pebble {
   /** The ACME directory URL. */
@@ -17,18 +17,6 @@ export interface Pebble {
 /** Whether the pebble command is installed (apt-get install pebble). */
 export function pebbleInstalled(): boolean {
   return spawnSync('pebble', ['-h'], { stdio: 'ignore' }).error === undefined;
-}
-
-/** A loopback port free right now (for a process that binds it next). */
-export function freePort(): Promise<number> {
-  return new Promise((resolve, reject) => {
-    const s = net.createServer();
-    s.once('error', reject);
-    s.listen(0, '127.0.0.1', () => {
-      const { port } = s.address() as net.AddressInfo;
-      s.close(() => resolve(port));
-    });
-  });
 }
 
 /**

@@ -10,16 +10,10 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import tls from 'node:tls';
 import { parse, stringify } from 'yaml';
-import { freePort, pebbleInstalled, startPebble, type Pebble } from '../harness/pebble.ts';
+import { pebbleInstalled, startPebble, type Pebble } from '../harness/pebble.ts';
+import { freePort } from '../harness/net.ts';
 import { startServer, type TestServer } from '../harness/server.ts';
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 20_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
+import { until } from '../harness/eventually.ts';
 
 /**
  * The certificate a new direct-TLS connection is served. Pebble's roots are made anew at each

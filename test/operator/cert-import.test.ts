@@ -7,12 +7,12 @@ import { X509Certificate } from 'node:crypto';
 import { copyFileSync, existsSync, mkdirSync, mkdtempSync, readFileSync, rmSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import tls from 'node:tls';
 import { stringify } from 'yaml';
 import { jabberx } from '../harness/cli.ts';
 import { opensslCertificate, type OpensslCertOptions } from '../harness/openssl-certs.ts';
 import { startServer } from '../harness/server.ts';
 import { TEST_CA_FILE } from '../harness/test-ca.ts';
+import { servedFingerprint } from '../harness/net.ts';
 
 /** Writes DIR/live/<domain>/fullchain.pem (leaf + the test CA, as certbot's chain) and privkey.pem. */
 function liveFolder(dir: string, domain: string, opts: OpensslCertOptions): string {
@@ -22,16 +22,6 @@ function liveFolder(dir: string, domain: string, opts: OpensslCertOptions): stri
   writeFileSync(join(live, 'fullchain.pem'), readFileSync(pair.certificate, 'utf8') + readFileSync(TEST_CA_FILE, 'utf8'));
   copyFileSync(pair.key, join(live, 'privkey.pem'));
   return new X509Certificate(readFileSync(pair.certificate)).fingerprint256;
-}
-
-function servedFingerprint(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = tls.connect({ host: '127.0.0.1', port, servername: 'localhost' }, () => {
-      resolve(s.getPeerCertificate().fingerprint256);
-      s.destroy();
-    });
-    s.once('error', reject);
-  });
 }
 
 describe('cert import', () => {

@@ -6,31 +6,13 @@ import { X509Certificate } from 'node:crypto';
 import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import net from 'node:net';
-import tls from 'node:tls';
 import { parse, stringify } from 'yaml';
 import { existsSync } from 'node:fs';
 import { startServer, type TestServer } from '../harness/server.ts';
 import { jabberx } from '../harness/cli.ts';
 import { issueTestCertificate } from '../harness/test-ca.ts';
-
-async function until(what: string, check: () => boolean, timeoutMs = 10_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
-
-/** The SHA-256 fingerprint of the certificate a new direct-TLS connection is served. */
-function servedFingerprint(port: number): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = tls.connect({ host: '127.0.0.1', port, servername: 'localhost' }, () => {
-      resolve(s.getPeerCertificate().fingerprint256);
-      s.destroy();
-    });
-    s.once('error', reject);
-  });
-}
+import { until } from '../harness/eventually.ts';
+import { servedFingerprint } from '../harness/net.ts';
 
 describe('SIGHUP', () => {
   let server: TestServer;

@@ -7,31 +7,13 @@ import assert from 'node:assert/strict';
 import { X509Certificate } from 'node:crypto';
 import { copyFileSync, readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import tls from 'node:tls';
 import { parse, stringify } from 'yaml';
 import { startServer, type TestServer } from '../harness/server.ts';
 import { jabberx } from '../harness/cli.ts';
 import { issueTestCertificate } from '../harness/test-ca.ts';
 import { opensslCertificate } from '../harness/openssl-certs.ts';
-
-async function until(what: string, check: () => boolean | Promise<boolean>, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!(await check())) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 100));
-  }
-}
-
-/** The SHA-256 fingerprint of the certificate a new TLS connection to `port` is served (verified against the test CA). */
-function servedFingerprint(port: number, servername: string | undefined = 'localhost'): Promise<string> {
-  return new Promise((resolve, reject) => {
-    const s = tls.connect({ host: '127.0.0.1', port, ...(servername ? { servername } : { checkServerIdentity: () => undefined }) }, () => {
-      resolve(s.getPeerCertificate().fingerprint256);
-      s.destroy();
-    });
-    s.once('error', reject);
-  });
-}
+import { until } from '../harness/eventually.ts';
+import { servedFingerprint } from '../harness/net.ts';
 
 const fingerprintOf = (file: string) => new X509Certificate(readFileSync(file)).fingerprint256;
 

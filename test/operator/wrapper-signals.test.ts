@@ -11,6 +11,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { stringify } from 'yaml';
 import { nodeBinary, REPO_ROOT } from '../harness/server.ts';
+import { until } from '../harness/eventually.ts';
 
 const WRAPPER = join(REPO_ROOT, 'bin', 'jabberx.js');
 
@@ -30,14 +31,6 @@ interface Running {
   port: number;
   output(): string;
   exit: Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
-}
-
-async function until(what: string, check: () => boolean, timeoutMs = 15_000): Promise<void> {
-  const end = Date.now() + timeoutMs;
-  while (!check()) {
-    if (Date.now() > end) throw new Error(`timed out waiting for ${what}`);
-    await new Promise((r) => setTimeout(r, 50));
-  }
 }
 
 /** Gone: no such process, or a zombie (an orphan nobody has reaped yet is no longer running). */

@@ -1,7 +1,7 @@
 // XEP-0115 Entity Capabilities (v1.6): the server announces its own capabilities in its stream
 // features (§6.3), computed from the disco#info it serves, and learns what each client supports
-// from the <c/> in its presence: one disco#info query per new 'ver', verified (§5.4) and cached,
-// so later modules (PEP +notify, XEP-0163) can ask what a session's client wants.
+// from the <c/> in its presence: one disco#info query per new 'ver', verified (§5.4) and cached
+// (what PEP +notify, XEP-0163, will read).
 import { defineModule } from '../../core/modules.ts';
 import { option } from '../../core/options.ts';
 import type { SessionInfo } from '../../core/session.ts';
@@ -49,8 +49,6 @@ export const caps = defineModule({
   },
   setup(ctx) {
     const cache = new CapsCache(ctx.options.max_cached);
-    /** The verified 'ver' of each session's client. */
-    const clientVer = ctx.sessionState<string>();
     /** 'ver' values being asked about, so a crowd of one client kind costs one query. */
     const asking = new Set<string>();
     const disco = ctx.discoData;
@@ -68,18 +66,11 @@ export const caps = defineModule({
         const query = reply.getChild('query', NS_DISCO_INFO);
         if (!query) return;
         const parts = discoInfoParts(query);
-        // §5.4 step 3.7: only a result that hashes to the announced 'ver' is cached (no poisoning).
-        let computed: string;
-        try {
-          computed = capsVer(parts.identities, parts.features, parts.forms);
-        } catch {
-          return;
-        }
-        if (computed !== ver) return;
-        cache.set(ver, new Set(parts.features));
-        clientVer.set(session, ver);
+        // §5.4 step 3.7: only a result that hashes to the announced 'ver' is cached (no poisoning);
+        // one with duplicates (capsVer throws, §5.4 3.3–3.5) is not either.
+        if (capsVer(parts.identities, parts.features, parts.forms) === ver) cache.set(ver, new Set(parts.features));
       } catch (err) {
-        ctx.log.debug({ err }, 'caps query unanswered');
+        ctx.log.debug({ err }, 'client caps not learnt');
       } finally {
         asking.delete(ver);
       }
@@ -92,26 +83,10 @@ export const caps = defineModule({
       const ver = c?.attrs['ver'];
       const node = c?.attrs['node'];
       if (!c || c.attrs['hash'] !== 'sha-1' || !ver || !node) return;
-      if (cache.get(ver)) {
-        clientVer.set(origin, ver);
-        return;
-      }
-      if (asking.has(ver) || asking.size >= ctx.options.max_queries) return;
+      if (cache.get(ver) || asking.has(ver) || asking.size >= ctx.options.max_queries) return;
       void learn(origin, node, ver);
     });
 
     ctx.onClose(() => asking.clear());
-
-    // What other modules read: the features of a session's client, when known.
-    capsRegistry.set(ctx.host, (session) => {
-      const ver = clientVer.get(session);
-      return ver === undefined ? undefined : cache.get(ver);
-    });
-    ctx.onClose(() => {
-      capsRegistry.delete(ctx.host);
-    });
   },
 });
-
-/** host -> the features of a session's client (XEP-0115), for modules such as PEP. */
-export const capsRegistry = new Map<string, (session: SessionInfo) => ReadonlySet<string> | undefined>();
