@@ -7,6 +7,8 @@ import type { ServerConfig } from './core/config.ts';
 import { prepareDomain } from './core/config.ts';
 import { createLogger, DebugLog } from './core/logger.ts';
 import { Accounts } from './core/accounts.ts';
+import { HttpRoutes } from './core/http-routes.ts';
+import { hostAccounts } from './operations/accounts.ts';
 import { SessionManager } from './core/sessions.ts';
 import { Router } from './core/router.ts';
 import { HostRuntime, loadHostModules } from './core/module-loader.ts';
@@ -88,6 +90,8 @@ export class Server implements ServerCore {
   readonly c2sLog: Logger;
   readonly storage: EncryptedBackend;
   readonly accounts: Accounts;
+  /** Web routes modules serve on the HTTP(S) listeners. */
+  readonly httpRoutes = new HttpRoutes();
   readonly sessions = new SessionManager();
   readonly router: Router;
   readonly defaultHost: string;
@@ -203,6 +207,19 @@ export class Server implements ServerCore {
     };
   }
 
+  /** A module's web route: for the host the Host header names (or whose service domain it names), else the default host. */
+  #webRoute(path: string, hostHeader: string | undefined) {
+    const hosts = [...this.#hosts.keys()];
+    const named = hostHeader ? prepareDomain(hostHeader.replace(/:\d+$/, '').replace(/^\[(.*)\]$/, '$1')) : undefined;
+    const candidates: string[] = [];
+    if (named !== undefined) {
+      const owner = hosts.find((h) => named === h) ?? hosts.find((h) => named.endsWith('.' + h));
+      if (owner) candidates.push(owner);
+    }
+    if (hosts[0] !== undefined) candidates.push(hosts[0]);
+    return this.httpRoutes.find(path, candidates);
+  }
+
   host(name: string): HostRuntime | undefined {
     return this.#hosts.get(name);
   }
@@ -235,6 +252,9 @@ export class Server implements ServerCore {
         sessions: this.sessions,
         router: this.router,
         log: this.log,
+        accounts: (host) => hostAccounts(this.operations, host),
+        admins: () => this.config.security.admins,
+        httpRoutes: this.httpRoutes,
       });
     }
     if (opts.listen === false) return;
@@ -245,7 +265,13 @@ export class Server implements ServerCore {
       const named = (e: unknown) => Promise.reject(listenError(e, `listeners[${i}] (${l.type}${l.line ? `, line ${l.line}` : ''})`, l.address, l.port));
       if (l.type === 'http' || l.type === 'https') {
         const listener = await listenHttp(
-          { port: l.port, address: l.address, ...(l.type === 'https' ? { tls: tlsSetup } : {}), onError: (err) => this.log.error({ err }, 'policy page failed') },
+          {
+            port: l.port,
+            address: l.address,
+            ...(l.type === 'https' ? { tls: tlsSetup } : {}),
+            onError: (err) => this.log.error({ err }, 'web page failed'),
+            routes: (path, hostHeader) => this.#webRoute(path, hostHeader),
+          },
           (address) => !this.blocks.isBlocked(address),
           // ACME's HTTP-01 answers first: the CA fetches them from here (RFC 8555 §8.3).
           (path) => this.#acmeChallenges.page(path) ?? policyPage(path, policyFacts(this.operations, this.#policyChanged)),

@@ -11,6 +11,8 @@ type StoredScram = { salt: string; iterations: number; storedKey: string; server
 
 export type AccountRecord = {
   scram: { 'SHA-1': StoredScram; 'SHA-256': StoredScram };
+  /** Suspended by the operator (termination for a breach of the terms): logins are refused, data kept. */
+  disabled?: true;
 };
 
 export class AccountError extends Error {}
@@ -85,6 +87,39 @@ export class Accounts {
     if (!(await this.exists(host, user))) throw new AccountError(`${user}@${host} does not exist`);
     await this.#storage.deleteUser(host, user);
     this.#exists.set(user + '@' + host, false);
+  }
+
+  /** Suspends (true) or re-enables (false) an account; its data stays. */
+  async setDisabled(host: string, user: string, disabled: boolean): Promise<void> {
+    const store = this.#store(host);
+    await store.transaction(async (tx) => {
+      const accounts = tx.keyval(store);
+      const rec = await accounts.get(user);
+      if (!rec) throw new AccountError(`${user}@${host} does not exist`);
+      const { disabled: _was, ...rest } = rec;
+      accounts.set(user, disabled ? { ...rest, disabled: true } : rest);
+    });
+  }
+
+  async isDisabled(host: string, user: string): Promise<boolean> {
+    return (await this.#store(host).get(user))?.disabled === true;
+  }
+
+  /** SCRAM credentials as stored (XEP-0227 export), or undefined. */
+  async storedCredentials(host: string, user: string): Promise<AccountRecord['scram'] | undefined> {
+    return (await this.#store(host).get(user))?.scram;
+  }
+
+  /**
+   * Creates an account from SCRAM credentials made elsewhere (XEP-0227 import): no password
+   * needed. A hash missing from the source is left out, so only the mechanisms it had work.
+   */
+  async createWithCredentials(host: string, user: string, scram: Partial<AccountRecord['scram']>): Promise<void> {
+    await this.#writes.run(user + '@' + host, async () => {
+      if (await this.exists(host, user)) throw new AccountError(`${user}@${host} already exists`);
+      await this.#store(host).set(user, { scram: scram as AccountRecord['scram'] });
+      this.#exists.set(user + '@' + host, true);
+    });
   }
 
   async exists(host: string, user: string): Promise<boolean> {

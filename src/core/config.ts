@@ -173,6 +173,7 @@ export const CONFIG_SECTIONS = {
     failed_login_max_per_address: option.integer(10, 'failures from one address before it is refused for the window', { min: 1 }),
     failed_login_max_per_account: option.integer(30, 'failures for one account before addresses that failed are refused for it', { min: 1 }),
     blocked_ips: option.list([], 'addresses and CIDR ranges refused before TLS on every listener (also `jabberx block`)'),
+    admins: option.list([], 'bare JIDs of the service\'s administrators (local accounts): they may run the XEP-0133 admin commands and create account invites'),
     allow_root: option.boolean(false, 'let `jabberx start` run as root, as `--allow-root` does; refused otherwise, since a flaw in the server would then give away the whole machine'),
     retention_interval: option.period('1h', 'how often expired data is deleted (also at start; shorter when a limit is short)', { min: 1000 }),
   },

@@ -12,6 +12,9 @@ import type { SessionManager } from './sessions.ts';
 import type { Router } from './router.ts';
 import type { RetentionEngine } from './retention.ts';
 import { parseJid } from './jid.ts';
+import { SharedServices } from './shared.ts';
+import type { HttpRoutes } from './http-routes.ts';
+import type { AccountsApi } from './modules.ts';
 
 export interface HostModulesConfig {
   /** Enabled module name -> raw options, with line numbers for error messages. */
@@ -30,6 +33,7 @@ export class HostRuntime implements DiscoData {
   /** XEP-0386 Bind 2 inline features, by namespace. */
   readonly bind2Features = new Map<string, Bind2Handler>();
   readonly loaded: string[] = [];
+  readonly shared = new SharedServices();
   readonly #disposers: (() => void | Promise<void>)[] = [];
 
   constructor(name: string) {
@@ -59,6 +63,12 @@ export interface LoaderDeps {
   sessions: SessionManager;
   router: Router;
   log: Logger;
+  /** Account operations per host; absent only in in-process test hosts (ctx.accounts then throws). */
+  accounts?: (host: string) => AccountsApi;
+  /** Bare JIDs of the service's administrators (security.admins). */
+  admins?: () => readonly string[];
+  /** Web routes of the HTTP(S) listeners; absent only in in-process test hosts. */
+  httpRoutes?: HttpRoutes;
 }
 
 /** Orders modules so that dependencies come first; a missing or cyclic dependency is a ConfigError. */
@@ -228,6 +238,20 @@ function makeContext(rt: HostRuntime, mod: AnyModule, options: unknown, deps: Lo
     },
     onClose(fn) {
       rt.addDisposer(fn);
+    },
+    get accounts(): AccountsApi {
+      if (!deps.accounts) throw new Error(`${mod.name}: accounts are not available in this host`);
+      return deps.accounts(host);
+    },
+    isAdmin: (jid) => (deps.admins?.() ?? []).includes(jid.bareString),
+    http: {
+      route(prefix, handler) {
+        if (deps.httpRoutes) rt.addDisposer(deps.httpRoutes.add(host, prefix, handler));
+      },
+    },
+    shared: {
+      provide: (name, value) => rt.addDisposer(rt.shared.provide(name, value)),
+      get: (name) => rt.shared.get(name),
     },
   };
   return ctx as ModuleContext<never>;

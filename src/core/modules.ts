@@ -7,6 +7,8 @@ import type { SessionDirectory, SessionInfo } from './session.ts';
 import type { HookHandler, HookName, Phase } from './hooks.ts';
 import type { ArchiveStore, Json, KeyValueStore, MapStore } from './storage.ts';
 import type { OptionDecls, OptionValues } from './options.ts';
+import type { SharedMap, SharedName } from './shared.ts';
+import type { HttpRouteHandler } from './http-routes.ts';
 
 export interface XepRef {
   number: number;
@@ -58,6 +60,27 @@ export interface ServerInfo {
   readonly version: string;
   readonly hosts: readonly string[];
   isLocalHost(domain: string): boolean;
+}
+
+/**
+ * Account operations on the module's host, with the same effects as the operator's commands:
+ * deletion ends the sessions and erases everything (the address is free at once), creation and
+ * deletion run the user/created and user/deleted hooks.
+ */
+export interface AccountsApi {
+  exists(user: string): Promise<boolean>;
+  /** Throws AccountError (src/core/accounts.ts) when the name is taken or the password unusable. */
+  create(user: string, password: string): Promise<void>;
+  setPassword(user: string, password: string): Promise<void>;
+  checkPassword(user: string, password: string): Promise<boolean>;
+  /** `reason`: the text of the <not-authorized/> stream error its open sessions get. */
+  delete(user: string, reason?: string): Promise<void>;
+  /** Suspends (ending its sessions) or re-enables an account; its data stays. */
+  setDisabled(user: string, disabled: boolean): Promise<void>;
+  isDisabled(user: string): Promise<boolean>;
+  list(): Promise<string[]>;
+  /** Ends the account's sessions with a <not-authorized/> stream error saying `reason`. */
+  endSessions(user: string, reason: string): void;
 }
 
 export interface ModuleContext<O> {
@@ -132,6 +155,18 @@ export interface ModuleContext<O> {
   /** Runs fn every period (ms) and once soon after start; errors are logged, never thrown. */
   every(periodMs: number, fn: () => Promise<void> | void): void;
   onClose(fn: () => Promise<void> | void): void;
+  readonly accounts: AccountsApi;
+  /** True for a bare JID listed in `security.admins` (XEP-0133 commands, account invites). */
+  isAdmin(jid: Jid): boolean;
+  readonly http: {
+    /** Serves paths at and under `prefix` (e.g. '/account') on the HTTP(S) listeners for this host (src/core/http-routes.ts). */
+    route(prefix: string, handler: HttpRouteHandler): void;
+  };
+  /** Services modules on this host offer each other (src/core/shared.ts). */
+  readonly shared: {
+    provide<K extends SharedName>(name: K, value: SharedMap[K]): void;
+    get<K extends SharedName>(name: K): SharedMap[K] | undefined;
+  };
 }
 
 /**

@@ -4,6 +4,7 @@ import { AccountError } from '../core/accounts.ts';
 import { StreamError } from '../core/errors.ts';
 import { revokeFastTokens } from '../core/fast-tokens.ts';
 import type { OperationsDeps } from './deps.ts';
+import type { AccountsApi } from '../core/modules.ts';
 
 function checkHost(deps: OperationsDeps, host: string): void {
   if (!deps.hosts().includes(host)) throw new AccountError(`${host} is not a host of this server`);
@@ -21,11 +22,23 @@ export async function changePassword(deps: OperationsDeps, host: string, user: s
 }
 
 /** Deletes an account and everything stored for it, ending its sessions first; the address is free at once. */
-export async function deleteUser(deps: OperationsDeps, host: string, user: string): Promise<void> {
+export async function deleteUser(deps: OperationsDeps, host: string, user: string, reason = 'This account has been deleted'): Promise<void> {
   checkHost(deps, host);
-  deps.endSessions(host, user, new StreamError('not-authorized', 'This account has been deleted'));
+  deps.endSessions(host, user, new StreamError('not-authorized', reason));
   await deps.accounts.delete(host, user);
   await deps.hooks(host)?.emit('user/deleted', { host, user });
+}
+
+/** Suspends an account (termination for a breach of the terms) without deleting it: its sessions end, logins are refused. */
+export async function disableUser(deps: OperationsDeps, host: string, user: string): Promise<void> {
+  checkHost(deps, host);
+  await deps.accounts.setDisabled(host, user, true);
+  deps.endSessions(host, user, new StreamError('not-authorized', 'This account has been disabled'));
+}
+
+export async function enableUser(deps: OperationsDeps, host: string, user: string): Promise<void> {
+  checkHost(deps, host);
+  await deps.accounts.setDisabled(host, user, false);
 }
 
 /** Revokes the account's FAST login tokens (XEP-0484): its clients log in with the password next time. */
@@ -37,4 +50,19 @@ export async function revokeTokens(deps: OperationsDeps, host: string, user: str
 
 export function listUsers(deps: OperationsDeps, host: string): Promise<string[]> {
   return deps.accounts.list(host);
+}
+
+/** The account operations of one host, as modules reach them (ctx.accounts). */
+export function hostAccounts(deps: OperationsDeps, host: string): AccountsApi {
+  return {
+    exists: (user) => deps.accounts.exists(host, user),
+    create: (user, password) => addUser(deps, host, user, password),
+    setPassword: (user, password) => changePassword(deps, host, user, password),
+    checkPassword: (user, password) => deps.accounts.checkPassword(host, user, password),
+    delete: (user, reason) => deleteUser(deps, host, user, reason),
+    setDisabled: (user, disabled) => (disabled ? disableUser(deps, host, user) : enableUser(deps, host, user)),
+    isDisabled: (user) => deps.accounts.isDisabled(host, user),
+    list: () => deps.accounts.list(host),
+    endSessions: (user, reason) => deps.endSessions(host, user, new StreamError('not-authorized', reason)),
+  };
 }

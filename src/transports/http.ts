@@ -8,6 +8,8 @@ import type net from 'node:net';
 import type { Duplex } from 'node:stream';
 import type { AdmitPeer, TlsSetup } from './tcp.ts';
 import { bindListener, type Listener } from './listen.ts';
+import { securityHeaders } from './http-kit.ts';
+import type { HttpRouteHandler, HttpRouteRequest } from '../core/http-routes.ts';
 
 export interface HttpPage {
   contentType: string;
@@ -19,6 +21,9 @@ export interface HttpPage {
 /** The page at a path (without the query), or undefined for 404. Called per request, so pages follow the running state. */
 export type PageSource = (path: string) => HttpPage | undefined;
 
+/** A module's web route for a path on the host the Host header names (src/core/http-routes.ts), or undefined. */
+export type RouteSource = (path: string, hostHeader: string | undefined) => { host: string; handler: HttpRouteHandler } | undefined;
+
 export interface HttpListenOptions {
   port: number;
   address: string;
@@ -26,27 +31,16 @@ export interface HttpListenOptions {
   tls?: TlsSetup;
   /** A page source that throws answers 500; the error (never the request) goes here. */
   onError?: (err: unknown) => void;
+  /** Module routes, tried before the pages; they take any method. */
+  routes?: RouteSource;
 }
 
 const ALLOW = 'GET, HEAD';
 
-/** Headers on every response: nothing may load, frame, or be sniffed, and no referrer leaks. */
-function securityHeaders(styleHashes: readonly string[] = []): Record<string, string> {
-  const csp = ["default-src 'none'", "base-uri 'none'", "form-action 'none'", "frame-ancestors 'none'"];
-  if (styleHashes.length > 0) csp.push(`style-src ${styleHashes.join(' ')}`);
-  return {
-    'Content-Security-Policy': csp.join('; '),
-    'X-Content-Type-Options': 'nosniff',
-    'Referrer-Policy': 'no-referrer',
-    'X-Frame-Options': 'DENY',
-    'Cross-Origin-Resource-Policy': 'same-origin',
-  };
-}
-
 function send(res: http.ServerResponse, status: number, head: boolean, page: HttpPage, extra: Record<string, string> = {}): void {
   const body = typeof page.body === 'string' ? Buffer.from(page.body, 'utf8') : page.body;
   res.writeHead(status, {
-    ...securityHeaders(page.styleHashes),
+    ...securityHeaders({ styleHashes: page.styleHashes ?? [] }),
     'Content-Type': page.contentType,
     'Content-Length': String(body.byteLength),
     // The pages change with the configuration: always revalidate.
@@ -58,13 +52,39 @@ function send(res: http.ServerResponse, status: number, head: boolean, page: Htt
 
 const plain = (text: string): HttpPage => ({ contentType: 'text/plain; charset=utf-8', body: `${text}\n` });
 
-function handle(req: http.IncomingMessage, res: http.ServerResponse, pages: PageSource, onError?: (err: unknown) => void): void {
+function handle(req: http.IncomingMessage, res: http.ServerResponse, pages: PageSource, opts: HttpListenOptions): void {
+  const onError = opts.onError;
   const method = req.method ?? '';
   const head = method === 'HEAD';
   // RFC 9112 §3.2: more than one Host line is a 400 (Node itself only rejects a missing one).
   if ((req.headersDistinct['host']?.length ?? 0) > 1) {
     send(res, 400, head, plain('Bad request'));
     return;
+  }
+  if (opts.routes) {
+    let url: URL;
+    try {
+      url = new URL(req.url ?? '/', 'http://localhost');
+    } catch {
+      send(res, 400, head, plain('Bad request'));
+      return;
+    }
+    const route = opts.routes(url.pathname, req.headers.host);
+    if (route) {
+      const r: HttpRouteRequest = { req, res, url, host: route.host, secure: opts.tls !== undefined, peerAddress: req.socket.remoteAddress };
+      const failed = (err: unknown) => {
+        onError?.(err);
+        if (!res.headersSent) send(res, 500, head, plain('Internal server error'));
+        else res.destroy();
+      };
+      try {
+        const p = route.handler(r);
+        if (p) p.catch(failed);
+      } catch (err) {
+        failed(err);
+      }
+      return;
+    }
   }
   if (method !== 'GET' && !head) {
     send(res, 405, false, plain('Method not allowed'), { Allow: ALLOW });
@@ -125,7 +145,7 @@ export async function listenHttp(opts: HttpListenOptions, admit: AdmitPeer, page
     keepAliveTimeout: 5_000,
     maxHeaderSize: 8 * 1024,
   };
-  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => handle(req, res, pages, opts.onError);
+  const onRequest = (req: http.IncomingMessage, res: http.ServerResponse) => handle(req, res, pages, opts);
   const tlsSetup = opts.tls;
   // SNI goes through the setup as it is at each handshake, so a reload reaches it too.
   const server = tlsSetup

@@ -19,6 +19,10 @@ export async function guardStep(core: ServerCore, peer: string | undefined, host
   if (step.kind === 'success' && core.throttle.accountLocked(`${step.user}@${host}`, peer)) {
     return { kind: 'failure', condition: 'temporary-auth-failure', text: 'Too many failed logins for this account; try again later' };
   }
+  // RFC 6120 §6.5.1: a suspended account is told so, after its credentials proved who it is.
+  if (step.kind === 'success' && (await core.accounts.isDisabled(host, step.user))) {
+    return { kind: 'failure', condition: 'account-disabled', text: 'This account has been disabled by the operator of this service' };
+  }
   if (step.kind !== 'failure' || step.counts === undefined) return step;
   const account = username === undefined ? undefined : `${username}@${host}`;
   if (step.counts === 'credentials') {
