@@ -81,6 +81,8 @@ export interface AccountsApi {
   list(): Promise<string[]>;
   /** Ends the account's sessions with a <not-authorized/> stream error saying `reason`. */
   endSessions(user: string, reason: string): void;
+  /** Everything stored of the account as a XEP-0227 document (the user's copy of their data). */
+  exportXml(user: string): Promise<string>;
 }
 
 export interface ModuleContext<O> {

@@ -64,5 +64,7 @@ export function hostAccounts(deps: OperationsDeps, host: string): AccountsApi {
     isDisabled: (user) => deps.accounts.isDisabled(host, user),
     list: () => deps.accounts.list(host),
     endSessions: (user, reason) => deps.endSessions(host, user, new StreamError('not-authorized', reason)),
+    // Replaced by the XEP-0227 export (src/operations/portable.ts) when it lands.
+    exportXml: () => Promise.reject(new Error('export is not implemented yet')),
   };
 }
