@@ -5,7 +5,7 @@ import type { Element } from './xml/element.ts';
 import { Hooks, type HookHandler, type HookName, type Phase } from './hooks.ts';
 import { parseOptions, type OptionDecls } from './options.ts';
 import { ConfigError } from './errors.ts';
-import type { AnyModule, Bind2Handler, DiscoData, DiscoIdentity, DiscoItem, IqHandler, IqTarget, ModuleContext, ServerInfo, SessionState, StoreKind } from './modules.ts';
+import type { AnyModule, Bind2Handler, DiscoData, DiscoIdentity, DiscoItem, DiscoNodeHandler, IqHandler, IqTarget, ModuleContext, ServerInfo, SessionState, StoreKind } from './modules.ts';
 import type { SessionInfo } from './session.ts';
 import type { StorageBackend, Json } from './storage.ts';
 import type { SessionManager } from './sessions.ts';
@@ -29,6 +29,7 @@ export class HostRuntime implements DiscoData {
   readonly accountFeatures = new Set<string>();
   readonly identities: DiscoIdentity[] = [];
   readonly items: DiscoItem[] = [];
+  readonly nodes = new Map<string, DiscoNodeHandler>();
   readonly streamFeatures: (() => Element)[] = [];
   /** XEP-0386 Bind 2 inline features, by namespace. */
   readonly bind2Features = new Map<string, Bind2Handler>();
@@ -169,6 +170,11 @@ function makeContext(rt: HostRuntime, mod: AnyModule, options: unknown, deps: Lo
       addFeature: (ns) => rt.addDisposer(addTo(rt.features, ns)),
       addIdentity: (id) => rt.addDisposer(pushTo(rt.identities, id)),
       addAccountFeature: (ns) => rt.addDisposer(addTo(rt.accountFeatures, ns)),
+      addNode(node, handler) {
+        if (rt.nodes.has(node)) throw new Error(`module ${mod.name}: disco node ${node} is already served`);
+        rt.nodes.set(node, handler);
+        rt.addDisposer(() => void rt.nodes.delete(node));
+      },
     },
     streamFeatures: {
       add: (f) => rt.addDisposer(pushTo(rt.streamFeatures, f)),

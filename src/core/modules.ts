@@ -46,6 +46,18 @@ export interface DiscoIdentity {
 export interface DiscoItem {
   jid: string;
   name?: string;
+  /** XEP-0030 §4.1: an item that is a node of `jid` (e.g. a XEP-0050 command). */
+  node?: string;
+}
+
+/**
+ * A node of the host's disco tree (XEP-0030 §3.2, §4.2), e.g. XEP-0050's list of commands: it
+ * answers the disco#info and disco#items queries that name it, per requester. A handler may
+ * throw a StanzaError (e.g. forbidden); a missing one answers item-not-found.
+ */
+export interface DiscoNodeHandler {
+  info?(from: Jid): { identities: DiscoIdentity[]; features: string[] };
+  items?(from: Jid): DiscoItem[];
 }
 
 export interface DiscoData {
@@ -53,6 +65,7 @@ export interface DiscoData {
   readonly features: ReadonlySet<string>;
   readonly accountFeatures: ReadonlySet<string>;
   readonly items: readonly DiscoItem[];
+  readonly nodes: ReadonlyMap<string, DiscoNodeHandler>;
 }
 
 export interface ServerInfo {
@@ -110,6 +123,8 @@ export interface ModuleContext<O> {
     addIdentity(identity: DiscoIdentity): void;
     /** A feature of every local account (disco#info to a bare JID), e.g. XEP-0191 is per host. */
     addAccountFeature(ns: string): void;
+    /** A node of the domain's disco tree (one module per node). */
+    addNode(node: string, handler: DiscoNodeHandler): void;
   };
   readonly streamFeatures: {
     /** A stream feature offered after authentication (e.g. <ver xmlns='urn:xmpp:features:rosterver'/>). */
