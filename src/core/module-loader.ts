@@ -70,6 +70,8 @@ export interface LoaderDeps {
   admins?: () => readonly string[];
   /** Web routes of the HTTP(S) listeners; absent only in in-process test hosts. */
   httpRoutes?: HttpRoutes;
+  /** The base URL of a host's web pages (ctx.http.baseUrl). */
+  webBase?: (host: string) => string | undefined;
 }
 
 /** Orders modules so that dependencies come first; a missing or cyclic dependency is a ConfigError. */
@@ -254,6 +256,7 @@ function makeContext(rt: HostRuntime, mod: AnyModule, options: unknown, deps: Lo
       route(prefix, handler) {
         if (deps.httpRoutes) rt.addDisposer(deps.httpRoutes.add(host, prefix, handler));
       },
+      baseUrl: () => deps.webBase?.(host),
     },
     shared: {
       provide: (name, value) => rt.addDisposer(rt.shared.provide(name, value)),

@@ -178,6 +178,11 @@ export interface ModuleContext<O> {
   readonly http: {
     /** Serves paths at and under `prefix` (e.g. '/account') on the HTTP(S) listeners for this host (src/core/http-routes.ts). */
     route(prefix: string, handler: HttpRouteHandler): void;
+    /**
+     * Where this host's web pages are reached, e.g. 'https://example.org:5281' (the https
+     * listener, else the http one, at the host's name); undefined without either.
+     */
+    baseUrl(): string | undefined;
   };
   /** Services modules on this host offer each other (src/core/shared.ts). */
   readonly shared: {

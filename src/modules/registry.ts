@@ -15,6 +15,7 @@ import { carbons } from './carbons/index.ts';
 import { csi } from './csi/index.ts';
 import { adhoc } from './adhoc/index.ts';
 import { adminCommands } from './admin-commands/index.ts';
+import { invites } from './invites/index.ts';
 
 const all: AnyModule[] = [
   disco,
@@ -31,6 +32,7 @@ const all: AnyModule[] = [
   csi,
   adhoc,
   adminCommands,
+  invites,
 ] as AnyModule[];
 
 export const moduleRegistry: ReadonlyMap<string, AnyModule> = new Map(all.map((m) => [m.name, m]));
