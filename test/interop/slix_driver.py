@@ -236,8 +236,9 @@ class Driver:
 
         def describe(iq):
             cmd = iq['command']
+            actions = cmd.xml.find('{http://jabber.org/protocol/commands}actions')
             info = {'type': iq['type'], 'status': cmd['status'] or None, 'sessionid': cmd['sessionid'] or None,
-                    'node': cmd['node'] or None, 'actions': sorted(cmd['actions']), 'execute': cmd['execute'] or None,
+                    'node': cmd['node'] or None, 'actions': sorted(cmd['actions']), 'execute': actions.get('execute') if actions is not None else None,
                     'notes': [[t, text] for (t, text) in cmd['notes']], 'xml': tostring(iq.xml)}
             form = cmd.xml.find('{jabber:x:data}x')
             if form is not None:
