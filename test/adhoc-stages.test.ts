@@ -1,4 +1,4 @@
-// XEP-0050 multi-stage commands (§3.4): a module of the test's own registers a three-form command
+// XEP-0050 multi-stage commands: a module of the test's own registers a three-form command
 // through the shared `adhoc` service, and slixmpp's xep_0050 workflow walks it with next, prev
 // and complete; each stage offers exactly the actions it allows.
 import { after, before, describe, it } from 'node:test';
@@ -90,7 +90,7 @@ describe('XEP-0050 multi-stage commands (slixmpp)', { skip: slixmppUnavailable()
     assert.ok(r.every((x) => x.sessionid === r[0]?.sessionid), 'one session throughout');
   });
 
-  it('§6: complete before the last stage is <bad-action/>', async () => {
+  it('complete before the last stage is <bad-action/>', async () => {
     const r = await client.adhocRun({ node: 'urn:test:wizard', steps: [{ action: 'complete', fields: { name: 'Eve' } }] });
     assert.equal(r.at(-1)?.error, 'bad-request');
     assert.deepEqual(r.at(-1)?.error_app, ['{http://jabber.org/protocol/commands}bad-action']);

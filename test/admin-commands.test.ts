@@ -44,7 +44,7 @@ describe('XEP-0133 admin commands over XEP-0050 (slixmpp)', { skip: slixmppUnava
     await server.stop({ remove: true });
   });
 
-  it('§2.2: an admin is offered the admin commands; the server advertises the commands feature', async () => {
+  it('an admin is offered the admin commands; the server advertises the commands feature', async () => {
     const { commands } = await admin.adhocList();
     const nodes = commands.map((c) => c.node);
     for (const n of ADMIN_NODES) assert.ok(nodes.includes(n), `${n} listed`);
@@ -165,7 +165,7 @@ describe('XEP-0133 admin commands over XEP-0050 (slixmpp)', { skip: slixmppUnava
     assert.doesNotMatch(last(online).xml, /counted@/);
   });
 
-  it('§3.3: cancel ends a session: a later step with its sessionid is <bad-sessionid/>', async () => {
+  it('cancel ends a session: a later step with its sessionid is <bad-sessionid/>', async () => {
     const r = await admin.adhocRun({ admin: 'add-user', steps: [{ action: 'cancel' }] });
     assert.equal(last(r).status, 'canceled');
     const sessionid = r[0]?.sessionid ?? '';
@@ -175,7 +175,7 @@ describe('XEP-0133 admin commands over XEP-0050 (slixmpp)', { skip: slixmppUnava
     assert.match(again.xml, new RegExp(`<bad-sessionid xmlns="${NS_COMMANDS}"`));
   });
 
-  it('§6: an unknown action is <malformed-action/>; prev on the first stage is <bad-action/>', async () => {
+  it('an unknown action is <malformed-action/>; prev on the first stage is <bad-action/>', async () => {
     const unknown = await admin.iq(`<iq type='set' to='localhost'><command xmlns='${NS_COMMANDS}' node='http://jabber.org/protocol/admin#add-user' action='jump'/></iq>`);
     assert.match(unknown.xml, new RegExp(`<malformed-action xmlns="${NS_COMMANDS}"`));
     const r = await admin.adhocRun({ admin: 'add-user', steps: [{ action: 'prev' }] });
@@ -190,7 +190,7 @@ describe('XEP-0133 admin commands over XEP-0050 (slixmpp)', { skip: slixmppUnava
 });
 
 describe('XEP-0050 session expiry (adhoc.session_timeout)', { skip: slixmppUnavailable() }, () => {
-  it('§6: a step after the session expired is <not-allowed/> with <session-expired/>', async (t) => {
+  it('a step after the session expired is <not-allowed/> with <session-expired/>', async (t) => {
     const server = await startServer({
       config: { security: { admins: [ADMIN] } },
       modules: { adhoc: { session_timeout: '1s' }, 'admin-commands': {}, disco: {}, roster: {} },

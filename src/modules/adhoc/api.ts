@@ -8,7 +8,7 @@ export const NS_COMMANDS = 'http://jabber.org/protocol/commands';
 /** Who may list and run a command: admins (security.admins), accounts of this host, anyone. */
 export type CommandAccess = 'admin' | 'local' | 'any';
 
-/** XEP-0050 §3.4 note types. */
+/** XEP-0050 note types. */
 export interface CommandNote {
   type: 'info' | 'warn' | 'error';
   text: string;

@@ -14,7 +14,7 @@ const ACTIONS: ReadonlySet<string> = new Set(['execute', 'next', 'prev', 'comple
 
 type AppCondition = 'malformed-action' | 'bad-action' | 'bad-payload' | 'bad-sessionid' | 'session-expired';
 
-/** §6: the general condition with the commands namespace's specific one. */
+/** XEP-0050 errors: the general condition with the commands namespace's specific one. */
 function commandError(app: AppCondition, text: string): StanzaError {
   const condition = app === 'session-expired' ? 'not-allowed' : 'bad-request';
   return new StanzaError(condition, text, undefined, el(app, { xmlns: NS_COMMANDS }));
@@ -50,7 +50,7 @@ export const adhoc = defineModule({
       cmd.access === 'any' || (cmd.access === 'local' && req.local) || (cmd.access === 'admin' && req.admin);
 
     ctx.disco.addFeature(NS_COMMANDS);
-    // §2.2: the commands node lists what this requester may run.
+    // The commands node lists what this requester may run.
     ctx.disco.addNode(NS_COMMANDS, {
       info: () => ({ identities: [{ category: 'automation', type: 'command-list', name: 'Commands' }], features: [NS_COMMANDS] }),
       items: (from) => {
@@ -62,7 +62,7 @@ export const adhoc = defineModule({
       const cmd = commands.get(node);
       if (!cmd) throw itemNotFound('No such command');
       if (!allowed(cmd, requestOf(from))) throw forbidden('You may not run this command');
-      // §2.3: a command node's identity and features.
+      // A command node's identity and features.
       return { identities: [{ category: 'automation', type: 'command-node', name: cmd.name }], features: [NS_COMMANDS, NS_DATA] };
     };
     // A command's disco node stays served once added; a removed command answers item-not-found.
@@ -92,7 +92,7 @@ export const adhoc = defineModule({
     const completed = (node: string, sessionid: string, result: CommandResult): Element =>
       reply(node, sessionid, 'completed', { notes: result.notes, form: result.form ? buildForm(result.form) : undefined });
 
-    /** The stage's form with the actions it allows (§3.4): next on all but the last, complete on it, prev after the first. */
+    /** The stage's form with the actions it allows: next on all but the last, complete on it, prev after the first. */
     const stageReply = async (cmd: StagedCommand<unknown>, s: CommandSession, req: CommandRequest, notes?: CommandNote[]): Promise<Element> => {
       const stage = cmd.stages[s.stage];
       if (!stage) throw new StanzaError('internal-server-error');

@@ -1,6 +1,6 @@
 // XEP-0050 command sessions, in memory and bounded: per requester account, in total, and in time.
 // An expired session leaves a tombstone for a while, so its next request hears <session-expired/>
-// rather than <bad-sessionid/> (§6).
+// rather than <bad-sessionid/> (XEP-0050 errors).
 import { randomBytes } from 'node:crypto';
 import type { Jid } from '../../core/jid.ts';
 

@@ -1,4 +1,4 @@
-// XEP-0133 §4.1-4.7 account commands: add, delete, disable, re-enable, change password, end
+// XEP-0133 account commands: add, delete, disable, re-enable, change password, end
 // sessions. Each acts through ctx.accounts, with the same effects as the operator's CLI.
 import type { ModuleContext } from '../../core/modules.ts';
 import { AccountError } from '../../core/accounts.ts';

@@ -2,7 +2,7 @@
 import { tryParseJid } from '../../core/jid.ts';
 import { FormError } from '../../lib/data-form.ts';
 
-/** XEP-0133 §4: the FORM_TYPE of every admin command form. */
+/** XEP-0133: the FORM_TYPE of every admin command form. */
 export const NS_ADMIN = 'http://jabber.org/protocol/admin';
 
 export const adminNode = (command: string): string => `${NS_ADMIN}#${command}`;

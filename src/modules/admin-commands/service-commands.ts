@@ -1,4 +1,4 @@
-// XEP-0133 §4.23 announce, §4.16 and §4.19 the counts of registered and online users (numbers
+// XEP-0133 announce, and the counts of registered and online users (numbers
 // only: the commands that list addresses are not offered).
 import type { ModuleContext } from '../../core/modules.ts';
 import type { SessionInfo } from '../../core/session.ts';

@@ -1,7 +1,7 @@
 // What the invites module offers besides the InviteService (src/core/invite-service.ts): making
 // account invites for the operator's CLI.
 export interface CreatedInvite {
-  /** The xmpp: URI (XEP-0401 §5), for a client to open. */
+  /** The xmpp: URI (XEP-0401), for a client to open. */
   uri: string;
   /** The landing page on the HTTP listener, when there is one. */
   page: string | undefined;

@@ -1,4 +1,4 @@
-// XEP-0401 §5.1 ad-hoc commands: urn:xmpp:invite#invite (a user's contact invite) and
+// XEP-0401 ad-hoc commands: urn:xmpp:invite#invite (a user's contact invite) and
 // urn:xmpp:invite#create-account (an admin's account invite). Both answer with the invite's URI,
 // landing page and expiry in a result form.
 import { StanzaError } from '../../core/errors.ts';

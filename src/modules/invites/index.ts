@@ -11,7 +11,7 @@ import { InviteStore, OPERATOR, type Invite, type TokenEntry } from './invite-st
 import { accountInviteUri, contactInviteUri } from './uris.ts';
 import { sendInvitePage, sendUnknownInvitePage } from './landing-page.ts';
 import { inviteCommands } from './commands.ts';
-import { approvePreauthorized } from './preauth.ts';
+import { NS_PARS, approvePreauthorized } from './preauth.ts';
 import type { CreatedInvite } from './api.ts';
 
 export const invites = defineModule({
@@ -73,7 +73,7 @@ export const invites = defineModule({
         ctx.log.info({ kind: found.invite.kind }, 'invite used');
         const roster = ctx.shared.get('roster');
         if (found.invite.kind !== 'contact' || !roster) return;
-        // XEP-0401 §3: inviter and invitee become contacts of each other, both pre-approved first.
+        // XEP-0401: inviter and invitee become contacts of each other, both pre-approved first.
         const inviter = `${found.owner}@${ctx.host}`;
         const invitee = `${user}@${ctx.host}`;
         await roster.subscription(found.owner, invitee, 'subscribed');
@@ -86,11 +86,13 @@ export const invites = defineModule({
       createAccountInvite: ({ lifetimeMs }) => create(OPERATOR, 'account', lifetimeMs ?? o.lifetime),
     });
 
-    for (const cmd of inviteCommands({ host: ctx.host, usersCanInvite: o.users_can_invite, maxPerUser: o.max_invites_per_user, lifetime: o.lifetime, count: (owner) => store.countOf(owner), create })) {
-      const adhoc = ctx.shared.get('adhoc');
-      if (adhoc) ctx.onClose(adhoc.add(cmd));
-    }
+    const adhoc = ctx.shared.get('adhoc');
+    const commands = inviteCommands({ host: ctx.host, usersCanInvite: o.users_can_invite, maxPerUser: o.max_invites_per_user, lifetime: o.lifetime, count: (owner) => store.countOf(owner), create });
+    for (const cmd of commands) if (adhoc) ctx.onClose(adhoc.add(cmd));
 
+    // Advertised: the server makes invites (XEP-0401), accounts honour pre-authenticated requests (XEP-0379).
+    ctx.disco.addFeature('urn:xmpp:invite');
+    ctx.disco.addAccountFeature(NS_PARS);
     ctx.hooks.on('presence/bare', (ev) => approvePreauthorized(ctx, store, ev), 'early');
 
     ctx.http.route('/invite', async ({ res, url }) => {

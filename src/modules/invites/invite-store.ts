@@ -7,9 +7,9 @@ import type { KeyValueStore, MapStore } from '../../core/storage.ts';
 export const OPERATOR = '@operator';
 
 export type Invite = {
-  /** 'account': creates an account (XEP-0401 §4); 'contact': adds the inviter as a contact (XEP-0379). */
+  /** 'account': creates an account (XEP-0401); 'contact': adds the inviter as a contact (XEP-0379). */
   kind: 'account' | 'contact';
-  /** A contact invite that may also create the invitee's account (XEP-0401 §3, ibr=y). */
+  /** A contact invite that may also create the invitee's account (XEP-0401, ibr=y). */
   createsAccount: boolean;
   /** A name the new account must take, reserved by an admin. */
   username?: string;

@@ -1,4 +1,4 @@
-// The invite landing page (XEP-0401 §6): what the invite is, the button that opens it in a
+// The invite landing page (XEP-0401): what the invite is, the button that opens it in a
 // client, and clients to install first. Nothing loads from elsewhere (strict CSP, inline style
 // allowed by its hash only); an unknown or expired token gets a readable 404.
 import { createHash } from 'node:crypto';

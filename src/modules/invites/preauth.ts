@@ -1,4 +1,4 @@
-// XEP-0379 §4: a subscription request carrying a valid token of the addressee's contact invite is
+// XEP-0379: a subscription request carrying a valid token of the addressee's contact invite is
 // approved on the addressee's behalf (a pre-approval the roster module then applies, RFC 6121
 // §3.4), the token is used up, and the inviter asks back, so both see each other. Any other
 // request goes on as a normal one.

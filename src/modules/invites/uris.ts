@@ -1,4 +1,4 @@
-// XEP-0401 §5 invite URIs (RFC 5122 xmpp: URIs with the XEP-0379 'preauth' parameter).
+// XEP-0401 invite URIs (RFC 5122 xmpp: URIs with the XEP-0379 'preauth' parameter).
 import { domainToASCII } from 'node:url';
 
 /** RFC 5122 §2.2: the JID's localpart percent-encoded, the domain in its ASCII form. */
