@@ -16,7 +16,7 @@ export class SlixRegistrant {
   stderr = '';
   readonly exited: Promise<void>;
 
-  constructor(cfg: { jid: string; password: string; port: number; force?: boolean }) {
+  constructor(cfg: { jid: string; password: string; port: number }) {
     const script = join(REPO_ROOT, 'test', 'register', 'slix_register.py');
     this.#proc = spawn(pythonBinary(), ['-B', script, JSON.stringify(cfg)], { stdio: ['pipe', 'pipe', 'pipe'], env: { ...process.env, SSL_CERT_FILE: TEST_CA_FILE } });
     this.#proc.stderr.setEncoding('utf8').on('data', (d: string) => (this.stderr += d));

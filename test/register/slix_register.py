@@ -9,7 +9,7 @@
 # replaced (unregister_feature/register_feature) by one that writes the plugin's Register IQs with
 # send_raw and matches their replies by id. Nothing of slixmpp is modified.
 #
-# Config: one JSON object as argv[1]: {"jid", "password", "host", "port", "force": bool}.
+# Config: one JSON object as argv[1]: {"jid", "password", "host", "port"}.
 # stdout: one JSON event per line; stdin: one JSON command per line.
 #   during registration (after the 'form' event):
 #     {"cmd": "submit", "fields": {var: value}}   a XEP-0004 form submission
@@ -60,7 +60,6 @@ async def main():
     xmpp.register_plugin('xep_0004')
     xmpp.register_plugin('xep_0066')
     xmpp.register_plugin('xep_0077')
-    xmpp['xep_0077'].force_registration = bool(cfg.get('force'))
     host, port = cfg.get('host', '127.0.0.1'), int(cfg['port'])
 
     async def dns(domain, port_=None):
