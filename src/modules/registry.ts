@@ -13,6 +13,7 @@ import { offline } from './offline/index.ts';
 import { caps } from './caps/index.ts';
 import { carbons } from './carbons/index.ts';
 import { csi } from './csi/index.ts';
+import { register } from './register/index.ts';
 
 const all: AnyModule[] = [
   disco,
@@ -27,6 +28,7 @@ const all: AnyModule[] = [
   caps,
   carbons,
   csi,
+  register,
 ] as AnyModule[];
 
 export const moduleRegistry: ReadonlyMap<string, AnyModule> = new Map(all.map((m) => [m.name, m]));
