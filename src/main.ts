@@ -12,7 +12,8 @@ import { DataDirLockedError } from './cli/data-dir-lock.ts';
 import { NoConfigError, configPathFor } from './cli/default-config.ts';
 import { ListenError } from './transports/listen.ts';
 import { RootRefusedError } from './cli/root-refusal.ts';
-import { addUser, changePassword, deleteUser, listUsers, revokeTokens } from './cli/accounts.ts';
+import { addUser, changePassword, deleteUser, disableUser, enableUser, listUsers, revokeTokens } from './cli/accounts.ts';
+import { invite } from './cli/invite.ts';
 import { block, unblock, listBlocks } from './cli/blocks.ts';
 import { keygen, rotateKey } from './cli/keys.ts';
 import { status, debug } from './cli/live.ts';
@@ -43,6 +44,9 @@ const COMMANDS = new Map<string, Command>([
   ['passwd', changePassword],
   ['deluser', deleteUser],
   ['revoke-tokens', revokeTokens],
+  ['disable', disableUser],
+  ['enable', enableUser],
+  ['invite', invite],
   ['list-users', listUsers],
   ['block', block],
   ['unblock', unblock],
@@ -64,6 +68,7 @@ async function run(argv: string[]): Promise<number> {
       password: { type: 'string', short: 'p' },
       batch: { type: 'boolean' },
       for: { type: 'string' },
+      expires: { type: 'string' },
       out: { type: 'string' },
       marker: { type: 'string', multiple: true },
       'new-key-file': { type: 'string' },

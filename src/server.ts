@@ -1,4 +1,5 @@
 // Composition root: config -> storage -> accounts/sessions/router -> hosts and modules -> listeners.
+import { domainToASCII } from 'node:url';
 import { existsSync, mkdirSync, readFileSync, writeFileSync } from 'node:fs';
 import { randomBytes } from 'node:crypto';
 import { join } from 'node:path';
@@ -196,6 +197,7 @@ export class Server implements ServerCore {
       registry,
       hosts: () => [...this.#hosts.keys()],
       hooks: (host) => this.#hosts.get(host)?.hooks,
+      shared: (host) => this.#hosts.get(host)?.shared,
       endSessions: (host, user, error) => {
         for (const c of this.sessions.accountConnections(host, user)) c.close(error);
       },
@@ -218,6 +220,17 @@ export class Server implements ServerCore {
     }
     if (hosts[0] !== undefined) candidates.push(hosts[0]);
     return this.httpRoutes.find(path, candidates);
+  }
+
+  /** The https listener, else the http one, at the host's name: the port it listens on (or is configured to, while stopped). */
+  #webBase(host: string): string | undefined {
+    for (const type of ['https', 'http'] as const) {
+      const l = this.config.listeners.find((x) => x.type === type);
+      const port = this.ports[type] ?? l?.port;
+      if (!l || !port) continue;
+      return `${type}://${domainToASCII(host)}${port === (type === 'https' ? 443 : 80) ? '' : `:${port}`}`;
+    }
+    return undefined;
   }
 
   host(name: string): HostRuntime | undefined {
@@ -255,6 +268,7 @@ export class Server implements ServerCore {
         accounts: (host) => hostAccounts(this.operations, host),
         admins: () => this.config.security.admins,
         httpRoutes: this.httpRoutes,
+        webBase: (host) => this.#webBase(host),
       });
     }
     if (opts.listen === false) return;

@@ -1,4 +1,5 @@
-// `jabberx adduser` (incl. --batch), `passwd`, `deluser`, `list-users`: account management.
+// `jabberx adduser` (incl. --batch), `passwd`, `deluser`, `disable`, `enable`, `list-users`:
+// account management.
 import { createInterface } from 'node:readline';
 import type { ServerConfig } from '../core/config.ts';
 import { parseJid, JidError } from '../core/jid.ts';
@@ -103,6 +104,24 @@ export const deleteUser: Command = async ({ rest, config }) => {
   return 0;
 };
 
+/** `disable USER@HOST`: suspends the account (its sessions end, logins are refused), keeping its data. */
+export const disableUser: Command = async ({ rest, config }) => {
+  const cfg = config();
+  const { host, user } = account(cfg, rest[0]);
+  await withAccounts(cfg, (run) => run('disable', { host, user }));
+  process.stdout.write(`disabled ${user}@${host}: its sessions ended and its logins are refused; its data is kept (jabberx enable ${user}@${host} reverses this)\n`);
+  return 0;
+};
+
+/** `enable USER@HOST`: lifts a suspension. */
+export const enableUser: Command = async ({ rest, config }) => {
+  const cfg = config();
+  const { host, user } = account(cfg, rest[0]);
+  await withAccounts(cfg, (run) => run('enable', { host, user }));
+  process.stdout.write(`enabled ${user}@${host}\n`);
+  return 0;
+};
+
 /** `revoke-tokens USER@HOST`: the account's FAST login tokens (XEP-0484). */
 export const revokeTokens: Command = async ({ rest, config }) => {
   const cfg = config();
@@ -112,13 +131,16 @@ export const revokeTokens: Command = async ({ rest, config }) => {
   return 0;
 };
 
-/** `list-users [HOST]`: all hosts when HOST is omitted. */
+/** `list-users [HOST]`: all hosts when HOST is omitted; suspended accounts are marked. */
 export const listUsers: Command = async ({ rest, config }) => {
   const cfg = config();
   const hosts = rest[0] ? [rest[0]] : [...cfg.hosts.keys()];
   for (const h of hosts) if (!cfg.hosts.has(h)) throw new UsageError(`${h} is not a host of this server`);
   await withAccounts(cfg, async (run) => {
-    for (const h of hosts) for (const u of await run('list-users', { host: h })) process.stdout.write(`${u}@${h}\n`);
+    for (const h of hosts) {
+      const disabled = new Set(await run('disabled-users', { host: h }));
+      for (const u of await run('list-users', { host: h })) process.stdout.write(`${u}@${h}${disabled.has(u) ? ' (disabled)' : ''}\n`);
+    }
   });
   return 0;
 };

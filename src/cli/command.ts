@@ -7,6 +7,7 @@ export interface CliOptions {
   readonly password?: string | undefined;
   readonly batch?: boolean | undefined;
   readonly for?: string | undefined;
+  readonly expires?: string | undefined;
   readonly out?: string | undefined;
   readonly marker?: string[] | undefined;
   readonly 'new-key-file'?: string | undefined;

@@ -110,9 +110,37 @@ export const HELP = new Map<string, CommandHelp>([
     examples: ['jabberx revoke-tokens alice@example.org'],
     exits: [ACCOUNT_FAILURE],
   }],
+  ['disable', {
+    usage: ['disable USER@HOST'],
+    summary: 'Suspend an account (termination for a breach of the terms) without deleting it',
+    details: [
+      'Its sessions end at once on a running server; its logins are refused with <account-disabled/>.',
+      'Its data stays, and messages to it are handled as for any offline account. enable reverses it.',
+    ],
+    examples: ['jabberx disable mallory@example.org'],
+    exits: [ACCOUNT_FAILURE],
+  }],
+  ['enable', {
+    usage: ['enable USER@HOST'],
+    summary: 'Lift the suspension of an account (see disable)',
+    examples: ['jabberx enable mallory@example.org'],
+    exits: [ACCOUNT_FAILURE],
+  }],
+  ['invite', {
+    usage: ['invite HOST [--expires 7d]'],
+    summary: 'Make an invite that creates one account on HOST (XEP-0401), to hand to someone',
+    details: [
+      'Prints the xmpp: URI a client opens, and the landing page on the http(s) listener that explains it',
+      'and names clients. Needs the invites module on HOST (and, to register with it, register in invite mode).',
+      'Invites expire (modules.invites.lifetime at most) and are then deleted.',
+    ],
+    options: [['--expires PERIOD', 'how long it stays valid, e.g. 1d, 12h (default and longest: modules.invites.lifetime)']],
+    examples: ['jabberx invite example.org', 'jabberx invite example.org --expires 1d'],
+    exits: [[1, 'the invites module is off on HOST, or another server holds the data directory']],
+  }],
   ['list-users', {
     usage: ['list-users [HOST]'],
-    summary: 'List accounts (all hosts when HOST is omitted)',
+    summary: 'List accounts (all hosts when HOST is omitted); suspended ones are marked (disabled)',
     examples: ['jabberx list-users', 'jabberx list-users example.org'],
     exits: [[1, 'the store could not be read, or another server holds the data directory']],
   }],

@@ -5,7 +5,7 @@ import type { Element } from './xml/element.ts';
 import { Hooks, type HookHandler, type HookName, type Phase } from './hooks.ts';
 import { parseOptions, type OptionDecls } from './options.ts';
 import { ConfigError } from './errors.ts';
-import type { AnyModule, Bind2Handler, PreauthIqHandler, DiscoData, DiscoIdentity, DiscoItem, IqHandler, IqTarget, ModuleContext, ServerInfo, SessionState, StoreKind } from './modules.ts';
+import type { AnyModule, Bind2Handler, PreauthIqHandler, DiscoData, DiscoIdentity, DiscoItem, DiscoNodeHandler, IqHandler, IqTarget, ModuleContext, ServerInfo, SessionState, StoreKind } from './modules.ts';
 import type { SessionInfo } from './session.ts';
 import type { StorageBackend, Json } from './storage.ts';
 import type { SessionManager } from './sessions.ts';
@@ -29,6 +29,7 @@ export class HostRuntime implements DiscoData {
   readonly accountFeatures = new Set<string>();
   readonly identities: DiscoIdentity[] = [];
   readonly items: DiscoItem[] = [];
+  readonly nodes = new Map<string, DiscoNodeHandler>();
   readonly streamFeatures: (() => Element)[] = [];
   /** XEP-0386 Bind 2 inline features, by namespace. */
   readonly bind2Features = new Map<string, Bind2Handler>();
@@ -72,6 +73,8 @@ export interface LoaderDeps {
   admins?: () => readonly string[];
   /** Web routes of the HTTP(S) listeners; absent only in in-process test hosts. */
   httpRoutes?: HttpRoutes;
+  /** The base URL of a host's web pages (ctx.http.baseUrl). */
+  webBase?: (host: string) => string | undefined;
 }
 
 /** Orders modules so that dependencies come first; a missing or cyclic dependency is a ConfigError. */
@@ -172,6 +175,11 @@ function makeContext(rt: HostRuntime, mod: AnyModule, options: unknown, deps: Lo
       addFeature: (ns) => rt.addDisposer(addTo(rt.features, ns)),
       addIdentity: (id) => rt.addDisposer(pushTo(rt.identities, id)),
       addAccountFeature: (ns) => rt.addDisposer(addTo(rt.accountFeatures, ns)),
+      addNode(node, handler) {
+        if (rt.nodes.has(node)) throw new Error(`module ${mod.name}: disco node ${node} is already served`);
+        rt.nodes.set(node, handler);
+        rt.addDisposer(() => void rt.nodes.delete(node));
+      },
     },
     streamFeatures: {
       add: (f) => rt.addDisposer(pushTo(rt.streamFeatures, f)),
@@ -259,6 +267,7 @@ function makeContext(rt: HostRuntime, mod: AnyModule, options: unknown, deps: Lo
       route(prefix, handler) {
         if (deps.httpRoutes) rt.addDisposer(deps.httpRoutes.add(host, prefix, handler));
       },
+      baseUrl: () => deps.webBase?.(host),
     },
     shared: {
       provide: (name, value) => rt.addDisposer(rt.shared.provide(name, value)),

@@ -68,6 +68,18 @@ export interface DiscoIdentity {
 export interface DiscoItem {
   jid: string;
   name?: string;
+  /** XEP-0030 §4.1: an item that is a node of `jid` (e.g. a XEP-0050 command). */
+  node?: string;
+}
+
+/**
+ * A node of the host's disco tree (XEP-0030 §3.2, §4.2), e.g. XEP-0050's list of commands: it
+ * answers the disco#info and disco#items queries that name it, per requester. A handler may
+ * throw a StanzaError (e.g. forbidden); a missing one answers item-not-found.
+ */
+export interface DiscoNodeHandler {
+  info?(from: Jid): { identities: DiscoIdentity[]; features: string[] };
+  items?(from: Jid): DiscoItem[];
 }
 
 export interface DiscoData {
@@ -75,6 +87,7 @@ export interface DiscoData {
   readonly features: ReadonlySet<string>;
   readonly accountFeatures: ReadonlySet<string>;
   readonly items: readonly DiscoItem[];
+  readonly nodes: ReadonlyMap<string, DiscoNodeHandler>;
 }
 
 export interface ServerInfo {
@@ -132,6 +145,8 @@ export interface ModuleContext<O> {
     addIdentity(identity: DiscoIdentity): void;
     /** A feature of every local account (disco#info to a bare JID), e.g. XEP-0191 is per host. */
     addAccountFeature(ns: string): void;
+    /** A node of the domain's disco tree (one module per node). */
+    addNode(node: string, handler: DiscoNodeHandler): void;
   };
   readonly streamFeatures: {
     /** A stream feature offered after authentication (e.g. <ver xmlns='urn:xmpp:features:rosterver'/>). */
@@ -194,6 +209,11 @@ export interface ModuleContext<O> {
   readonly http: {
     /** Serves paths at and under `prefix` (e.g. '/account') on the HTTP(S) listeners for this host (src/core/http-routes.ts). */
     route(prefix: string, handler: HttpRouteHandler): void;
+    /**
+     * Where this host's web pages are reached, e.g. 'https://example.org:5281' (the https
+     * listener, else the http one, at the host's name); undefined without either.
+     */
+    baseUrl(): string | undefined;
   };
   /** Services modules on this host offer each other (src/core/shared.ts). */
   readonly shared: {

@@ -14,6 +14,9 @@ import { caps } from './caps/index.ts';
 import { carbons } from './carbons/index.ts';
 import { csi } from './csi/index.ts';
 import { register } from './register/index.ts';
+import { adhoc } from './adhoc/index.ts';
+import { adminCommands } from './admin-commands/index.ts';
+import { invites } from './invites/index.ts';
 
 const all: AnyModule[] = [
   disco,
@@ -29,6 +32,9 @@ const all: AnyModule[] = [
   carbons,
   csi,
   register,
+  adhoc,
+  adminCommands,
+  invites,
 ] as AnyModule[];
 
 export const moduleRegistry: ReadonlyMap<string, AnyModule> = new Map(all.map((m) => [m.name, m]));

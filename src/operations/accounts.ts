@@ -43,6 +43,14 @@ export async function enableUser(deps: OperationsDeps, host: string, user: strin
   await deps.accounts.setDisabled(host, user, false);
 }
 
+/** The suspended accounts of a host (list-users marks them). */
+export async function disabledUsers(deps: OperationsDeps, host: string): Promise<string[]> {
+  checkHost(deps, host);
+  const out: string[] = [];
+  for (const user of await deps.accounts.list(host)) if (await deps.accounts.isDisabled(host, user)) out.push(user);
+  return out;
+}
+
 /** Revokes the account's FAST login tokens (XEP-0484): its clients log in with the password next time. */
 export async function revokeTokens(deps: OperationsDeps, host: string, user: string): Promise<number> {
   checkHost(deps, host);

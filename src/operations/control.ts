@@ -2,7 +2,8 @@
 // the running server answers them here, and the CLI runs the very same ones on a stopped server.
 import type { ControlRequest } from '../transports/control-socket.ts';
 import type { OperationsDeps } from './deps.ts';
-import { addUser, changePassword, deleteUser, listUsers, revokeTokens } from './accounts.ts';
+import { addUser, changePassword, deleteUser, disableUser, disabledUsers, enableUser, listUsers, revokeTokens } from './accounts.ts';
+import { createInvite, type CreatedInvite } from './invites.ts';
 import { changeBlock, listBlocks, type BlockChange } from './ip-blocks.ts';
 import { rotateKey, type KeyRotation } from './keys.ts';
 import { serverStatus, type ServerStatus } from './status.ts';
@@ -19,6 +20,10 @@ export interface Operations {
   deluser: { args: Account; result: null };
   'revoke-tokens': { args: Account; result: { revoked: number } };
   'list-users': { args: { host: string }; result: string[] };
+  disable: { args: Account; result: null };
+  enable: { args: Account; result: null };
+  'disabled-users': { args: { host: string }; result: string[] };
+  invite: { args: { host: string; expiresMs?: number | undefined }; result: CreatedInvite };
   block: { args: { rule: string }; result: BlockChange };
   unblock: { args: { rule: string }; result: BlockChange };
   blocks: { args: Record<string, never>; result: string[] };
@@ -57,6 +62,20 @@ export async function runOperation<N extends OperationName>(deps: OperationsDeps
     case 'list-users':
       result = await listUsers(deps, str('host'));
       break;
+    case 'disable':
+      await disableUser(deps, str('host'), str('user'));
+      result = null;
+      break;
+    case 'enable':
+      await enableUser(deps, str('host'), str('user'));
+      result = null;
+      break;
+    case 'disabled-users':
+      result = await disabledUsers(deps, str('host'));
+      break;
+    case 'invite':
+      result = await createInvite(deps, str('host'), typeof a['expiresMs'] === 'number' ? a['expiresMs'] : undefined);
+      break;
     case 'revoke-tokens':
       result = { revoked: await revokeTokens(deps, str('host'), str('user')) };
       break;
@@ -94,7 +113,7 @@ export async function runOperation<N extends OperationName>(deps: OperationsDeps
 
 const OPERATION_NAMES: ReadonlySet<string> = new Set<OperationName>([
   'throttle-list', 'throttle-clear',
-  'adduser', 'passwd', 'deluser', 'revoke-tokens', 'list-users', 'block', 'unblock', 'blocks', 'rotate-key', 'status', 'debug', 'reload', 'service-domains',
+  'adduser', 'passwd', 'deluser', 'revoke-tokens', 'list-users', 'disable', 'enable', 'disabled-users', 'invite', 'block', 'unblock', 'blocks', 'rotate-key', 'status', 'debug', 'reload', 'service-domains',
 ]);
 
 function isOperation(command: string): command is OperationName {

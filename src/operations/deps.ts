@@ -12,6 +12,7 @@ import type { StreamError } from '../core/errors.ts';
 import type { AnyModule } from '../core/modules.ts';
 import type { StorageBackend } from '../core/storage.ts';
 import type { ReloadReport } from './reload.ts';
+import type { SharedServices } from '../core/shared.ts';
 
 /** Storage scope of server-wide data (not a valid domain, so it can't clash with a host). */
 export const SERVER_SCOPE = '_server';
@@ -43,6 +44,8 @@ export interface OperationsDeps {
   hosts(): string[];
   /** The hooks of a served host (user/created, user/deleted); undefined for any other name. */
   hooks(host: string): Hooks | undefined;
+  /** The services the modules of a served host offer each other (e.g. invites); undefined for any other name. */
+  shared(host: string): SharedServices | undefined;
   /** Ends every session of an account. */
   endSessions(host: string, user: string, error: StreamError): void;
   /** Open client connections: none while the server is stopped. */

@@ -70,6 +70,28 @@ export interface RosterItem {
   groups: string[];
 }
 
+export interface AdhocStep {
+  action?: 'complete' | 'next' | 'prev' | 'cancel';
+  fields?: Record<string, string | string[]>;
+  /** Seconds to wait before answering. */
+  delay?: number;
+}
+
+export interface AdhocResponse {
+  type: string;
+  status: string | null;
+  sessionid: string | null;
+  node: string | null;
+  actions: string[];
+  execute: string | null;
+  notes: [type: string, text: string][];
+  form?: { type: string; fields: Record<string, { type: string; label: string; value: string | string[] }> };
+  error?: string;
+  error_type?: string;
+  error_app?: string[];
+  xml: string;
+}
+
 type Reply = Record<string, unknown> & { id: number; ok: boolean; error?: string };
 
 export class SlixClient {
@@ -230,6 +252,22 @@ export class SlixClient {
       timeoutMs,
       JSON.stringify(f),
     ) as Promise<SlixStanza>;
+  }
+
+  /** XEP-0050 §2.2 with slixmpp's xep_0050 plugin: the commands `jid` (default: the server) lists. */
+  async adhocList(jid?: string): Promise<{ commands: { node: string; name: string }[]; error?: string }> {
+    const r = await this.command('adhoc_list', { jid });
+    return { commands: r['commands'] as { node: string; name: string }[], ...(typeof r['error'] === 'string' ? { error: r['error'] } : {}) };
+  }
+
+  /**
+   * Runs a command with slixmpp's own workflow (xep_0133's method for `admin`, else xep_0050's
+   * start_command on `node`), answering each form with the next of `steps`; resolves with every
+   * response slixmpp saw.
+   */
+  async adhocRun(o: { admin?: string; node?: string; jid?: string; steps?: AdhocStep[]; timeoutS?: number }): Promise<AdhocResponse[]> {
+    const r = await this.command('adhoc_run', { admin: o.admin, node: o.node, jid: o.jid, steps: o.steps ?? [], timeout: o.timeoutS ?? 20 }, ((o.timeoutS ?? 20) + 10) * 1000);
+    return r['responses'] as AdhocResponse[];
   }
 
   async disconnect(): Promise<void> {

@@ -9,7 +9,7 @@
 #   reply    {"id": 1, "ok": true, ...} or {"id": 1, "ok": false, "error": "..."}
 #   event    {"event": "stanza", "xml": "...", "name": "message", ...} (no "id")
 # Commands: connect, send_message, send_presence, send_raw, iq, roster_get, roster_set,
-#           subscribe, enable_carbons, disconnect, quit.
+#           subscribe, enable_carbons, adhoc_list, adhoc_run, disconnect, quit.
 import asyncio
 import json
 import logging
@@ -205,6 +205,97 @@ class Driver:
             xmpp.add_event_handler('carbon_sent', report('sent'))
         reply = await xmpp.plugin['xep_0280'].enable(timeout=float(m.get('timeout', 10)))
         return {'ok': True, 'type': reply['type']}
+
+    def _adhoc_plugins(self):
+        for name in ('xep_0004', 'xep_0050', 'xep_0133'):
+            if name not in self.xmpp.plugin:
+                self.xmpp.register_plugin(name)
+
+    async def cmd_adhoc_list(self, m):
+        """XEP-0050 §2.2 with slixmpp's xep_0050 get_commands: the (node, name) pairs listed."""
+        self._adhoc_plugins()
+        try:
+            reply = await self.xmpp['xep_0050'].get_commands(m.get('jid') or self.xmpp.boundjid.server, timeout=float(m.get('timeout', 10)))
+        except Exception as e:
+            stanza = getattr(e, 'iq', None)
+            if stanza is None:
+                raise
+            return {'ok': True, 'error': stanza['error']['condition'], 'commands': []}
+        return {'ok': True, 'commands': [{'node': node, 'name': name} for (_jid, node, name) in reply['disco_items']['items']]}
+
+    async def cmd_adhoc_run(self, m):
+        """Runs a command through slixmpp's own workflow: xep_0133's method for an admin command
+        ("admin": "add-user"), else xep_0050 start_command ("node"). "steps" answer each form in
+        turn: {"action": "complete"|"next"|"prev"|"cancel", "fields": {var: value or [values]},
+        "delay": seconds to wait first}. Returns every response as seen by slixmpp."""
+        self._adhoc_plugins()
+        xmpp = self.xmpp
+        fut = self.loop.create_future()
+        responses = []
+        steps = list(m.get('steps') or [])
+
+        def describe(iq):
+            cmd = iq['command']
+            info = {'type': iq['type'], 'status': cmd['status'] or None, 'sessionid': cmd['sessionid'] or None,
+                    'node': cmd['node'] or None, 'actions': sorted(cmd['actions']), 'execute': cmd['execute'] or None,
+                    'notes': [[t, text] for (t, text) in cmd['notes']], 'xml': tostring(iq.xml)}
+            form = cmd.xml.find('{jabber:x:data}x')
+            if form is not None:
+                f = cmd['form']
+                info['form'] = {'type': f['type'], 'fields': {var: {'type': fld['type'], 'label': fld['label'], 'value': fld['value']} for var, fld in f.get_fields().items()}}
+            if iq['type'] == 'error':
+                info['error'] = iq['error']['condition']
+                info['error_type'] = iq['error']['type']
+                info['error_app'] = [child.tag for child in iq['error'].xml if child.tag.startswith('{http://jabber.org/protocol/commands}')]
+            return info
+
+        def settle():
+            if not fut.done():
+                fut.set_result({'ok': True, 'responses': responses})
+
+        async def answer(iq, session):
+            responses.append(describe(iq))
+            if iq['command']['status'] != 'executing' or not steps:
+                settle()
+                return
+            step = steps.pop(0)
+            if step.get('delay'):
+                await asyncio.sleep(float(step['delay']))
+            action = step.get('action', 'complete')
+            session['next'] = on_next
+            session['error'] = on_error
+            if action == 'cancel':
+                xmpp['xep_0050'].cancel_command(session)
+                return
+            received = iq['command']['form']
+            form = xmpp['xep_0004'].make_form(ftype='submit')
+            for var, field in received.get_fields().items():
+                if field['type'] == 'hidden':
+                    form.add_field(var=var, ftype='hidden', value=field['value'])
+            for var, value in (step.get('fields') or {}).items():
+                form.add_field(var=var, value=value)
+            session['payload'] = form
+            if action == 'complete':
+                xmpp['xep_0050'].complete_command(session)
+            else:
+                xmpp['xep_0050'].continue_command(session, direction=action)
+
+        def on_next(iq, session):
+            asyncio.ensure_future(answer(iq, session))
+
+        def on_error(iq, session):
+            responses.append(describe(iq))
+            settle()
+
+        session = {'next': on_next, 'error': on_error}
+        if m.get('admin'):
+            getattr(xmpp['xep_0133'], m['admin'].replace('-', '_'))(jid=m.get('jid'), session=session)
+        else:
+            xmpp['xep_0050'].start_command(jid=m.get('jid') or xmpp.boundjid.server, node=m['node'], session=session)
+        try:
+            return await asyncio.wait_for(fut, timeout=float(m.get('timeout', 20)))
+        except asyncio.TimeoutError:
+            return {'ok': False, 'error': 'timeout', 'responses': responses}
 
     async def cmd_disconnect(self, m):
         if self.xmpp is None:

@@ -104,6 +104,12 @@ const SCENARIOS = new Map<string, () => Promise<JabberxResult>>([
   ['deluser 1', () => on(stopped, 'deluser', 'nobody@localhost')],
   ['revoke-tokens 0', () => on(stopped, 'revoke-tokens', 'alice@localhost')],
   ['revoke-tokens 1', () => on(stopped, 'revoke-tokens', 'nobody@localhost')],
+  ['disable 0', () => on(stopped, 'disable', 'alice@localhost')],
+  ['disable 1', () => on(stopped, 'disable', 'nobody@localhost')],
+  ['enable 0', () => on(stopped, 'enable', 'alice@localhost')],
+  ['enable 1', () => on(stopped, 'enable', 'nobody@localhost')],
+  ['invite 0', () => on(stopped, 'invite', 'localhost', '--expires', '1d')],
+  ['invite 1', () => whileLocked(() => on(stopped, 'invite', 'localhost'))],
   ['list-users 0', () => on(stopped, 'list-users')],
   ['list-users 1', () => whileLocked(() => on(stopped, 'list-users'))],
   ['block 0', () => on(stopped, 'block', '192.0.2.1')],
@@ -137,6 +143,7 @@ const SCENARIOS = new Map<string, () => Promise<JabberxResult>>([
 const ARGS: Record<string, string[]> = {
   start: ['start', '--allow-root'], check: ['check', 'certs'], cert: ['cert', 'import', root], adduser: ['adduser', 'x@localhost', '--password', 'p'],
   passwd: ['passwd', 'x@localhost', '--password', 'p'], deluser: ['deluser', 'x@localhost'], 'revoke-tokens': ['revoke-tokens', 'x@localhost'],
+  disable: ['disable', 'x@localhost'], enable: ['enable', 'x@localhost'], invite: ['invite', 'localhost'],
   block: ['block', '192.0.2.9'], unblock: ['unblock', '192.0.2.9'], throttle: ['throttle', 'list'], keygen: ['keygen', '--out', join(root, 'k.key')],
   'rotate-key': ['rotate-key', '--data-key'], debug: ['debug', 'status'],
 };
@@ -155,7 +162,8 @@ describe('exit codes', () => {
     mkdirSync(join(root, 'live'));
     mkdirSync(join(root, 'stopped'));
     live = await startServer({ root: join(root, 'live'), users: [['alice@localhost', 'pw-alice']] });
-    stopped = await startServer({ root: join(root, 'stopped'), users: [['alice@localhost', 'pw-alice']] });
+    // With invites on, for `jabberx invite`.
+    stopped = await startServer({ root: join(root, 'stopped'), users: [['alice@localhost', 'pw-alice']], modules: { invites: {} } });
     await stopped.stop();
   });
   after(async () => {

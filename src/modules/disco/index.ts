@@ -31,15 +31,27 @@ export const disco = defineModule({
     ctx.disco.addAccountFeature(NS_DISCO_INFO);
     ctx.disco.addAccountFeature(NS_DISCO_ITEMS);
     const rt = ctx.discoData;
-    ctx.iq.get('host', NS_DISCO_INFO, 'query', ({ payload }) => {
+    ctx.iq.get('host', NS_DISCO_INFO, 'query', ({ payload, from }) => {
       const node = payload.attrs['node'];
+      // A module's node (e.g. a XEP-0050 command) answers for itself.
+      const served = node ? rt.nodes.get(node)?.info : undefined;
+      if (node && served) {
+        const answer = served(from);
+        return info(node, answer.identities, answer.features);
+      }
       // XEP-0115 §6.2: the node#ver of our caps (stream features) names this same information.
       if (node && node !== `${CAPS_NODE}#${capsVer(rt.identities, [...rt.features])}`) throw itemNotFound('No such node');
       return info(node, rt.identities, rt.features);
     });
-    ctx.iq.get('host', NS_DISCO_ITEMS, 'query', ({ payload }) => {
-      if (payload.attrs['node']) throw itemNotFound('No such node');
-      return el('query', { xmlns: NS_DISCO_ITEMS }, ...rt.items.map((i) => el('item', { jid: i.jid, name: i.name })));
+    ctx.iq.get('host', NS_DISCO_ITEMS, 'query', ({ payload, from }) => {
+      const node = payload.attrs['node'];
+      let items = rt.items;
+      if (node) {
+        const served = rt.nodes.get(node)?.items;
+        if (!served) throw itemNotFound('No such node');
+        items = served(from);
+      }
+      return el('query', { xmlns: NS_DISCO_ITEMS, node }, ...items.map((i) => el('item', { jid: i.jid, node: i.node, name: i.name })));
     });
     // Accounts (bare JIDs): the server answers on the account's behalf (XEP-0030 §3.1, RFC 6121 §8.5.2).
     ctx.iq.get('account', NS_DISCO_INFO, 'query', ({ payload }) => {

@@ -3,6 +3,8 @@
 import { defineModule } from '../../core/modules.ts';
 import { option } from '../../core/options.ts';
 import { el } from '../../core/xml/element.ts';
+import { parseJid } from '../../core/jid.ts';
+import './api.ts';
 import { RosterStore, type RosterItem } from './roster-store.ts';
 import type { RosterMeta } from './versioning.ts';
 import type { Roster, RosterSessionState } from './roster-push.ts';
@@ -63,5 +65,12 @@ export const roster = defineModule({
     ctx.hooks.on('session/initial-presence', ({ session }) => initialPresence(r, session));
     ctx.hooks.on('user/deleting', ({ user }) => onUserDeleting(r, user));
     ctx.hooks.on('user/deleted', ({ user }) => onUserDeleted(r, user));
+    // Subscriptions on a user's behalf (invites, XEP-0379), through the same path as the client's own.
+    ctx.shared.provide('roster', {
+      async subscription(user, contact, type) {
+        const from = parseJid(`${user}@${ctx.host}`);
+        await onOutbound(r, { stanza: el('presence', { type }), from, to: parseJid(contact), origin: undefined });
+      },
+    });
   },
 });

@@ -1,0 +1,14 @@
+// What the roster module offers other modules (ctx.shared.get('roster')), e.g. invites (XEP-0379).
+export interface RosterService {
+  /**
+   * Sends a subscription stanza as the user's own client would (RFC 6121 §3): the roster is
+   * updated and pushed, the stanza routed. 'subscribed' before any request is a pre-approval (§3.4).
+   */
+  subscription(user: string, contact: string, type: 'subscribe' | 'subscribed'): Promise<void>;
+}
+
+declare module '../../core/shared.ts' {
+  interface SharedMap {
+    roster: RosterService;
+  }
+}
