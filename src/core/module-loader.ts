@@ -97,6 +97,7 @@ export function orderModules(names: string[], registry: ReadonlyMap<string, AnyM
       if (!names.includes(dep)) throw new ConfigError(`modules.${name}`, `needs module ${dep}, which is disabled`, { host });
       visit(dep);
     }
+    for (const opt of mod.after ?? []) if (names.includes(opt)) visit(opt);
     path.pop();
     state.set(name, 'done');
     out.push(mod);

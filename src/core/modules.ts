@@ -281,6 +281,8 @@ export interface ModuleSpec<D extends OptionDecls = OptionDecls> {
   options: D;
   /** Modules that must be loaded (on the same host) before this one. */
   dependencies?: string[];
+  /** Modules loaded before this one when they are enabled too (e.g. a shared service it uses if present). */
+  after?: string[];
   setup(ctx: ModuleContext<OptionValues<D>>): void | Promise<void>;
 }
 

@@ -30,6 +30,8 @@ export const register = defineModule({
   stores: {},
   // Closed by default: then it stores and offers nothing new, but answers password changes and removals.
   enabledByDefault: true,
+  // The invitations it redeems in mode `invite` (src/core/invite-service.ts).
+  after: ['invites'],
   xeps: [
     { number: 77, version: '2.4', status: 'partial', note: 'no registration of extra fields (e-mail, name): only username and password' },
     { number: 158, version: '1.0', status: 'partial', note: 'an image CAPTCHA (ocr) for in-band registration; no other challenge types, no message challenges' },
