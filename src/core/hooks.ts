@@ -51,6 +51,11 @@ export interface HookMap {
    */
   'stream/nonza': { session: SessionInfo; element: Element };
   'user/created': { host: string; user: string };
+  /**
+   * An account is about to be deleted: its sessions have ended, its data is still there (e.g. the
+   * roster, to tell its contacts). 'user/deleted' follows once everything is erased.
+   */
+  'user/deleting': { host: string; user: string };
   'user/deleted': { host: string; user: string };
 }
 

@@ -50,6 +50,14 @@ class Host {
 }
 
 describe('module loader: order and refused configurations', () => {
+  it('loads an `after` module first only when it is enabled too', () => {
+    const user = mod('user', { after: ['provider'] });
+    const provider = mod('provider');
+    const registry = registryOf(user, provider);
+    assert.deepEqual(orderModules(['user', 'provider'], registry, HOST).map((m) => m.name), ['provider', 'user']);
+    assert.deepEqual(orderModules(['user'], registry, HOST).map((m) => m.name), ['user']);
+  });
+
   it('sets modules up after their dependencies, whatever the configured order', async () => {
     const order: string[] = [];
     const a = mod('a', { setup: () => void order.push('a') });

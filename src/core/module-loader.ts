@@ -5,7 +5,7 @@ import type { Element } from './xml/element.ts';
 import { Hooks, type HookHandler, type HookName, type Phase } from './hooks.ts';
 import { parseOptions, type OptionDecls } from './options.ts';
 import { ConfigError } from './errors.ts';
-import type { AnyModule, Bind2Handler, DiscoData, DiscoIdentity, DiscoItem, DiscoNodeHandler, IqHandler, IqTarget, ModuleContext, ServerInfo, SessionState, StoreKind } from './modules.ts';
+import type { AnyModule, Bind2Handler, PreauthIqHandler, DiscoData, DiscoIdentity, DiscoItem, DiscoNodeHandler, IqHandler, IqTarget, ModuleContext, ServerInfo, SessionState, StoreKind } from './modules.ts';
 import type { SessionInfo } from './session.ts';
 import type { StorageBackend, Json } from './storage.ts';
 import type { SessionManager } from './sessions.ts';
@@ -33,6 +33,9 @@ export class HostRuntime implements DiscoData {
   readonly streamFeatures: (() => Element)[] = [];
   /** XEP-0386 Bind 2 inline features, by namespace. */
   readonly bind2Features = new Map<string, Bind2Handler>();
+  /** Handlers of IQs before authentication, by payload namespace, and the features offered there. */
+  readonly preauthIq = new Map<string, PreauthIqHandler>();
+  readonly preauthFeatures: (() => Element | undefined)[] = [];
   readonly loaded: string[] = [];
   readonly shared = new SharedServices();
   readonly #disposers: (() => void | Promise<void>)[] = [];
@@ -94,6 +97,7 @@ export function orderModules(names: string[], registry: ReadonlyMap<string, AnyM
       if (!names.includes(dep)) throw new ConfigError(`modules.${name}`, `needs module ${dep}, which is disabled`, { host });
       visit(dep);
     }
+    for (const opt of mod.after ?? []) if (names.includes(opt)) visit(opt);
     path.pop();
     state.set(name, 'done');
     out.push(mod);
@@ -185,6 +189,14 @@ function makeContext(rt: HostRuntime, mod: AnyModule, options: unknown, deps: Lo
         rt.bind2Features.set(ns, handler);
         rt.addDisposer(() => void rt.bind2Features.delete(ns));
       },
+    },
+    preauth: {
+      iq(ns, handler) {
+        if (rt.preauthIq.has(ns)) throw new Error(`module ${mod.name}: pre-auth IQ namespace ${ns} is already handled`);
+        rt.preauthIq.set(ns, handler);
+        rt.addDisposer(() => void rt.preauthIq.delete(ns));
+      },
+      feature: (f) => rt.addDisposer(pushTo(rt.preauthFeatures, f)),
     },
     store: {
       keyval: <T extends Json>(name: string) => deps.storage.keyval<T>(host, declaredStore(mod, name, 'keyval')),

@@ -34,6 +34,28 @@ export interface IqRequest {
 /** Returns the result payload (or nothing for an empty result); throws StanzaError for an error. */
 export type IqHandler = (req: IqRequest) => Element | undefined | Promise<Element | undefined>;
 
+/** A stream not yet authenticated (after TLS), as a pre-auth IQ handler sees it. */
+export interface PreauthStream {
+  /** The peer address, for rate limits only: never logged or stored. */
+  readonly peerAddress: string | undefined;
+  /** State a module keeps for this stream only (e.g. a CAPTCHA challenge, an invite token); gone with the stream. */
+  readonly values: Map<string, unknown>;
+}
+
+/** An IQ get/set received before authentication (e.g. XEP-0077 registration). */
+export interface PreauthIqRequest {
+  stanza: Element;
+  payload: Element;
+  type: 'get' | 'set';
+  stream: PreauthStream;
+}
+
+/**
+ * Returns the result payload (or nothing); throws StanzaError for an error reply, StreamError to
+ * end the stream (e.g. too many attempts).
+ */
+export type PreauthIqHandler = (req: PreauthIqRequest) => Element | undefined | Promise<Element | undefined>;
+
 /** Where an IQ handler listens: the domain itself, or local accounts' bare JIDs. */
 export type IqTarget = 'host' | 'account';
 
@@ -135,6 +157,15 @@ export interface ModuleContext<O> {
      * right after binding. One module per namespace.
      */
     inline(ns: string, handler: Bind2Handler): void;
+  };
+  /**
+   * Before authentication (after TLS): IQs whose payload is in `ns` come to `handler` (one module
+   * per namespace; any other IQ still ends the stream), and stream features offered there (a
+   * feature function returning undefined offers nothing this time).
+   */
+  readonly preauth: {
+    iq(ns: string, handler: PreauthIqHandler): void;
+    feature(feature: () => Element | undefined): void;
   };
   /** Opens a store the module declares in `stores`, of the declared kind; anything else throws. */
   readonly store: {
@@ -250,6 +281,8 @@ export interface ModuleSpec<D extends OptionDecls = OptionDecls> {
   options: D;
   /** Modules that must be loaded (on the same host) before this one. */
   dependencies?: string[];
+  /** Modules loaded before this one when they are enabled too (e.g. a shared service it uses if present). */
+  after?: string[];
   setup(ctx: ModuleContext<OptionValues<D>>): void | Promise<void>;
 }
 

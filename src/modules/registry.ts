@@ -13,6 +13,7 @@ import { offline } from './offline/index.ts';
 import { caps } from './caps/index.ts';
 import { carbons } from './carbons/index.ts';
 import { csi } from './csi/index.ts';
+import { register } from './register/index.ts';
 import { adhoc } from './adhoc/index.ts';
 import { adminCommands } from './admin-commands/index.ts';
 import { invites } from './invites/index.ts';
@@ -30,6 +31,7 @@ const all: AnyModule[] = [
   caps,
   carbons,
   csi,
+  register,
   adhoc,
   adminCommands,
   invites,

@@ -25,6 +25,8 @@ export async function changePassword(deps: OperationsDeps, host: string, user: s
 export async function deleteUser(deps: OperationsDeps, host: string, user: string, reason = 'This account has been deleted'): Promise<void> {
   checkHost(deps, host);
   deps.endSessions(host, user, new StreamError('not-authorized', reason));
+  if (!(await deps.accounts.exists(host, user))) throw new AccountError(`${user}@${host} does not exist`);
+  await deps.hooks(host)?.emit('user/deleting', { host, user });
   await deps.accounts.delete(host, user);
   await deps.hooks(host)?.emit('user/deleted', { host, user });
 }

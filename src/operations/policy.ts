@@ -3,12 +3,29 @@
 import { derivePolicyFacts, stampPolicy as stamp, type PolicyFacts, type PolicyStamp, type PolicyState, type UnstampedPolicyFacts } from '../policy/facts.ts';
 import { SERVER_SCOPE, type OperationsDeps } from './deps.ts';
 
+/** The raw option of a module on each host where it is enabled (validated at start; the default when unset). */
+function moduleOption(deps: OperationsDeps, module: string, key: string, fallback: unknown): unknown[] {
+  const out: unknown[] = [];
+  for (const hc of deps.config.hosts.values()) {
+    const m = hc.modules.get(module);
+    if (m) out.push(Object.hasOwn(m.options, key) ? m.options[key] : fallback);
+  }
+  return out;
+}
+
 function policyState(deps: OperationsDeps): PolicyState {
+  // XEP-0077 (src/modules/register): sign-up on some host unless every host is `closed`.
+  const modes = moduleOption(deps, 'register', 'mode', 'closed');
+  const everyHost = (module: string) => [...deps.config.hosts.values()].every((hc) => hc.modules.has(module));
   return {
     retentionRules: deps.retention.rules(),
     encryptionAtRest: { enabled: true, algorithm: 'AES-256-GCM', keyOutsideStore: true },
     blockRules: deps.blocks.list().length,
     debug: { active: deps.debugLog.enabled, until: deps.debugLog.until },
+    registration: { enabled: modes.some((m) => m !== 'closed'), captcha: modes.includes('captcha') },
+    inBandUnregister: everyHost('register'),
+    exportAvailable: true,
+    passwordResetByEmail: moduleOption(deps, 'email', 'smtp_host', '').some((h) => h !== ''),
   };
 }
 

@@ -8,6 +8,7 @@ import { StanzaError, StreamError } from '../errors.ts';
 import { Jid, prepResourcepart, tryParseJid } from '../jid.ts';
 import type { ElementTransport } from '../transport.ts';
 import type { SessionConnection, SessionInfo } from '../session.ts';
+import type { PreauthStream } from '../modules.ts';
 import { channelBindingTypes, mechanismsFeature, NS_SASL, offeredMechanisms, SaslExchange, type SaslFailureCondition, type SaslStep } from '../sasl.ts';
 import type { ServerCore } from '../server-core.ts';
 import type { GateTicket, Refusal } from '../connection-gate.ts';
@@ -26,6 +27,8 @@ const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
 const NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind';
 const NS_SESSION = 'urn:ietf:params:xml:ns:xmpp-session';
 const MAX_AUTH_FAILURES = 5;
+/** IQs a stream may send before authentication (registration and the like): a backstop to each module's own limit. */
+const MAX_PREAUTH_IQS = 20;
 /** Unacknowledged stanzas after which an acknowledgement is requested at once (XEP-0198 §4). */
 const ACK_EVERY = 10;
 
@@ -62,6 +65,9 @@ export class ClientStream extends XmlStream {
   /** The stream header's 'from' (XEP-0388 checks a requested authorization identity against it). */
   #streamFrom: string | undefined;
   #authFailures = 0;
+  #preauthIqs = 0;
+  /** What pre-auth IQ handlers see of this stream, made at its first such IQ. */
+  #preauthStream: PreauthStream | undefined;
   /** Until TLS is up (STARTTLS negotiated, or the direct-TLS handshake done). */
   #cancelTlsDeadline: (() => void) | undefined;
   #cancelHandshakeDeadline: (() => void) | undefined;
@@ -197,6 +203,7 @@ export class ClientStream extends XmlStream {
     if (this.#user === undefined) {
       const [mechanisms, ...cb] = mechanismsFeature(offeredMechanisms(this.#core.config.auth.mechanisms, t), channelBindingTypes(t));
       f.append(mechanisms, authenticationFeature(sasl2Offer(this.#core, t, this.#host ?? this.#core.defaultHost)), ...cb);
+      for (const feature of this.#core.host(this.#host ?? '')?.preauthFeatures ?? []) f.append(feature());
       return f;
     }
     // After SASL2 (no restart) the session may be bound already (Bind 2) and have XEP-0198 on.
@@ -235,6 +242,7 @@ export class ClientStream extends XmlStream {
     }
     if (ns === NS_SASL) return this.#onSasl(e);
     if (ns === NS_SASL2) return this.#onSasl2(e);
+    if (this.#user === undefined && e.name === 'iq' && (ns === undefined || ns === NS_CLIENT)) return this.#onPreauthIq(e);
     if (this.#user === undefined) throw new StreamError('not-authorized', 'Authenticate first');
     if (ns === NS_SM) return this.#onSm(e);
     if (!isStanzaName(e.name)) {
@@ -535,6 +543,29 @@ export class ClientStream extends XmlStream {
     if ('ticket' in this.#admission) this.#admission.ticket.authenticated();
     this.transport.setMaxStanzaSize(this.#core.config.limits.max_stanza_size);
     this.log.debug({ host: this.#host }, 'authenticated');
+  }
+
+  /**
+   * An IQ before authentication goes to the module that handles its payload's namespace (e.g.
+   * XEP-0077 registration); any other ends the stream, as it did before such modules.
+   */
+  async #onPreauthIq(e: Element): Promise<void> {
+    const type = e.attrs['type'];
+    const payload = e.elements[0];
+    const handler = payload && this.#core.host(this.#host ?? '')?.preauthIq.get(payload.attrs['xmlns'] ?? '');
+    if (!handler || (type !== 'get' && type !== 'set')) throw new StreamError('not-authorized', 'Authenticate first');
+    if (++this.#preauthIqs > MAX_PREAUTH_IQS) throw new StreamError('policy-violation', 'Too many requests before authentication');
+    this.#preauthStream ??= { peerAddress: this.transport.peerAddress, values: new Map() };
+    const to = e.attrs['to'];
+    const replyFrom = to === undefined ? {} : { from: to };
+    let result: Element | undefined;
+    try {
+      result = await handler({ stanza: e, payload, type, stream: this.#preauthStream });
+    } catch (err) {
+      if (err instanceof StanzaError) return this.write(errorReply(e, err, replyFrom));
+      throw err;
+    }
+    if (!this.isClosed) this.write(el('iq', { type: 'result', id: e.attrs['id'] ?? '', ...replyFrom }, result ?? null));
   }
 
   // --- SASL2 (XEP-0388), with Bind 2 (XEP-0386) and FAST (XEP-0484): src/core/stream/sasl2.ts -----

@@ -3,6 +3,18 @@
 import { el } from '../../core/xml/element.ts';
 import { push, type Roster } from './roster-push.ts';
 import { hasTo } from './subscriptions.ts';
+import { removeItem } from './roster-iq.ts';
+
+/**
+ * Before the data goes: every contact is told as if the account removed them from its roster
+ * (RFC 6121 §2.5.2: 'unsubscribe', 'unsubscribed', unavailable presence as the subscription
+ * requires), so contacts on other hosts and servers drop their subscriptions too.
+ */
+export async function onUserDeleting(r: Roster, user: string): Promise<void> {
+  for (const jid of (await r.store.visible(user)).keys()) {
+    await removeItem(r, user, jid).catch((err: unknown) => r.ctx.log.warn({ err }, 'could not tell a contact of an account deletion'));
+  }
+}
 
 export async function onUserDeleted(r: Roster, user: string): Promise<void> {
   const gone = `${user}@${r.ctx.host}`;

@@ -12,7 +12,7 @@ import { NS_FEATURE_PREAPPROVAL, NS_FEATURE_ROSTERVER } from './roster-xml.ts';
 import { registerRosterIq } from './roster-iq.ts';
 import { onInbound, onOutbound } from './subscription-flow.ts';
 import { answerProbe, broadcast, initialPresence } from './presence.ts';
-import { onUserDeleted } from './account-cleanup.ts';
+import { onUserDeleted, onUserDeleting } from './account-cleanup.ts';
 
 export const roster = defineModule({
   name: 'roster',
@@ -63,6 +63,7 @@ export const roster = defineModule({
     });
     ctx.hooks.on('presence/broadcast', (ev) => broadcast(r, ev));
     ctx.hooks.on('session/initial-presence', ({ session }) => initialPresence(r, session));
+    ctx.hooks.on('user/deleting', ({ user }) => onUserDeleting(r, user));
     ctx.hooks.on('user/deleted', ({ user }) => onUserDeleted(r, user));
     // Subscriptions on a user's behalf (invites, XEP-0379), through the same path as the client's own.
     ctx.shared.provide('roster', {

@@ -1,0 +1,41 @@
+// Account registration as the `register` module offers it to other modules (e.g. the web pages):
+// the same rules, rate limits, invites and CAPTCHAs as XEP-0077 in-band registration.
+import type { StanzaErrorCondition } from './errors.ts';
+
+export type RegistrationMode = 'closed' | 'invite' | 'captcha' | 'open';
+
+export interface RegistrationRequest {
+  user: string;
+  password: string;
+  /** For the rate limits only: never logged or stored. */
+  peerAddress: string | undefined;
+  invite?: string;
+  captcha?: { id: string; answer: string };
+}
+
+export interface RegistrationService {
+  readonly mode: RegistrationMode;
+  /** Checks the rules, rate limits, invite or captcha, then creates the account. Throws RegistrationError { condition, text } (text readable by a user). */
+  register(req: RegistrationRequest): Promise<void>;
+  newCaptcha(): { id: string; png: Buffer };
+  /** undefined when acceptable, else a readable reason. */
+  checkPassword(password: string): string | undefined;
+}
+
+/** Why a registration was refused: the XMPP condition (XEP-0077) and a sentence for the user. */
+export class RegistrationError extends Error {
+  readonly condition: StanzaErrorCondition;
+  readonly text: string;
+
+  constructor(condition: StanzaErrorCondition, text: string) {
+    super(text);
+    this.condition = condition;
+    this.text = text;
+  }
+}
+
+declare module './shared.ts' {
+  interface SharedMap {
+    registration: RegistrationService;
+  }
+}

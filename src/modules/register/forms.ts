@@ -1,0 +1,79 @@
+// The XML of XEP-0077 registration: the form offered (with the XEP-0158 CAPTCHA and its XEP-0231
+// image when asked for), and what a submission says, from a XEP-0004 form or the legacy fields.
+import { createHash } from 'node:crypto';
+import { el, type Element } from '../../core/xml/element.ts';
+import { CAPTCHA_HEIGHT, CAPTCHA_WIDTH } from '../../lib/captcha.ts';
+
+export const NS_REGISTER = 'jabber:iq:register';
+export const NS_REGISTER_FEATURE = 'http://jabber.org/features/iq-register';
+export const NS_DATA = 'jabber:x:data';
+export const NS_CAPTCHA = 'urn:xmpp:captcha';
+export const NS_MEDIA = 'urn:xmpp:media-element';
+export const NS_BOB = 'urn:xmpp:bob';
+export const NS_PARS = 'urn:xmpp:pars:0';
+
+export interface OfferedCaptcha {
+  id: string;
+  png: Buffer;
+  /** XEP-0158 'sid': the id of the request the challenge answers. */
+  sid: string;
+}
+
+const field = (type: string, name: string, label?: string, value?: string, ...more: Element[]): Element =>
+  el('field', { type, var: name, label }, value === undefined ? null : el('value', {}, value), ...more);
+
+/**
+ * XEP-0077 §3.1: instructions, the legacy fields and a XEP-0004 form; with a CAPTCHA the form is
+ * XEP-0158's (FORM_TYPE urn:xmpp:captcha) and the image travels as XEP-0231 data in the query.
+ */
+export function registrationForm(opts: { host: string; captcha?: OfferedCaptcha; invite?: { token: string | undefined } }): Element {
+  const { captcha, invite } = opts;
+  const instructions = captcha
+    ? 'Choose a username and a password, and type the characters shown in the image.'
+    : invite
+      ? 'Choose a username and a password, and give the invitation you received.'
+      : 'Choose a username and a password.';
+  const form = el('x', { xmlns: NS_DATA, type: 'form' }, el('title', {}, 'Account registration'), el('instructions', {}, instructions));
+  let bob: Element | undefined;
+  if (captcha) {
+    const cid = `sha1+${createHash('sha1').update(captcha.png).digest('hex')}@bob.xmpp.org`;
+    form.append(
+      field('hidden', 'FORM_TYPE', undefined, NS_CAPTCHA),
+      field('hidden', 'from', undefined, opts.host),
+      field('hidden', 'challenge', undefined, captcha.id),
+      field('hidden', 'sid', undefined, captcha.sid),
+      field('text-single', 'ocr', 'Enter the text you see', undefined, el('required'),
+        el('media', { xmlns: NS_MEDIA, width: String(CAPTCHA_WIDTH), height: String(CAPTCHA_HEIGHT) }, el('uri', { type: 'image/png' }, `cid:${cid}`))),
+    );
+    // XEP-0231: max-age 0, a challenge is never to be cached.
+    bob = el('data', { xmlns: NS_BOB, cid, type: 'image/png', 'max-age': '0' }, captcha.png.toString('base64'));
+  } else {
+    form.append(field('hidden', 'FORM_TYPE', undefined, NS_REGISTER));
+  }
+  form.append(field('text-single', 'username', 'Username', undefined, el('required')), field('text-private', 'password', 'Password', undefined, el('required')));
+  if (invite) form.append(field('text-single', 'token', 'Invitation', invite.token, el('required')));
+  return el('query', { xmlns: NS_REGISTER }, el('instructions', {}, instructions), el('username'), el('password'), form, bob);
+}
+
+export interface Submission {
+  username: string | undefined;
+  password: string | undefined;
+  token: string | undefined;
+  captcha: { challenge: string | undefined; answer: string | undefined };
+  remove: boolean;
+}
+
+/** What a registration set says: a submitted form wins over the legacy fields (XEP-0077 §6). */
+export function readSubmission(query: Element): Submission {
+  const form = query.getChildren('x', NS_DATA).find((x) => x.attrs['type'] === 'submit');
+  const values = new Map<string, string>();
+  if (form) for (const f of form.getChildren('field')) if (f.attrs['var']) values.set(f.attrs['var'], f.getChildText('value') ?? '');
+  const pick = (name: string): string | undefined => (form ? values.get(name) : query.getChildText(name));
+  return {
+    username: pick('username'),
+    password: pick('password'),
+    token: form ? values.get('token') : undefined,
+    captcha: { challenge: values.get('challenge'), answer: values.get('ocr') },
+    remove: query.getChild('remove') !== undefined,
+  };
+}

@@ -1,0 +1,174 @@
+// XEP-0077 In-Band Registration: accounts made by their users where the operator opens it (with
+// a CAPTCHA, XEP-0158, or an invitation, XEP-0401), and for every logged-in user the password
+// change and the account's removal. Registration happens before authentication, on the stream.
+import { defineModule, type IqRequest, type PreauthStream } from '../../core/modules.ts';
+import { option } from '../../core/options.ts';
+import { el } from '../../core/xml/element.ts';
+import { StanzaError, StreamError } from '../../core/errors.ts';
+import { RegistrationError } from '../../core/registration-service.ts';
+import { DEFAULT_RESERVED_USERNAMES } from '../../lib/registration-rules.ts';
+import { RegistrationLimits } from './limits.ts';
+import { CaptchaChallenges } from './captcha-challenges.ts';
+import { Registration } from './service.ts';
+import { NS_PARS, NS_REGISTER, NS_REGISTER_FEATURE, readSubmission, registrationForm } from './forms.ts';
+
+/** Registration requests (sets) one stream may make before it is ended. */
+export const MAX_ATTEMPTS_PER_STREAM = 5;
+/** Address and range records the rate limits keep at most. */
+const MAX_LIMIT_RECORDS = 100_000;
+
+// What the module keeps on a stream between its requests.
+const ATTEMPTS = 'register.attempts';
+const CHALLENGE = 'register.captcha';
+const INVITE = 'register.invite';
+
+const asStanzaError = (err: unknown): unknown => (err instanceof RegistrationError ? new StanzaError(err.condition, err.text) : err);
+
+export const register = defineModule({
+  name: 'register',
+  description: 'In-band registration (XEP-0077) when the operator opens it, with a built-in image CAPTCHA or invitations; in-band password change and account removal for logged-in users.',
+  stores: {},
+  // Closed by default: then it stores and offers nothing new, but answers password changes and removals.
+  enabledByDefault: true,
+  // The invitations it redeems in mode `invite` (src/core/invite-service.ts).
+  after: ['invites'],
+  xeps: [
+    { number: 77, version: '2.4', status: 'partial', note: 'no registration of extra fields (e-mail, name): only username and password' },
+    { number: 158, version: '1.0', status: 'partial', note: 'an image CAPTCHA (ocr) for in-band registration; no other challenge types, no message challenges' },
+    { number: 221, version: '1.0', status: 'partial', note: 'the CAPTCHA image, referenced by a cid: URI' },
+    { number: 231, version: '1.0', status: 'partial', note: 'the CAPTCHA image sent with the form; no data retrieval by cid' },
+    { number: 401, version: '0.5.0', status: 'partial', note: 'the pre-authenticated registration token (<preauth/>) when an invites module provides invitations' },
+  ],
+  options: {
+    mode: option.enum(['closed', 'invite', 'captcha', 'open'] as const, 'closed', 'Who may create an account in-band: nobody (closed), holders of an invitation (invite, needs the invites module), anyone who solves an image CAPTCHA (captcha), or anyone (open).'),
+    captcha_lifetime: option.period('5m', 'How long a CAPTCHA can be answered.', { min: 10_000, max: 3_600_000 }),
+    max_captchas: option.integer(10_000, 'CAPTCHAs waiting for an answer at most; the oldest are dropped beyond.', { min: 10, max: 1_000_000 }),
+    reserved_usernames: option.list([...DEFAULT_RESERVED_USERNAMES], 'Usernames nobody may register (compared without ".", "-" and "_").'),
+    max_username_length: option.integer(32, 'Longest username, in characters.', { min: 1, max: 1023 }),
+    min_password_length: option.integer(8, 'Shortest password at registration and password change, in characters.', { min: 1, max: 1024 }),
+    max_per_address: option.integer(3, 'Accounts one address (IPv6: one /64) may register per window.', { min: 1 }),
+    max_per_range: option.integer(10, 'Accounts one network (IPv4 /24, IPv6 /48) may register per window.', { min: 1 }),
+    window: option.period('1h', 'How long a registration counts against its address and network.', { min: 1000 }),
+  },
+  setup(ctx) {
+    const o = ctx.options;
+    const rules = { reservedUsernames: o.reserved_usernames, maxUsernameLength: o.max_username_length, minPasswordLength: o.min_password_length };
+    const captchas = new CaptchaChallenges(o.captcha_lifetime, o.max_captchas);
+    const limits = new RegistrationLimits({ windowMs: o.window, maxPerAddress: o.max_per_address, maxPerRange: o.max_per_range, maxEntries: MAX_LIMIT_RECORDS });
+    const registration = new Registration({ mode: o.mode, rules, accounts: ctx.accounts, limits, captchas, invites: () => ctx.shared.get('invites'), log: ctx.log });
+    ctx.shared.provide('registration', registration);
+    if (o.mode === 'invite' && !ctx.shared.get('invites')) ctx.log.warn('registration mode is invite but no module provides invitations (enable the invites module): registration stays closed');
+
+    // XEP-0077 §4: the feature says a logged-in user can change the password or remove the account.
+    ctx.disco.addFeature(NS_REGISTER);
+    ctx.preauth.feature(() => (registration.open ? el('register', { xmlns: NS_REGISTER_FEATURE }) : undefined));
+
+    // --- before authentication: registration (XEP-0077 §3.1) ---------------------------------
+
+    const attempt = (stream: PreauthStream): void => {
+      const n = ((stream.values.get(ATTEMPTS) as number | undefined) ?? 0) + 1;
+      stream.values.set(ATTEMPTS, n);
+      if (n > MAX_ATTEMPTS_PER_STREAM) throw new StreamError('policy-violation', 'Too many registration attempts');
+    };
+
+    ctx.preauth.iq(NS_REGISTER, async ({ stanza, payload, type, stream }) => {
+      if (payload.name !== 'query') throw new StanzaError('bad-request', 'Expected <query/>');
+      // §3.1: "If the host does not support in-band registration, it MUST return a <service-unavailable/> error".
+      if (!registration.open) throw new StanzaError('service-unavailable', 'This server does not take registrations');
+      if (type === 'get') {
+        if (o.mode === 'invite') return registrationForm({ host: ctx.host, invite: { token: stream.values.get(INVITE) as string | undefined } });
+        if (o.mode !== 'captcha') return registrationForm({ host: ctx.host });
+        // A new image replaces the stream's earlier one, which can no longer be answered.
+        const earlier = stream.values.get(CHALLENGE) as string | undefined;
+        if (earlier) captchas.drop(earlier);
+        const { id, png } = captchas.issue();
+        stream.values.set(CHALLENGE, id);
+        return registrationForm({ host: ctx.host, captcha: { id, png, sid: stanza.attrs['id'] ?? id } });
+      }
+      attempt(stream);
+      const s = readSubmission(payload);
+      if (s.remove) throw new StanzaError('not-authorized', 'Log in to remove an account');
+      if (!s.username || !s.password) throw new StanzaError('not-acceptable', 'A username and a password are required');
+      let captcha: { id: string; answer: string } | undefined;
+      if (o.mode === 'captcha') {
+        // The challenge must be the one this stream was shown; another stream's can't be reused.
+        const own = stream.values.get(CHALLENGE) as string | undefined;
+        stream.values.delete(CHALLENGE);
+        if (s.captcha.challenge !== undefined && s.captcha.challenge !== own) throw new StanzaError('not-allowed', 'That CAPTCHA was not offered on this connection; ask for a new one');
+        captcha = { id: own ?? '', answer: s.captcha.answer ?? '' };
+      }
+      try {
+        await registration.register({
+          user: s.username,
+          password: s.password,
+          peerAddress: stream.peerAddress,
+          invite: s.token || (stream.values.get(INVITE) as string | undefined),
+          captcha,
+        });
+      } catch (err) {
+        throw asStanzaError(err);
+      }
+      return undefined;
+    });
+
+    // XEP-0401 §4: a client with a pre-authenticated token presents it before registering.
+    ctx.preauth.iq(NS_PARS, async ({ payload, type, stream }) => {
+      if (type !== 'set' || payload.name !== 'preauth') throw new StanzaError('bad-request', 'Expected <preauth/> in an IQ set');
+      attempt(stream);
+      const invites = o.mode === 'invite' ? ctx.shared.get('invites') : undefined;
+      if (!invites) throw new StanzaError('service-unavailable', 'This server does not take invitations');
+      const token = payload.attrs['token'] ?? '';
+      if (!token || !(await invites.check(token))) throw new StanzaError('item-not-found', 'This invitation is unknown, expired or used up');
+      stream.values.set(INVITE, token);
+      return undefined;
+    });
+
+    // --- after authentication: the account itself (XEP-0077 §3.2, §3.3) -----------------------
+
+    /** Only the account's own user, from one of its sessions here. */
+    const ownAccount = ({ from, to, origin }: IqRequest): string => {
+      if (!origin || from.domain !== ctx.host || (to.local !== '' && to.local !== from.local)) {
+        throw new StanzaError('forbidden', 'Only the account\'s own user can manage it');
+      }
+      return from.local;
+    };
+
+    const get = (req: IqRequest) => {
+      const user = ownAccount(req);
+      return el('query', { xmlns: NS_REGISTER }, el('registered'), el('username', {}, user), el('password'));
+    };
+
+    const set = async (req: IqRequest) => {
+      const user = ownAccount(req);
+      const s = readSubmission(req.payload);
+      if (s.remove) {
+        // §3.2: the result first, then the stream ends with <not-authorized/> (the account is gone).
+        const result = el('iq', { type: 'result', id: req.stanza.attrs['id'] ?? '', from: req.to.toString(), to: req.from.toString() });
+        await ctx.deliver(result, req.origin);
+        await ctx.accounts.delete(user, 'This account has been removed');
+        return undefined;
+      }
+      // §3.3: a password change names the user and the new password.
+      if (s.password === undefined) throw new StanzaError('bad-request', 'A new password is required');
+      if (s.username !== undefined && s.username !== '') {
+        let named: string;
+        try {
+          named = registration.username(s.username);
+        } catch {
+          named = '';
+        }
+        if (named !== user) throw new StanzaError('bad-request', 'The username is not the one you are logged in as');
+      }
+      const weak = registration.checkPassword(s.password, user);
+      if (weak) throw new StanzaError('not-acceptable', weak);
+      await ctx.accounts.setPassword(user, s.password);
+      ctx.log.info('password changed in-band');
+      return undefined;
+    };
+
+    for (const target of ['host', 'account'] as const) {
+      ctx.iq.get(target, NS_REGISTER, 'query', get);
+      ctx.iq.set(target, NS_REGISTER, 'query', set);
+    }
+  },
+});

@@ -1,0 +1,89 @@
+// XEP-0077 registration behind the server's own XEP-0158 image CAPTCHA, with stock slixmpp: the
+// form carries the image as XEP-0231 data referenced from a XEP-0221 media element; the test reads
+// it with its solver (test/harness/captcha-solver.ts), so the whole flow runs for real.
+import { after, before, describe, test } from 'node:test';
+import assert from 'node:assert/strict';
+import { startServer, type TestServer } from '../harness/server.ts';
+import { slixmppUnavailable } from '../harness/slixmpp.ts';
+import { solveCaptcha } from '../harness/captcha-solver.ts';
+import { SlixRegistrant } from './slix-register.ts';
+
+const skip = slixmppUnavailable();
+
+function fieldValue(xml: string, name: string): string | undefined {
+  return new RegExp(`var="${name}"[^>]*>\\s*<value>([^<]*)</value>`).exec(xml)?.[1];
+}
+
+interface Offered {
+  challenge: string;
+  png: Buffer;
+  fields: Record<string, string>;
+}
+
+function readForm(xml: string): Offered {
+  assert.equal(fieldValue(xml, 'FORM_TYPE'), 'urn:xmpp:captcha');
+  const challenge = fieldValue(xml, 'challenge');
+  const sid = fieldValue(xml, 'sid');
+  const from = fieldValue(xml, 'from');
+  assert.ok(challenge && sid && from, 'XEP-0158 hidden fields challenge, sid, from');
+  const uri = /<media xmlns="urn:xmpp:media-element"[^>]*>\s*<uri type="image\/png">cid:([^<]+)<\/uri>/.exec(xml)?.[1];
+  assert.ok(uri, 'ocr field with a XEP-0221 media element');
+  const data = new RegExp(`<data xmlns="urn:xmpp:bob" cid="${uri.replace(/[+.]/g, '\\$&')}"[^>]*>([^<]+)</data>`).exec(xml)?.[1]
+    ?? new RegExp(`<data [^>]*cid="${uri.replace(/[+.]/g, '\\$&')}"[^>]*>([^<]+)</data>`).exec(xml)?.[1];
+  assert.ok(data, 'the image as XEP-0231 data, by the cid the media element names');
+  return { challenge, png: Buffer.from(data, 'base64'), fields: { FORM_TYPE: 'urn:xmpp:captcha', challenge, sid, from } };
+}
+
+describe('in-band registration, captcha mode (XEP-0158)', { skip }, () => {
+  let server: TestServer;
+  before(async () => {
+    server = await startServer({ modules: { register: { mode: 'captcha' } } });
+  });
+  after(() => server.stop());
+
+  test('solved: registered and logged in; a wrong answer is not-allowed and burns the challenge', async (t) => {
+    const s = new SlixRegistrant({ jid: `solver@${server.domain}`, password: 'quartz-lantern-77', port: server.ports.c2s_starttls });
+    t.after(() => s.quit());
+    const first = readForm((await s.next(['form'])).xml ?? '');
+    const answer = solveCaptcha(first.png);
+    const submit = (form: Offered, ocr: string) =>
+      s.send({ cmd: 'submit', fields: { ...form.fields, ocr, username: 'solver', password: 'quartz-lantern-77' } });
+
+    submit(first, answer === 'AAAAAA' ? 'CCCCCC' : 'AAAAAA');
+    const wrong = await s.next(['registered', 'register_error']);
+    assert.equal(wrong.condition, 'not-allowed');
+    assert.match(wrong.text ?? '', /do not match/);
+    // The same challenge, now with the right answer: used up.
+    submit(first, answer);
+    assert.equal((await s.next(['registered', 'register_error'])).condition, 'not-allowed');
+
+    s.send({ cmd: 'get' });
+    const second = readForm((await s.next(['form'])).xml ?? '');
+    assert.notEqual(second.challenge, first.challenge);
+    submit(second, solveCaptcha(second.png));
+    assert.equal((await s.next(['registered', 'register_error'])).event, 'registered');
+    s.send({ cmd: 'continue' });
+    assert.equal((await s.next(['session', 'failed_auth'])).event, 'session');
+  });
+
+  test('a challenge shown on another connection is refused', async (t) => {
+    const a = new SlixRegistrant({ jid: `thief@${server.domain}`, password: 'quartz-lantern-77', port: server.ports.c2s_starttls });
+    const b = new SlixRegistrant({ jid: `victim@${server.domain}`, password: 'quartz-lantern-77', port: server.ports.c2s_starttls });
+    t.after(() => Promise.all([a.quit(), b.quit()]));
+    readForm((await a.next(['form'])).xml ?? '');
+    const theirs = readForm((await b.next(['form'])).xml ?? '');
+    a.send({ cmd: 'submit', fields: { ...theirs.fields, ocr: solveCaptcha(theirs.png), username: 'thief', password: 'quartz-lantern-77' } });
+    const refused = await a.next(['registered', 'register_error']);
+    assert.equal(refused.condition, 'not-allowed');
+  });
+
+  test('legacy fields alone cannot pass the CAPTCHA', async (t) => {
+    const s = new SlixRegistrant({ jid: `legacy@${server.domain}`, password: 'quartz-lantern-77', port: server.ports.c2s_starttls });
+    t.after(() => s.quit());
+    await s.next(['form']);
+    s.send({ cmd: 'submit_legacy' });
+    const refused = await s.next(['registered', 'register_error']);
+    assert.equal(refused.condition, 'not-acceptable');
+    assert.match(refused.text ?? '', /image/);
+  });
+});
