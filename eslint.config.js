@@ -27,7 +27,7 @@ export default tseslint.config(
     ignores: ['src/modules/registry.ts', 'src/modules/**/*.test.ts', 'src/modules/**/*.fixture.ts'],
     rules: {
       // Modules reach services only through their context: never the storage, transports or server.
-      'no-restricted-imports': ['error', { patterns: ['**/storage/*', '**/transports/*', '**/server.ts', '**/operations/*', '**/core/router.ts', '**/core/sessions.ts', '**/core/stream/*', '**/core/module-loader.ts', '**/core/connection-gate.ts', '**/core/auth-throttle.ts'] }],
+      'no-restricted-imports': ['error', { patterns: ['**/storage/*', '**/transports/*', '!**/transports/http-kit.ts', '**/server.ts', '**/operations/*', '**/core/router.ts', '**/core/sessions.ts', '**/core/stream/*', '**/core/module-loader.ts', '**/core/connection-gate.ts', '**/core/auth-throttle.ts'] }],
     },
   },
   {

@@ -13,6 +13,8 @@ import { offline } from './offline/index.ts';
 import { caps } from './caps/index.ts';
 import { carbons } from './carbons/index.ts';
 import { csi } from './csi/index.ts';
+import { email } from './email/index.ts';
+import { webAccount } from './web-account/index.ts';
 
 const all: AnyModule[] = [
   disco,
@@ -27,6 +29,8 @@ const all: AnyModule[] = [
   caps,
   carbons,
   csi,
+  email,
+  webAccount,
 ] as AnyModule[];
 
 export const moduleRegistry: ReadonlyMap<string, AnyModule> = new Map(all.map((m) => [m.name, m]));
