@@ -92,6 +92,12 @@ describe('web self-service in Chromium', { skip }, () => {
     assert.equal(await page.locator('script').count(), 0);
     assert.match(await page.title(), /Log in · Example Chat/);
     await screenshot(t, page, 'web-login');
+    // Without the register module nothing is offered, and the page says so.
+    await page.goto(`${base}/account/register`);
+    await page.getByText('Registration is closed on localhost').waitFor();
+    // The privacy policy states what the e-mail module keeps.
+    const privacy = await (await fetch(`${base}/privacy.txt`)).text();
+    assert.match(privacy, /E-mail address: only if you give one, and only to send you a link to reset\s+your password/);
     await context.close();
   });
 
