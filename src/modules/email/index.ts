@@ -31,7 +31,7 @@ export const email = defineModule({
   name: 'email',
   description: 'Lets a user keep an e-mail address, used only to send a link that resets a forgotten password (through the web pages of `web-account`).',
   stores: {
-    email: { kind: 'keyval', what: 'E-mail address', detail: 'only if you give one, and only to send you a link to reset your password if you forget it; deleted when you remove it or delete your account' },
+    email: { kind: 'keyval', what: 'E-mail address', detail: 'only if you give one, and only to send you a link to reset your password if you forget it (without one, a forgotten password can\'t be reset); deleted when you remove it or delete your account' },
     email_index: { kind: 'keyval', partOf: 'email' },
     email_owner: { kind: 'keyval', partOf: 'email' },
     email_key: { kind: 'keyval', partOf: 'email' },
