@@ -151,11 +151,13 @@ describe('web self-service in Chromium', { skip }, () => {
     await logIn(page, 'alice@localhost', alicePassword);
     await page.waitForURL(`${base}/account`);
     await page.getByRole('textbox', { name: 'E-mail address', exact: true }).fill('not an address');
+    await page.getByLabel('Your password', { exact: true }).fill(alicePassword);
     // The browser's own check of type=email would stop the form: post it as typed.
     await page.locator('form[action="/account/email"]').first().evaluate((f) => f.setAttribute('novalidate', ''));
     await page.getByRole('button', { name: 'Save e-mail address' }).click();
     await page.getByRole('alert').filter({ hasText: 'does not look like an e-mail address' }).waitFor();
     await page.getByRole('textbox', { name: 'E-mail address', exact: true }).fill(EMAIL);
+    await page.getByLabel('Your password', { exact: true }).fill(alicePassword);
     await page.getByRole('button', { name: 'Save e-mail address' }).click();
     await page.getByRole('status').filter({ hasText: 'Your e-mail address has been saved' }).waitFor();
     await page.getByText(`On file: ${EMAIL}`).waitFor();
@@ -235,7 +237,7 @@ describe('web self-service in Chromium', { skip }, () => {
     await logIn(page, 'alice@localhost', alicePassword);
     await page.waitForURL(`${base}/account`);
     await page.getByRole('link', { name: /Delete your account/ }).click();
-    await page.getByLabel('Your password').fill(alicePassword);
+    await page.getByLabel('Your password', { exact: true }).fill(alicePassword);
     await page.getByRole('button', { name: 'Delete my account' }).click();
     // The browser requires the box: nothing is sent without it.
     assert.equal(page.url(), `${base}/account/delete`);

@@ -70,6 +70,11 @@ export async function changeEmail(site: Site, r: HttpRouteRequest, s: WebSession
     await showAccount(site, r, s, { notice: 'Your e-mail address has been removed. A forgotten password can no longer be reset.' });
     return;
   }
+  const wrong = await recheck(site, r, s, form.get('password') ?? '');
+  if (wrong) {
+    await showAccount(site, r, s, { status: 403, error: wrong });
+    return;
+  }
   const problem = await email.set(s.user, (form.get('email') ?? '').slice(0, 1024));
   if (problem) await showAccount(site, r, s, { status: 400, error: problem });
   else await showAccount(site, r, s, { notice: 'Your e-mail address has been saved. It is used only to reset your password.' });

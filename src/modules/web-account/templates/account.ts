@@ -34,6 +34,8 @@ export function accountPage(v: AccountView): { title: string; body: string } {
       '<form method="post" action="/account/email" aria-labelledby="email">',
       csrf,
       field({ name: 'email', label: current ? 'New e-mail address' : 'E-mail address', type: 'email', autocomplete: 'email' }),
+      // Whoever sets the address can reset the password: a borrowed session alone must not do it.
+      field({ name: 'password', label: 'Your password', type: 'password', autocomplete: 'current-password' }),
       '<button type="submit" name="action" value="set">Save e-mail address</button>',
       '</form>',
     );
