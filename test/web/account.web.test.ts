@@ -92,6 +92,12 @@ describe('web self-service in Chromium', { skip }, () => {
     assert.equal(await page.locator('script').count(), 0);
     assert.match(await page.title(), /Log in · Example Chat/);
     await screenshot(t, page, 'web-login');
+    // Other methods and oversized forms are refused before anything else.
+    const put = await fetch(`${base}/account/login`, { method: 'PUT' });
+    assert.equal(put.status, 405);
+    assert.equal(put.headers.get('allow'), 'GET, HEAD, POST');
+    const huge = await fetch(`${base}/account/login`, { method: 'POST', headers: { 'Content-Type': 'application/x-www-form-urlencoded' }, body: `address=${'a'.repeat(20_000)}` });
+    assert.equal(huge.status, 413);
     // Without the register module nothing is offered, and the page says so.
     await page.goto(`${base}/account/register`);
     await page.getByText('Registration is closed on localhost').waitFor();
@@ -110,6 +116,9 @@ describe('web self-service in Chromium', { skip }, () => {
     await page.getByRole('button', { name: 'Log in' }).click();
     await page.waitForURL(`${base}/account`);
     await page.getByText('Logged in as alice@localhost').waitFor();
+    // Logged in, the login page leads to the account page.
+    await page.goto(`${base}/account/login`);
+    await page.waitForURL(`${base}/account`);
     const cookie = (await context.cookies()).find((c) => c.name === 'jabberx-account');
     assert.ok(cookie, 'session cookie set');
     assert.equal(cookie.httpOnly, true);

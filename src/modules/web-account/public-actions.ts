@@ -3,7 +3,7 @@
 import type { HttpRouteRequest } from '../../core/http-routes.ts';
 import { Accounts } from '../../core/accounts.ts';
 import { RegistrationError } from '../../core/registration-service.ts';
-import { passwordHint, passwordProblem, postedForm, MAX_PASSWORD_LENGTH, type Site } from './site.ts';
+import { currentSession, passwordHint, passwordProblem, postedForm, MAX_PASSWORD_LENGTH, type Site } from './site.ts';
 import { redirect, render } from './respond.ts';
 import { sessionCookie } from './cookies.ts';
 import { loginPage } from './templates/login.ts';
@@ -33,7 +33,8 @@ const LOGIN_ERRORS = {
 export async function login(site: Site, r: HttpRouteRequest): Promise<void> {
   const view = (address?: string) => loginPage(site.host, { address, resetOffered: site.email() !== undefined, registerOffered: (site.registration()?.mode ?? 'closed') !== 'closed' });
   if (r.req.method !== 'POST') {
-    render(r, site.service, view());
+    if (currentSession(site, r)) redirect(r, '/account');
+    else render(r, site.service, view());
     return;
   }
   const form = await postedForm(r);
