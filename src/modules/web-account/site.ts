@@ -11,6 +11,7 @@ import { csrfMatches, type WebSession } from './web-sessions.ts';
 import { readCookie, sessionCookieName } from './cookies.ts';
 import { fromThisOrigin } from './same-origin.ts';
 import { plain } from './respond.ts';
+import { preparePassword } from '../../lib/saslprep.ts';
 
 /** Passwords longer than this are refused (the form's body limit is larger). */
 export const MAX_PASSWORD_LENGTH = 1024;
@@ -36,6 +37,12 @@ export interface Site {
 export function passwordProblem(site: Site, password: string, confirm: string | undefined): string | undefined {
   if (confirm !== undefined && password !== confirm) return 'The two new passwords differ.';
   if (password.length > MAX_PASSWORD_LENGTH) return `Use at most ${MAX_PASSWORD_LENGTH} characters.`;
+  // What the account store would refuse (RFC 8265 OpaqueString), said before anything is used up.
+  try {
+    preparePassword(password);
+  } catch {
+    return 'The password contains characters that can\'t be used (such as control characters).';
+  }
   const reg = site.registration();
   if (reg) return reg.checkPassword(password);
   return [...password].length < MIN_PASSWORD_LENGTH ? `Use at least ${MIN_PASSWORD_LENGTH} characters.` : undefined;
