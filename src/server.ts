@@ -244,7 +244,7 @@ export class Server implements ServerCore {
 
   get info(): ServerInfo {
     const hosts = [...this.config.hosts.keys()];
-    return { name: 'JabberX', version: VERSION, hosts, isLocalHost: (d) => this.#hosts.has(d) };
+    return { name: 'JabberX', version: VERSION, hosts, isLocalHost: (d) => this.#hosts.has(d), serviceName: this.config.policy.service_name };
   }
 
   /**

@@ -3,6 +3,10 @@
 // when their window ends. Nothing here is logged or stored: an observer is told of each counted
 // failure and lockout (src/core/failed-login-report.ts decides what reaches which log).
 
+import { addressKey } from './address-key.ts';
+
+export { addressKey };
+
 export interface ThrottleOptions {
   /** How long a failure is remembered. */
   windowMs: number;
@@ -43,19 +47,6 @@ export interface ThrottleEntry {
 export type Verdict = { refuse: true } | { refuse: false; delayMs: number };
 
 const MAX_DELAY_MS = 4000;
-
-/** IPv6 peers are counted per /64 (one subscriber's range); IPv4-mapped IPv6 as IPv4. */
-export function addressKey(address: string | undefined): string {
-  if (!address) return '?';
-  const a = address.toLowerCase();
-  if (a.startsWith('::ffff:') && a.includes('.')) return a.slice(7);
-  if (!a.includes(':')) return a;
-  const [head = '', tail = ''] = a.split('::');
-  const left = head ? head.split(':') : [];
-  const right = tail ? tail.split(':') : [];
-  const groups = a.includes('::') ? [...left, ...Array<string>(8 - left.length - right.length).fill('0'), ...right] : left;
-  return groups.slice(0, 4).map((g) => g.replace(/^0+(?=.)/, '')).join(':') + '::/64';
-}
 
 export class AuthThrottle {
   readonly #opts: ThrottleOptions;

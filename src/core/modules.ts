@@ -95,6 +95,8 @@ export interface ServerInfo {
   readonly version: string;
   readonly hosts: readonly string[];
   isLocalHost(domain: string): boolean;
+  /** The service's name for people (policy.service_name), where the server knows it. */
+  readonly serviceName?: string;
 }
 
 /**
@@ -108,6 +110,12 @@ export interface AccountsApi {
   create(user: string, password: string): Promise<void>;
   setPassword(user: string, password: string): Promise<void>;
   checkPassword(user: string, password: string): Promise<boolean>;
+  /**
+   * A password login outside XMPP (the web pages), through the same brute-force throttle as SASL:
+   * a refused address or a locked account gives 'throttled', a wrong password is counted (and
+   * answered late past the threshold), a suspended account gives 'disabled' once the password is right.
+   */
+  authenticate(user: string, password: string, peerAddress: string | undefined): Promise<'ok' | 'wrong' | 'throttled' | 'disabled'>;
   /** `reason`: the text of the <not-authorized/> stream error its open sessions get. */
   delete(user: string, reason?: string): Promise<void>;
   /** Suspends (ending its sessions) or re-enables an account; its data stays. */

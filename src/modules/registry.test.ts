@@ -12,9 +12,9 @@ import { builtinModuleNames, defaultModuleNames, moduleRegistry } from './regist
 const STORING_AND_ON_BY_DEFAULT = ['roster', 'vcard', 'private', 'blocking', 'offline'];
 
 describe('module registry', () => {
-  it('derives the default module set from each module\'s enabledByDefault: every built-in but invites (it stores data, added later)', () => {
+  it('derives the default module set from each module\'s enabledByDefault: every built-in but the opt-in ones that store data', () => {
     assert.deepEqual(defaultModuleNames, builtinModuleNames.filter((n) => moduleRegistry.get(n)?.enabledByDefault));
-    assert.deepEqual(builtinModuleNames.filter((n) => !defaultModuleNames.includes(n)), ['invites']);
+    assert.deepEqual(builtinModuleNames.filter((n) => !defaultModuleNames.includes(n)), ['invites', 'email', 'web-account']);
   });
 
   it('has the dependencies of every default module on by default too', () => {

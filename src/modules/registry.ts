@@ -17,6 +17,8 @@ import { register } from './register/index.ts';
 import { adhoc } from './adhoc/index.ts';
 import { adminCommands } from './admin-commands/index.ts';
 import { invites } from './invites/index.ts';
+import { email } from './email/index.ts';
+import { webAccount } from './web-account/index.ts';
 
 const all: AnyModule[] = [
   disco,
@@ -35,6 +37,8 @@ const all: AnyModule[] = [
   adhoc,
   adminCommands,
   invites,
+  email,
+  webAccount,
 ] as AnyModule[];
 
 export const moduleRegistry: ReadonlyMap<string, AnyModule> = new Map(all.map((m) => [m.name, m]));

@@ -62,6 +62,21 @@ export function listUsers(deps: OperationsDeps, host: string): Promise<string[]>
   return deps.accounts.list(host);
 }
 
+/** A password login through the SASL brute-force throttle (AccountsApi.authenticate). */
+export async function authenticate(deps: OperationsDeps, host: string, user: string, password: string, peer: string | undefined): Promise<'ok' | 'wrong' | 'throttled' | 'disabled'> {
+  const throttle = deps.throttle;
+  if (throttle.check(peer).refuse) return 'throttled';
+  const account = `${user}@${host}`;
+  if (await deps.accounts.checkPassword(host, user, password)) {
+    if (throttle.accountLocked(account, peer)) return 'throttled';
+    return (await deps.accounts.isDisabled(host, user)) ? 'disabled' : 'ok';
+  }
+  throttle.failed(peer, account);
+  const verdict = throttle.check(peer);
+  if (!verdict.refuse && verdict.delayMs > 0) await new Promise((r) => setTimeout(r, verdict.delayMs));
+  return 'wrong';
+}
+
 /** The account operations of one host, as modules reach them (ctx.accounts). */
 export function hostAccounts(deps: OperationsDeps, host: string): AccountsApi {
   return {
@@ -69,6 +84,7 @@ export function hostAccounts(deps: OperationsDeps, host: string): AccountsApi {
     create: (user, password) => addUser(deps, host, user, password),
     setPassword: (user, password) => changePassword(deps, host, user, password),
     checkPassword: (user, password) => deps.accounts.checkPassword(host, user, password),
+    authenticate: (user, password, peer) => authenticate(deps, host, user, password, peer),
     delete: (user, reason) => deleteUser(deps, host, user, reason),
     setDisabled: (user, disabled) => (disabled ? disableUser(deps, host, user) : enableUser(deps, host, user)),
     isDisabled: (user) => deps.accounts.isDisabled(host, user),

@@ -2,13 +2,13 @@
 import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { parseConfigText, type ServerConfig } from '../core/config.ts';
-import { builtinModuleNames, moduleRegistry } from '../modules/registry.ts';
+import { builtinModuleNames, defaultModuleNames, moduleRegistry } from '../modules/registry.ts';
 import { derivePolicyFacts, policyFingerprint, stampPolicy, type PolicyState } from './facts.ts';
 
 const DAY = 86_400_000;
 
 function config(text: string, known = builtinModuleNames): ServerConfig {
-  return parseConfigText(text, '/srv/jabberx', { knownModules: known, defaultModules: builtinModuleNames.filter((m) => known.includes(m)) });
+  return parseConfigText(text, '/srv/jabberx', { knownModules: known, defaultModules: defaultModuleNames.filter((m) => known.includes(m)) });
 }
 
 function state(over: Partial<PolicyState> = {}): PolicyState {

@@ -4,14 +4,14 @@ import { describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { createHash } from 'node:crypto';
 import { parseConfigText } from '../core/config.ts';
-import { builtinModuleNames, moduleRegistry } from '../modules/registry.ts';
+import { builtinModuleNames, defaultModuleNames, moduleRegistry } from '../modules/registry.ts';
 import { derivePolicyFacts, policyFingerprint, stampPolicy, type PolicyFacts, type PolicyState } from './facts.ts';
 import { POLICY_STYLE_HASH, escapeHtml, humanDuration, policyPage, renderPrivacy, renderTerms } from './render.ts';
 
 const DAY = 86_400_000;
 
 function facts(configText = '', over: Partial<PolicyState> = {}): PolicyFacts {
-  const c = parseConfigText(configText, '/srv/jabberx', { knownModules: builtinModuleNames, defaultModules: builtinModuleNames });
+  const c = parseConfigText(configText, '/srv/jabberx', { knownModules: builtinModuleNames, defaultModules: defaultModuleNames });
   const unstamped = derivePolicyFacts(c, {
     retentionRules: [
       { name: 'failed-login records', maxAgeMs: c.security.failed_login_window },
