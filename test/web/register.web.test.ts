@@ -12,7 +12,7 @@ import { chromiumUnavailable, launchChromium, screenshot } from '../harness/brow
 
 /** The register module's options for open registration (no invite, no CAPTCHA): adjust to its option names at merge. */
 const OPEN_REGISTRATION = { mode: 'open' };
-const PASSWORD = 'PwMarker-carol-8f9a0b';
+const PASSWORD = 'PwMarker-web-8f9a0b';
 
 const skip = existsSync(join(REPO_ROOT, 'src', 'modules', 'register', 'index.ts')) ? chromiumUnavailable() : 'needs module register';
 
