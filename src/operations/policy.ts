@@ -25,7 +25,8 @@ function policyState(deps: OperationsDeps): PolicyState {
     registration: { enabled: modes.some((m) => m !== 'closed'), captcha: modes.includes('captcha') },
     inBandUnregister: everyHost('register'),
     exportAvailable: true,
-    passwordResetByEmail: moduleOption(deps, 'email', 'smtp_host', '').some((h) => h !== ''),
+    // The email module's own store declaration puts the address on /privacy.
+    passwordResetByEmail: [...deps.config.hosts.values()].some((hc) => hc.modules.has('email')),
   };
 }
 

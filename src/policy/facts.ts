@@ -122,9 +122,6 @@ export function derivePolicyFacts(config: ServerConfig, state: PolicyState, modu
     what: 'Account',
     detail: `your address (user name and domain) and, for each of ${hashes.length > 1 ? `${hashes.slice(0, -1).join(', ')} and ${hashes[hashes.length - 1]}` : hashes.join('')}, a salted password hash (salt, iteration count and derived keys), from which the password can't be read back; never the password itself`,
   }];
-  if (passwordResetByEmail) {
-    stored.push({ source: 'email', what: 'E-mail address', detail: 'only if you give one, and only to reset your password if you forget it' });
-  }
   if (config.fast.enabled) {
     // src/core/fast-tokens.ts: what a XEP-0484 login token leaves behind.
     stored.push({
