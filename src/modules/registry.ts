@@ -17,6 +17,7 @@ import { register } from './register/index.ts';
 import { adhoc } from './adhoc/index.ts';
 import { adminCommands } from './admin-commands/index.ts';
 import { invites } from './invites/index.ts';
+import { dataExport } from './data-export/index.ts';
 import { email } from './email/index.ts';
 import { webAccount } from './web-account/index.ts';
 
@@ -37,6 +38,7 @@ const all: AnyModule[] = [
   adhoc,
   adminCommands,
   invites,
+  dataExport,
   email,
   webAccount,
 ] as AnyModule[];
