@@ -53,7 +53,7 @@ export const register = defineModule({
     const rules = { reservedUsernames: o.reserved_usernames, maxUsernameLength: o.max_username_length, minPasswordLength: o.min_password_length };
     const captchas = new CaptchaChallenges(o.captcha_lifetime, o.max_captchas);
     const limits = new RegistrationLimits({ windowMs: o.window, maxPerAddress: o.max_per_address, maxPerRange: o.max_per_range, maxEntries: MAX_LIMIT_RECORDS });
-    const registration = new Registration({ mode: o.mode, rules, accounts: ctx.accounts, limits, captchas, invites: () => ctx.shared.get('invites'), log: ctx.log });
+    const registration = new Registration({ mode: o.mode, rules, accounts: () => ctx.accounts, limits, captchas, invites: () => ctx.shared.get('invites'), log: ctx.log });
     ctx.shared.provide('registration', registration);
     if (o.mode === 'invite' && !ctx.shared.get('invites')) ctx.log.warn('registration mode is invite but no module provides invitations (enable the invites module): registration stays closed');
 

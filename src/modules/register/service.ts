@@ -12,7 +12,8 @@ import type { CaptchaChallenges } from './captcha-challenges.ts';
 export interface RegistrationDeps {
   mode: RegistrationMode;
   rules: AccountRules;
-  accounts: AccountsApi;
+  /** Read when needed (in-process test hosts have none). */
+  accounts: () => AccountsApi;
   limits: RegistrationLimits;
   captchas: CaptchaChallenges;
   /** The host's invitations, when a module provides them. */
@@ -52,7 +53,8 @@ export class Registration implements RegistrationService {
   }
 
   async register(req: RegistrationRequest): Promise<void> {
-    const { mode, limits, accounts } = this.#d;
+    const { mode, limits } = this.#d;
+    const accounts = this.#d.accounts();
     if (!this.open) throw new RegistrationError('service-unavailable', 'This server does not take registrations');
     // XEP-0077 §3.1 / §8: too many registrations from one place are refused for a while.
     const limited = limits.check(req.peerAddress);
