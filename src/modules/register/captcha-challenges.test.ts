@@ -11,8 +11,13 @@ test('a challenge takes one answer, in time; the oldest go beyond the bound', ()
   assert.equal(c.solve(a.id, answer, 2), false, 'a wrong answer used it up');
   const b = c.issue(0);
   assert.equal(c.solve(b.id, solveCaptcha(b.png).toLowerCase(), 1000), false, 'expired');
-  const d = c.issue(0);
-  assert.equal(c.solve(d.id, ` ${solveCaptcha(d.png).toLowerCase()} `, 999), true, 'case and spaces do not matter');
+  // The solver reads 99%+ of images: a few tries make a misread no reason to fail.
+  let solved = false;
+  for (let i = 0; i < 3 && !solved; i++) {
+    const d = c.issue(0);
+    solved = c.solve(d.id, ` ${solveCaptcha(d.png).toLowerCase()} `, 999);
+  }
+  assert.ok(solved, 'the right answer in time, whatever its case and spaces');
   for (let i = 0; i < 5; i++) c.issue(10);
   assert.equal(c.size, 3);
 });
