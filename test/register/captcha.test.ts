@@ -44,7 +44,10 @@ describe('in-band registration, captcha mode (XEP-0158)', { skip }, () => {
   test('solved: registered and logged in; a wrong answer is not-allowed and burns the challenge', async (t) => {
     const s = new SlixRegistrant({ jid: `solver@${server.domain}`, password: 'quartz-lantern-77', port: server.ports.c2s_starttls });
     t.after(() => s.quit());
-    const first = readForm((await s.next(['form'])).xml ?? '');
+    const firstXml = (await s.next(['form'])).xml ?? '';
+    // XEP-0077 §6: no legacy fields beside a form whose required CAPTCHA they can't carry.
+    assert.doesNotMatch(firstXml, /<username|<password/);
+    const first = readForm(firstXml);
     const answer = solveCaptcha(first.png);
     const submit = (form: Offered, ocr: string) =>
       s.send({ cmd: 'submit', fields: { ...form.fields, ocr, username: 'solver', password: 'quartz-lantern-77' } });

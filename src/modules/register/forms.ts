@@ -23,8 +23,10 @@ const field = (type: string, name: string, label?: string, value?: string, ...mo
   el('field', { type, var: name, label }, value === undefined ? null : el('value', {}, value), ...more);
 
 /**
- * XEP-0077 §3.1: instructions, the legacy fields and a XEP-0004 form; with a CAPTCHA the form is
- * XEP-0158's (FORM_TYPE urn:xmpp:captcha) and the image travels as XEP-0231 data in the query.
+ * XEP-0077 §3.1: instructions and a XEP-0004 form; with a CAPTCHA the form is XEP-0158's
+ * (FORM_TYPE urn:xmpp:captcha) and the image travels as XEP-0231 data in the query. The legacy
+ * <username/> and <password/> come too only when they are all it takes (§6: not with required
+ * fields they lack, such as the CAPTCHA or an invitation not given yet).
  */
 export function registrationForm(opts: { host: string; captcha?: OfferedCaptcha; invite?: { token: string | undefined } }): Element {
   const { captcha, invite } = opts;
@@ -52,7 +54,8 @@ export function registrationForm(opts: { host: string; captcha?: OfferedCaptcha;
   }
   form.append(field('text-single', 'username', 'Username', undefined, el('required')), field('text-private', 'password', 'Password', undefined, el('required')));
   if (invite) form.append(field('text-single', 'token', 'Invitation', invite.token, el('required')));
-  return el('query', { xmlns: NS_REGISTER }, el('instructions', {}, instructions), el('username'), el('password'), form, bob);
+  const legacy = !captcha && (!invite || invite.token !== undefined);
+  return el('query', { xmlns: NS_REGISTER }, el('instructions', {}, instructions), legacy && el('username'), legacy && el('password'), form, bob);
 }
 
 export interface Submission {

@@ -4,7 +4,9 @@
 import { defineModule, type IqRequest, type PreauthStream } from '../../core/modules.ts';
 import { option } from '../../core/options.ts';
 import { el } from '../../core/xml/element.ts';
-import { StanzaError, StreamError } from '../../core/errors.ts';
+import { prepLocalpart } from '../../core/jid.ts';
+import { StreamError } from '../../core/errors.ts';
+import { RegisterError } from './errors.ts';
 import { RegistrationError } from '../../core/registration-service.ts';
 import { DEFAULT_RESERVED_USERNAMES } from '../../lib/registration-rules.ts';
 import { RegistrationLimits } from './limits.ts';
@@ -21,8 +23,9 @@ const MAX_LIMIT_RECORDS = 100_000;
 const ATTEMPTS = 'register.attempts';
 const CHALLENGE = 'register.captcha';
 const INVITE = 'register.invite';
+const REGISTERED = 'register.done';
 
-const asStanzaError = (err: unknown): unknown => (err instanceof RegistrationError ? new StanzaError(err.condition, err.text) : err);
+const asStanzaError = (err: unknown): unknown => (err instanceof RegistrationError ? new RegisterError(err.condition, err.text) : err);
 
 export const register = defineModule({
   name: 'register',
@@ -70,9 +73,9 @@ export const register = defineModule({
     };
 
     ctx.preauth.iq(NS_REGISTER, async ({ stanza, payload, type, stream }) => {
-      if (payload.name !== 'query') throw new StanzaError('bad-request', 'Expected <query/>');
+      if (payload.name !== 'query') throw new RegisterError('bad-request', 'Expected <query/>');
       // §3.1: "If the host does not support in-band registration, it MUST return a <service-unavailable/> error".
-      if (!registration.open) throw new StanzaError('service-unavailable', 'This server does not take registrations');
+      if (!registration.open) throw new RegisterError('service-unavailable', 'This server does not take registrations');
       if (type === 'get') {
         if (o.mode === 'invite') return registrationForm({ host: ctx.host, invite: { token: stream.values.get(INVITE) as string | undefined } });
         if (o.mode !== 'captcha') return registrationForm({ host: ctx.host });
@@ -85,14 +88,18 @@ export const register = defineModule({
       }
       attempt(stream);
       const s = readSubmission(payload);
-      if (s.remove) throw new StanzaError('not-authorized', 'Log in to remove an account');
-      if (!s.username || !s.password) throw new StanzaError('not-acceptable', 'A username and a password are required');
+      // §3.2: removal needs the 'from' of a logged-in entity.
+      if (s.remove) throw new RegisterError('unexpected-request', 'Log in to remove an account', 'cancel');
+      // §3.1.1: "MAY return a <not-acceptable/> ... if an entity attempts to register a second identity".
+      if (stream.values.get(REGISTERED)) throw new RegisterError('not-acceptable', 'An account was registered on this connection already; log in with it');
+      // §3.1: every field asked for, an empty password included, or <not-acceptable/>.
+      if (!s.username || !s.password) throw new RegisterError('not-acceptable', 'A username and a password are required');
       let captcha: { id: string; answer: string } | undefined;
       if (o.mode === 'captcha') {
         // The challenge must be the one this stream was shown; another stream's can't be reused.
         const own = stream.values.get(CHALLENGE) as string | undefined;
         stream.values.delete(CHALLENGE);
-        if (s.captcha.challenge !== undefined && s.captcha.challenge !== own) throw new StanzaError('not-allowed', 'That CAPTCHA was not offered on this connection; ask for a new one');
+        if (s.captcha.challenge !== undefined && s.captcha.challenge !== own) throw new RegisterError('not-allowed', 'That CAPTCHA was not offered on this connection; ask for a new one');
         captcha = { id: own ?? '', answer: s.captcha.answer ?? '' };
       }
       try {
@@ -106,17 +113,18 @@ export const register = defineModule({
       } catch (err) {
         throw asStanzaError(err);
       }
+      stream.values.set(REGISTERED, true);
       return undefined;
     });
 
     // XEP-0401 §4: a client with a pre-authenticated token presents it before registering.
     ctx.preauth.iq(NS_PARS, async ({ payload, type, stream }) => {
-      if (type !== 'set' || payload.name !== 'preauth') throw new StanzaError('bad-request', 'Expected <preauth/> in an IQ set');
+      if (type !== 'set' || payload.name !== 'preauth') throw new RegisterError('bad-request', 'Expected <preauth/> in an IQ set');
       attempt(stream);
       const invites = o.mode === 'invite' ? ctx.shared.get('invites') : undefined;
-      if (!invites) throw new StanzaError('service-unavailable', 'This server does not take invitations');
+      if (!invites) throw new RegisterError('service-unavailable', 'This server does not take invitations');
       const token = payload.attrs['token'] ?? '';
-      if (!token || !(await invites.check(token))) throw new StanzaError('item-not-found', 'This invitation is unknown, expired or used up');
+      if (!token || !(await invites.check(token))) throw new RegisterError('item-not-found', 'This invitation is unknown, expired or used up');
       stream.values.set(INVITE, token);
       return undefined;
     });
@@ -126,42 +134,54 @@ export const register = defineModule({
     /** Only the account's own user, from one of its sessions here. */
     const ownAccount = ({ from, to, origin }: IqRequest): string => {
       if (!origin || from.domain !== ctx.host || (to.local !== '' && to.local !== from.local)) {
-        throw new StanzaError('forbidden', 'Only the account\'s own user can manage it');
+        throw new RegisterError('forbidden', 'Only the account\'s own user can manage it');
       }
       return from.local;
     };
 
     const get = (req: IqRequest) => {
       const user = ownAccount(req);
-      return el('query', { xmlns: NS_REGISTER }, el('registered'), el('username', {}, user), el('password'));
+      // §3.1: <registered/>, what is on file (never the password) and instructions.
+      return el('query', { xmlns: NS_REGISTER }, el('registered'),
+        el('instructions', {}, 'You are registered. To change your password, send your username and the new password; to delete your account and everything stored for it, send <remove/>.'),
+        el('username', {}, user), el('password'));
     };
 
     const set = async (req: IqRequest) => {
       const user = ownAccount(req);
       const s = readSubmission(req.payload);
       if (s.remove) {
+        if (req.payload.elements.length !== 1) throw new RegisterError('bad-request', '<remove/> must be the only child of <query/>');
         // §3.2: the result first, then the stream ends with <not-authorized/> (the account is gone).
         const result = el('iq', { type: 'result', id: req.stanza.attrs['id'] ?? '', from: req.to.toString(), to: req.from.toString() });
         await ctx.deliver(result, req.origin);
         await ctx.accounts.delete(user, 'This account has been removed');
         return undefined;
       }
-      // §3.3: a password change names the user and the new password.
-      if (s.password === undefined) throw new StanzaError('bad-request', 'A new password is required');
-      if (s.username !== undefined && s.username !== '') {
-        let named: string;
-        try {
-          named = registration.username(s.username);
-        } catch {
-          named = '';
-        }
-        if (named !== user) throw new StanzaError('bad-request', 'The username is not the one you are logged in as');
-      }
-      const weak = registration.checkPassword(s.password, user);
-      if (weak) throw new StanzaError('not-acceptable', weak);
-      await ctx.accounts.setPassword(user, s.password);
+      // §3.3: "SHOULD NOT return the original XML sent in IQ error stanzas related to password changes".
+      const fail = (err: RegisterError): never => {
+        req.payload.children = [];
+        throw err;
+      };
+      // §3.3: username and new password; an empty password leaves the current one in place.
+      if (s.username === undefined || s.username === '' || !s.password) fail(new RegisterError('bad-request', 'Both the username and a new password are required'));
+      if (!namesUser(s.username ?? '', user)) fail(new RegisterError('bad-request', 'The username is not the one you are logged in as'));
+      const weak = registration.checkPassword(s.password ?? '', user);
+      if (weak) fail(new RegisterError('not-acceptable', weak));
+      await ctx.accounts.setPassword(user, s.password ?? '');
       ctx.log.info('password changed in-band');
       return undefined;
+    };
+
+    /** The username field names this account: its localpart, or (as in §3.3's form example) its bare JID. */
+    const namesUser = (given: string, user: string): boolean => {
+      const [local = '', domain] = given.split('@');
+      if (domain !== undefined && domain.toLowerCase() !== ctx.host) return false;
+      try {
+        return prepLocalpart(local) === user;
+      } catch {
+        return false;
+      }
     };
 
     for (const target of ['host', 'account'] as const) {
