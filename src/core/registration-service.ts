@@ -1,6 +1,6 @@
 // Account registration as the `register` module offers it to other modules (e.g. the web pages):
 // the same rules, rate limits, invites and CAPTCHAs as XEP-0077 in-band registration.
-import type { StanzaErrorCondition } from './errors.ts';
+import type { StanzaErrorCondition, StanzaErrorType } from './errors.ts';
 
 export type RegistrationMode = 'closed' | 'invite' | 'captcha' | 'open';
 
@@ -26,11 +26,14 @@ export interface RegistrationService {
 export class RegistrationError extends Error {
   readonly condition: StanzaErrorCondition;
   readonly text: string;
+  /** The stanza error type when it is not the condition's usual one. */
+  readonly type: StanzaErrorType | undefined;
 
-  constructor(condition: StanzaErrorCondition, text: string) {
+  constructor(condition: StanzaErrorCondition, text: string, type?: StanzaErrorType) {
     super(text);
     this.condition = condition;
     this.text = text;
+    this.type = type;
   }
 }
 

@@ -23,15 +23,16 @@ interface Offered {
 function readForm(xml: string): Offered {
   assert.equal(fieldValue(xml, 'FORM_TYPE'), 'urn:xmpp:captcha');
   const challenge = fieldValue(xml, 'challenge');
+  // §3.2: 'sid' is the request's id; 'from' its 'to', which slixmpp leaves out before login.
   const sid = fieldValue(xml, 'sid');
-  const from = fieldValue(xml, 'from');
-  assert.ok(challenge && sid && from, 'XEP-0158 hidden fields challenge, sid, from');
+  assert.ok(challenge && sid, 'XEP-0158 hidden fields challenge and sid');
+  assert.doesNotMatch(xml, /var="from"/);
   const uri = /<media xmlns="urn:xmpp:media-element"[^>]*>\s*<uri type="image\/png">cid:([^<]+)<\/uri>/.exec(xml)?.[1];
   assert.ok(uri, 'ocr field with a XEP-0221 media element');
   const data = new RegExp(`<data xmlns="urn:xmpp:bob" cid="${uri.replace(/[+.]/g, '\\$&')}"[^>]*>([^<]+)</data>`).exec(xml)?.[1]
     ?? new RegExp(`<data [^>]*cid="${uri.replace(/[+.]/g, '\\$&')}"[^>]*>([^<]+)</data>`).exec(xml)?.[1];
   assert.ok(data, 'the image as XEP-0231 data, by the cid the media element names');
-  return { challenge, png: Buffer.from(data, 'base64'), fields: { FORM_TYPE: 'urn:xmpp:captcha', challenge, sid, from } };
+  return { challenge, png: Buffer.from(data, 'base64'), fields: { FORM_TYPE: 'urn:xmpp:captcha', challenge, sid } };
 }
 
 describe('in-band registration, captcha mode (XEP-0158)', { skip }, () => {
@@ -41,7 +42,7 @@ describe('in-band registration, captcha mode (XEP-0158)', { skip }, () => {
   });
   after(() => server.stop());
 
-  test('solved: registered and logged in; a wrong answer is not-allowed and burns the challenge', async (t) => {
+  test('solved: registered and logged in; a wrong answer is refused and uses the challenge up', async (t) => {
     const s = new SlixRegistrant({ jid: `solver@${server.domain}`, password: 'quartz-lantern-77', port: server.ports.c2s_starttls });
     t.after(() => s.quit());
     const firstXml = (await s.next(['form'])).xml ?? '';
@@ -53,12 +54,15 @@ describe('in-band registration, captcha mode (XEP-0158)', { skip }, () => {
       s.send({ cmd: 'submit', fields: { ...form.fields, ocr, username: 'solver', password: 'quartz-lantern-77' } });
 
     submit(first, answer === 'AAAAAA' ? 'CCCCCC' : 'AAAAAA');
+    // XEP-0158 §3.3: a wrong answer is <not-acceptable/> of type cancel, a used challenge <service-unavailable/>.
     const wrong = await s.next(['registered', 'register_error']);
-    assert.equal(wrong.condition, 'not-allowed');
+    assert.equal(wrong.condition, 'not-acceptable');
+    assert.match(wrong.xml ?? '', /<error[^>]*type="cancel"/);
     assert.match(wrong.text ?? '', /do not match/);
-    // The same challenge, now with the right answer: used up.
     submit(first, answer);
-    assert.equal((await s.next(['registered', 'register_error'])).condition, 'not-allowed');
+    const used = await s.next(['registered', 'register_error']);
+    assert.equal(used.condition, 'service-unavailable');
+    assert.match(used.text ?? '', /answered already/);
 
     // A fresh image; the solver reads 99%+ of them, so up to three tries (the stream allows five attempts).
     let outcome = '';
@@ -84,7 +88,8 @@ describe('in-band registration, captcha mode (XEP-0158)', { skip }, () => {
     const theirs = readForm((await b.next(['form'])).xml ?? '');
     a.send({ cmd: 'submit', fields: { ...theirs.fields, ocr: solveCaptcha(theirs.png), username: 'thief', password: 'quartz-lantern-77' } });
     const refused = await a.next(['registered', 'register_error']);
-    assert.equal(refused.condition, 'not-allowed');
+    assert.equal(refused.condition, 'service-unavailable');
+    assert.match(refused.text ?? '', /not shown on this connection/);
   });
 
   test('legacy fields alone cannot pass the CAPTCHA', async (t) => {

@@ -15,8 +15,9 @@ export const NS_PARS = 'urn:xmpp:pars:0';
 export interface OfferedCaptcha {
   id: string;
   png: Buffer;
-  /** XEP-0158 'sid': the id of the request the challenge answers. */
-  sid: string;
+  /** XEP-0158 §3.2: 'from' is the triggering request's 'to' and 'sid' its id, each when it had one. */
+  from: string | undefined;
+  sid: string | undefined;
 }
 
 const field = (type: string, name: string, label?: string, value?: string, ...more: Element[]): Element =>
@@ -28,7 +29,7 @@ const field = (type: string, name: string, label?: string, value?: string, ...mo
  * <username/> and <password/> come too only when they are all it takes (§6: not with required
  * fields they lack, such as the CAPTCHA or an invitation not given yet).
  */
-export function registrationForm(opts: { host: string; captcha?: OfferedCaptcha; invite?: { token: string | undefined } }): Element {
+export function registrationForm(opts: { captcha?: OfferedCaptcha; invite?: { token: string | undefined } }): Element {
   const { captcha, invite } = opts;
   const instructions = captcha
     ? 'Choose a username and a password, and type the characters shown in the image.'
@@ -41,9 +42,9 @@ export function registrationForm(opts: { host: string; captcha?: OfferedCaptcha;
     const cid = `sha1+${createHash('sha1').update(captcha.png).digest('hex')}@bob.xmpp.org`;
     form.append(
       field('hidden', 'FORM_TYPE', undefined, NS_CAPTCHA),
-      field('hidden', 'from', undefined, opts.host),
+      captcha.from !== undefined && field('hidden', 'from', undefined, captcha.from),
       field('hidden', 'challenge', undefined, captcha.id),
-      field('hidden', 'sid', undefined, captcha.sid),
+      captcha.sid !== undefined && field('hidden', 'sid', undefined, captcha.sid),
       field('text-single', 'ocr', 'Enter the text you see', undefined, el('required'),
         el('media', { xmlns: NS_MEDIA, width: String(CAPTCHA_WIDTH), height: String(CAPTCHA_HEIGHT) }, el('uri', { type: 'image/png' }, `cid:${cid}`))),
     );

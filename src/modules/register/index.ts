@@ -25,7 +25,7 @@ const CHALLENGE = 'register.captcha';
 const INVITE = 'register.invite';
 const REGISTERED = 'register.done';
 
-const asStanzaError = (err: unknown): unknown => (err instanceof RegistrationError ? new RegisterError(err.condition, err.text) : err);
+const asStanzaError = (err: unknown): unknown => (err instanceof RegistrationError ? new RegisterError(err.condition, err.text, err.type) : err);
 
 export const register = defineModule({
   name: 'register',
@@ -35,7 +35,7 @@ export const register = defineModule({
   enabledByDefault: true,
   xeps: [
     { number: 77, version: '2.4', status: 'partial', note: 'no registration of extra fields (e-mail, name): only username and password' },
-    { number: 158, version: '1.0', status: 'partial', note: 'an image CAPTCHA (ocr) for in-band registration; no other challenge types, no message challenges' },
+    { number: 158, version: '1.0', status: 'partial', note: 'an image CAPTCHA (ocr) for in-band registration, as PNG (the XEP names JPEG as what clients must render); no other challenge types, no message challenges' },
     { number: 221, version: '1.0', status: 'partial', note: 'the CAPTCHA image, referenced by a cid: URI' },
     { number: 231, version: '1.0', status: 'partial', note: 'the CAPTCHA image sent with the form; no data retrieval by cid' },
     { number: 401, version: '0.5.0', status: 'partial', note: 'the pre-authenticated registration token (<preauth/>) when an invites module provides invitations' },
@@ -77,14 +77,14 @@ export const register = defineModule({
       // §3.1: "If the host does not support in-band registration, it MUST return a <service-unavailable/> error".
       if (!registration.open) throw new RegisterError('service-unavailable', 'This server does not take registrations');
       if (type === 'get') {
-        if (o.mode === 'invite') return registrationForm({ host: ctx.host, invite: { token: stream.values.get(INVITE) as string | undefined } });
-        if (o.mode !== 'captcha') return registrationForm({ host: ctx.host });
+        if (o.mode === 'invite') return registrationForm({ invite: { token: stream.values.get(INVITE) as string | undefined } });
+        if (o.mode !== 'captcha') return registrationForm({});
         // A new image replaces the stream's earlier one, which can no longer be answered.
         const earlier = stream.values.get(CHALLENGE) as string | undefined;
         if (earlier) captchas.drop(earlier);
         const { id, png } = captchas.issue();
         stream.values.set(CHALLENGE, id);
-        return registrationForm({ host: ctx.host, captcha: { id, png, sid: stanza.attrs['id'] ?? id } });
+        return registrationForm({ captcha: { id, png, from: stanza.attrs['to'], sid: stanza.attrs['id'] } });
       }
       attempt(stream);
       const s = readSubmission(payload);
@@ -98,8 +98,8 @@ export const register = defineModule({
       if (o.mode === 'captcha') {
         // The challenge must be the one this stream was shown; another stream's can't be reused.
         const own = stream.values.get(CHALLENGE) as string | undefined;
-        stream.values.delete(CHALLENGE);
-        if (s.captcha.challenge !== undefined && s.captcha.challenge !== own) throw new RegisterError('not-allowed', 'That CAPTCHA was not offered on this connection; ask for a new one');
+        // XEP-0158 §3.3: a challenge this stream was not sent is <service-unavailable/>.
+        if (s.captcha.challenge !== undefined && s.captcha.challenge !== own) throw new RegisterError('service-unavailable', 'That image was not shown on this connection; ask for a new one', 'cancel');
         captcha = { id: own ?? '', answer: s.captcha.answer ?? '' };
       }
       try {

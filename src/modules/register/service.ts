@@ -69,9 +69,11 @@ export class Registration implements RegistrationService {
     let invite: string | undefined;
     if (mode === 'captcha') {
       if (!req.captcha || req.captcha.answer.trim() === '') throw new RegistrationError('not-acceptable', 'Type the characters shown in the image');
-      if (!this.#d.captchas.solve(req.captcha.id, req.captcha.answer)) {
-        throw new RegistrationError('not-allowed', 'The characters typed do not match the image, or it has expired; try a new one');
-      }
+      // XEP-0158 §3.3: a challenge not sent, answered already or too late is <service-unavailable/>,
+      // a wrong answer <not-acceptable/> of type cancel.
+      const verdict = this.#d.captchas.solve(req.captcha.id, req.captcha.answer);
+      if (verdict === 'unknown') throw new RegistrationError('service-unavailable', 'That image has expired or was answered already; ask for a new one', 'cancel');
+      if (verdict === 'wrong') throw new RegistrationError('not-acceptable', 'The characters typed do not match the image; try a new one', 'cancel');
     } else if (mode === 'invite') {
       invite = req.invite;
       const found = invite ? await this.#d.invites()?.check(invite) : undefined;
