@@ -11,6 +11,9 @@ export const NS_CAPTCHA = 'urn:xmpp:captcha';
 export const NS_MEDIA = 'urn:xmpp:media-element';
 export const NS_BOB = 'urn:xmpp:bob';
 export const NS_PARS = 'urn:xmpp:pars:0';
+export const NS_IBR_TOKEN = 'urn:xmpp:ibr-token:0';
+/** The invitation field: XEP-0068 wants fields a registered FORM_TYPE does not define to start with 'x-'. */
+export const TOKEN_FIELD = 'x-token';
 
 export interface OfferedCaptcha {
   id: string;
@@ -29,11 +32,11 @@ const field = (type: string, name: string, label?: string, value?: string, ...mo
  * <username/> and <password/> come too only when they are all it takes (§6: not with required
  * fields they lack, such as the CAPTCHA or an invitation not given yet).
  */
-export function registrationForm(opts: { captcha?: OfferedCaptcha; invite?: { token: string | undefined } }): Element {
+export function registrationForm(opts: { captcha?: OfferedCaptcha; invite?: { preauthorized: boolean } }): Element {
   const { captcha, invite } = opts;
   const instructions = captcha
     ? 'Choose a username and a password, and type the characters shown in the image.'
-    : invite
+    : invite && !invite.preauthorized
       ? 'Choose a username and a password, and give the invitation you received.'
       : 'Choose a username and a password.';
   const form = el('x', { xmlns: NS_DATA, type: 'form' }, el('title', {}, 'Account registration'), el('instructions', {}, instructions));
@@ -54,8 +57,8 @@ export function registrationForm(opts: { captcha?: OfferedCaptcha; invite?: { to
     form.append(field('hidden', 'FORM_TYPE', undefined, NS_REGISTER));
   }
   form.append(field('text-single', 'username', 'Username', undefined, el('required')), field('text-private', 'password', 'Password', undefined, el('required')));
-  if (invite) form.append(field('text-single', 'token', 'Invitation', invite.token, el('required')));
-  const legacy = !captcha && (!invite || invite.token !== undefined);
+  if (invite && !invite.preauthorized) form.append(field('text-single', TOKEN_FIELD, 'Invitation', undefined, el('required')));
+  const legacy = !captcha && (!invite || invite.preauthorized);
   return el('query', { xmlns: NS_REGISTER }, el('instructions', {}, instructions), legacy && el('username'), legacy && el('password'), form, bob);
 }
 
@@ -76,7 +79,7 @@ export function readSubmission(query: Element): Submission {
   return {
     username: pick('username'),
     password: pick('password'),
-    token: form ? values.get('token') : undefined,
+    token: form ? values.get(TOKEN_FIELD) : undefined,
     captcha: { challenge: values.get('challenge'), answer: values.get('ocr') },
     remove: query.getChild('remove') !== undefined,
   };

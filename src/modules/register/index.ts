@@ -12,7 +12,8 @@ import { DEFAULT_RESERVED_USERNAMES } from '../../lib/registration-rules.ts';
 import { RegistrationLimits } from './limits.ts';
 import { CaptchaChallenges } from './captcha-challenges.ts';
 import { Registration } from './service.ts';
-import { NS_PARS, NS_REGISTER, NS_REGISTER_FEATURE, readSubmission, registrationForm } from './forms.ts';
+import { NS_IBR_TOKEN, NS_PARS, NS_REGISTER, NS_REGISTER_FEATURE, readSubmission, registrationForm } from './forms.ts';
+import type { PreauthorizedInvite } from './service.ts';
 
 /** Registration requests (sets) one stream may make before it is ended. */
 export const MAX_ATTEMPTS_PER_STREAM = 5;
@@ -38,7 +39,7 @@ export const register = defineModule({
     { number: 158, version: '1.0', status: 'partial', note: 'an image CAPTCHA (ocr) for in-band registration, as PNG (the XEP names JPEG as what clients must render); no other challenge types, no message challenges' },
     { number: 221, version: '1.0', status: 'partial', note: 'the CAPTCHA image, referenced by a cid: URI' },
     { number: 231, version: '1.0', status: 'partial', note: 'the CAPTCHA image sent with the form; no data retrieval by cid' },
-    { number: 401, version: '0.5.0', status: 'partial', note: 'the pre-authenticated registration token (<preauth/>) when an invites module provides invitations' },
+    { number: 445, version: '0.2.0', note: 'in invite mode, with the invitations of a module that provides them (e.g. XEP-0401 invitations)' },
   ],
   options: {
     mode: option.enum(['closed', 'invite', 'captcha', 'open'] as const, 'closed', 'Who may create an account in-band: nobody (closed), holders of an invitation (invite, needs the invites module), anyone who solves an image CAPTCHA (captcha), or anyone (open).'),
@@ -63,6 +64,8 @@ export const register = defineModule({
     // XEP-0077 §4: the feature says a logged-in user can change the password or remove the account.
     ctx.disco.addFeature(NS_REGISTER);
     ctx.preauth.feature(() => (registration.open ? el('register', { xmlns: NS_REGISTER_FEATURE }) : undefined));
+    // XEP-0445 §3: registration with an invitation token.
+    ctx.preauth.feature(() => (o.mode === 'invite' && registration.open ? el('register', { xmlns: NS_IBR_TOKEN }) : undefined));
 
     // --- before authentication: registration (XEP-0077 §3.1) ---------------------------------
 
@@ -77,7 +80,7 @@ export const register = defineModule({
       // §3.1: "If the host does not support in-band registration, it MUST return a <service-unavailable/> error".
       if (!registration.open) throw new RegisterError('service-unavailable', 'This server does not take registrations');
       if (type === 'get') {
-        if (o.mode === 'invite') return registrationForm({ invite: { token: stream.values.get(INVITE) as string | undefined } });
+        if (o.mode === 'invite') return registrationForm({ invite: { preauthorized: stream.values.has(INVITE) } });
         if (o.mode !== 'captcha') return registrationForm({});
         // A new image replaces the stream's earlier one, which can no longer be answered.
         const earlier = stream.values.get(CHALLENGE) as string | undefined;
@@ -103,13 +106,8 @@ export const register = defineModule({
         captcha = { id: own ?? '', answer: s.captcha.answer ?? '' };
       }
       try {
-        await registration.register({
-          user: s.username,
-          password: s.password,
-          peerAddress: stream.peerAddress,
-          invite: s.token || (stream.values.get(INVITE) as string | undefined),
-          captcha,
-        });
+        const request = { user: s.username, password: s.password, peerAddress: stream.peerAddress, invite: s.token, captcha };
+        await registration.register(request, stream.values.get(INVITE) as PreauthorizedInvite | undefined);
       } catch (err) {
         throw asStanzaError(err);
       }
@@ -117,15 +115,18 @@ export const register = defineModule({
       return undefined;
     });
 
-    // XEP-0401 §4: a client with a pre-authenticated token presents it before registering.
+    // XEP-0445 §4: an invited client presents its token before registering; it is checked now
+    // (not used up until the registration succeeds) and holds for the rest of the stream.
     ctx.preauth.iq(NS_PARS, async ({ payload, type, stream }) => {
       if (type !== 'set' || payload.name !== 'preauth') throw new RegisterError('bad-request', 'Expected <preauth/> in an IQ set');
       attempt(stream);
       const invites = o.mode === 'invite' ? ctx.shared.get('invites') : undefined;
       if (!invites) throw new RegisterError('service-unavailable', 'This server does not take invitations');
       const token = payload.attrs['token'] ?? '';
-      if (!token || !(await invites.check(token))) throw new RegisterError('item-not-found', 'This invitation is unknown, expired or used up');
-      stream.values.set(INVITE, token);
+      const found = token ? await invites.check(token) : undefined;
+      if (!found) throw new RegisterError('item-not-found', 'The provided token is invalid or expired', 'cancel');
+      const accepted: PreauthorizedInvite = found.username === undefined ? { token } : { token, username: found.username };
+      stream.values.set(INVITE, accepted);
       return undefined;
     });
 

@@ -9,6 +9,12 @@ import { checkPassword, checkUsername, type AccountRules } from '../../lib/regis
 import type { RegistrationLimits } from './limits.ts';
 import type { CaptchaChallenges } from './captcha-challenges.ts';
 
+/** XEP-0445: an invitation accepted at <preauth/> on the registering stream. */
+export interface PreauthorizedInvite {
+  token: string;
+  username?: string;
+}
+
 export interface RegistrationDeps {
   mode: RegistrationMode;
   rules: AccountRules;
@@ -52,7 +58,8 @@ export class Registration implements RegistrationService {
     return checked.user;
   }
 
-  async register(req: RegistrationRequest): Promise<void> {
+  /** An invitation a stream presented with XEP-0445 <preauth/>, checked then. */
+  async register(req: RegistrationRequest, preauthorized?: PreauthorizedInvite): Promise<void> {
     const { mode, limits } = this.#d;
     const accounts = this.#d.accounts();
     if (!this.open) throw new RegistrationError('service-unavailable', 'This server does not take registrations');
@@ -75,8 +82,9 @@ export class Registration implements RegistrationService {
       if (verdict === 'unknown') throw new RegistrationError('service-unavailable', 'That image has expired or was answered already; ask for a new one', 'cancel');
       if (verdict === 'wrong') throw new RegistrationError('not-acceptable', 'The characters typed do not match the image; try a new one', 'cancel');
     } else if (mode === 'invite') {
-      invite = req.invite;
-      const found = invite ? await this.#d.invites()?.check(invite) : undefined;
+      invite = preauthorized?.token ?? req.invite;
+      // XEP-0445 §4: a token is checked for expiry at <preauth/> only, not again on that stream.
+      const found = preauthorized ?? (invite ? await this.#d.invites()?.check(invite) : undefined);
       if (!found) throw new RegistrationError('not-allowed', 'Registration here needs a valid invitation; this one is unknown, expired or used up');
       if (found.username !== undefined && found.username !== user) throw new RegistrationError('not-allowed', `This invitation is for the username ${found.username}`);
     }
