@@ -7,6 +7,7 @@ import { startServer, type TestServer } from '../harness/server.ts';
 import { slixmppUnavailable } from '../harness/slixmpp.ts';
 import { solveCaptcha } from '../harness/captcha-solver.ts';
 import { SlixRegistrant } from './slix-register.ts';
+import { connectSecured } from '../harness/raw.ts';
 
 const skip = slixmppUnavailable();
 
@@ -100,5 +101,24 @@ describe('in-band registration, captcha mode (XEP-0158)', { skip }, () => {
     const refused = await s.next(['registered', 'register_error']);
     assert.equal(refused.condition, 'not-acceptable');
     assert.match(refused.text ?? '', /image/);
+  });
+
+  test('the image can also be fetched by its cid (XEP-0231 §3), on the connection it was shown on', async (t) => {
+    const { conn, features } = await connectSecured({ port: server.ports.c2s_starttls });
+    t.after(() => conn.destroy());
+    assert.match(features, /<register xmlns="http:\/\/jabber.org\/features\/iq-register"\/>/);
+    await conn.send("<iq type='get' id='g1' to='localhost'><query xmlns='jabber:iq:register'/></iq>");
+    const form = await conn.readUntil(/<\/iq>/);
+    // The request had a 'to': the form's 'from' field says it (XEP-0158 §3.2).
+    assert.equal(fieldValue(form, 'from'), 'localhost');
+    assert.equal(fieldValue(form, 'sid'), 'g1');
+    const cid = /cid="([^"]+)"/.exec(form)?.[1] ?? '';
+    const inline = new RegExp(`<data xmlns="urn:xmpp:bob" cid="${cid.replace(/[+.]/g, '\\$&')}"[^>]*>([^<]+)</data>`).exec(form)?.[1];
+    await conn.send(`<iq type='get' id='b1'><data xmlns='urn:xmpp:bob' cid='${cid}'/></iq>`);
+    const fetched = await conn.readUntil(/<\/iq>|<iq[^>]*\/>/);
+    assert.match(fetched, /type="result"/);
+    assert.equal(/<data[^>]*>([^<]+)<\/data>/.exec(fetched)?.[1], inline);
+    await conn.send("<iq type='get' id='b2'><data xmlns='urn:xmpp:bob' cid='sha1+0000@bob.xmpp.org'/></iq>");
+    assert.match(await conn.readUntil(/<\/iq>/), /<item-not-found/);
   });
 });

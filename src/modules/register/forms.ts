@@ -42,7 +42,7 @@ export function registrationForm(opts: { captcha?: OfferedCaptcha; invite?: { pr
   const form = el('x', { xmlns: NS_DATA, type: 'form' }, el('title', {}, 'Account registration'), el('instructions', {}, instructions));
   let bob: Element | undefined;
   if (captcha) {
-    const cid = `sha1+${createHash('sha1').update(captcha.png).digest('hex')}@bob.xmpp.org`;
+    const cid = contentId(captcha.png);
     form.append(
       field('hidden', 'FORM_TYPE', undefined, NS_CAPTCHA),
       captcha.from !== undefined && field('hidden', 'from', undefined, captcha.from),
@@ -51,8 +51,7 @@ export function registrationForm(opts: { captcha?: OfferedCaptcha; invite?: { pr
       field('text-single', 'ocr', 'Enter the text you see', undefined, el('required'),
         el('media', { xmlns: NS_MEDIA, width: String(CAPTCHA_WIDTH), height: String(CAPTCHA_HEIGHT) }, el('uri', { type: 'image/png' }, `cid:${cid}`))),
     );
-    // XEP-0231: max-age 0, a challenge is never to be cached.
-    bob = el('data', { xmlns: NS_BOB, cid, type: 'image/png', 'max-age': '0' }, captcha.png.toString('base64'));
+    bob = bobData(cid, captcha.png);
   } else {
     form.append(field('hidden', 'FORM_TYPE', undefined, NS_REGISTER));
   }
@@ -60,6 +59,16 @@ export function registrationForm(opts: { captcha?: OfferedCaptcha; invite?: { pr
   if (invite && !invite.preauthorized) form.append(field('text-single', TOKEN_FIELD, 'Invitation', undefined, el('required')));
   const legacy = !captcha && (!invite || invite.preauthorized);
   return el('query', { xmlns: NS_REGISTER }, el('instructions', {}, instructions), legacy && el('username'), legacy && el('password'), form, bob);
+}
+
+/** XEP-0231 §2: the content id of data, "algo+hash@bob.xmpp.org". */
+export function contentId(data: Buffer): string {
+  return `sha1+${createHash('sha1').update(data).digest('hex')}@bob.xmpp.org`;
+}
+
+/** XEP-0231 §2: the image itself; max-age 0, a challenge is never to be cached. */
+export function bobData(cid: string, png: Buffer): Element {
+  return el('data', { xmlns: NS_BOB, cid, type: 'image/png', 'max-age': '0' }, png.toString('base64'));
 }
 
 export interface Submission {

@@ -12,7 +12,7 @@ import { DEFAULT_RESERVED_USERNAMES } from '../../lib/registration-rules.ts';
 import { RegistrationLimits } from './limits.ts';
 import { CaptchaChallenges } from './captcha-challenges.ts';
 import { Registration } from './service.ts';
-import { NS_IBR_TOKEN, NS_PARS, NS_REGISTER, NS_REGISTER_FEATURE, readSubmission, registrationForm } from './forms.ts';
+import { bobData, contentId, NS_BOB, NS_IBR_TOKEN, NS_PARS, NS_REGISTER, NS_REGISTER_FEATURE, readSubmission, registrationForm } from './forms.ts';
 import type { PreauthorizedInvite } from './service.ts';
 
 /** Registration requests (sets) one stream may make before it is ended. */
@@ -23,6 +23,7 @@ const MAX_LIMIT_RECORDS = 100_000;
 // What the module keeps on a stream between its requests.
 const ATTEMPTS = 'register.attempts';
 const CHALLENGE = 'register.captcha';
+const IMAGE = 'register.captcha-image';
 const INVITE = 'register.invite';
 const REGISTERED = 'register.done';
 
@@ -38,7 +39,7 @@ export const register = defineModule({
     { number: 77, version: '2.4', status: 'partial', note: 'no registration of extra fields (e-mail, name): only username and password' },
     { number: 158, version: '1.0', status: 'partial', note: 'an image CAPTCHA (ocr) for in-band registration, as PNG (the XEP names JPEG as what clients must render); no other challenge types, no message challenges' },
     { number: 221, version: '1.0', status: 'partial', note: 'the CAPTCHA image, referenced by a cid: URI' },
-    { number: 231, version: '1.0', status: 'partial', note: 'the CAPTCHA image sent with the form; no data retrieval by cid' },
+    { number: 231, version: '1.0', status: 'partial', note: 'the CAPTCHA image only: sent with the registration form, and fetched by cid on the same connection before login' },
     { number: 445, version: '0.2.0', note: 'in invite mode, with the invitations of a module that provides them (e.g. XEP-0401 invitations)' },
   ],
   options: {
@@ -87,6 +88,7 @@ export const register = defineModule({
         if (earlier) captchas.drop(earlier);
         const { id, png } = captchas.issue();
         stream.values.set(CHALLENGE, id);
+        stream.values.set(IMAGE, { cid: contentId(png), png });
         return registrationForm({ captcha: { id, png, from: stanza.attrs['to'], sid: stanza.attrs['id'] } });
       }
       attempt(stream);
@@ -113,6 +115,14 @@ export const register = defineModule({
       }
       stream.values.set(REGISTERED, true);
       return undefined;
+    });
+
+    // XEP-0231 §3: the image can also be fetched by its cid (the form carries it already).
+    ctx.preauth.iq(NS_BOB, ({ payload, type, stream }) => {
+      if (type !== 'get' || payload.name !== 'data') throw new RegisterError('bad-request', 'Expected <data/> in an IQ get');
+      const image = stream.values.get(IMAGE) as { cid: string; png: Buffer } | undefined;
+      if (!image || payload.attrs['cid'] !== image.cid) throw new RegisterError('item-not-found', 'No such data');
+      return bobData(image.cid, image.png);
     });
 
     // XEP-0445 §4: an invited client presents its token before registering; it is checked now
