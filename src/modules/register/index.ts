@@ -89,7 +89,7 @@ export const register = defineModule({
         const { id, png } = captchas.issue();
         stream.values.set(CHALLENGE, id);
         stream.values.set(IMAGE, { cid: contentId(png), png });
-        return registrationForm({ captcha: { id, png, from: stanza.attrs['to'], sid: stanza.attrs['id'] } });
+        return registrationForm({ captcha: { id, png, from: stanza.attrs['to'] === undefined ? undefined : ctx.host, sid: stanza.attrs['id'] } });
       }
       attempt(stream);
       const s = readSubmission(payload);
