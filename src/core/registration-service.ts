@@ -20,6 +20,8 @@ export interface RegistrationService {
   newCaptcha(): { id: string; png: Buffer };
   /** undefined when acceptable, else a readable reason. */
   checkPassword(password: string): string | undefined;
+  /** undefined when the name may be registered as far as the rules go (it may still be taken), else a readable reason. */
+  checkUsername(user: string): string | undefined;
 }
 
 /** Why a registration was refused: the XMPP condition (XEP-0077) and a sentence for the user. */

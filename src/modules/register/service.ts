@@ -51,6 +51,11 @@ export class Registration implements RegistrationService {
     return checkPassword(password, this.#d.rules, user);
   }
 
+  checkUsername(user: string): string | undefined {
+    const checked = checkUsername(user, this.#d.rules);
+    return 'reason' in checked ? checked.reason : undefined;
+  }
+
   /** The username as it would be stored; throws not-acceptable with the reason. */
   username(raw: string): string {
     const checked = checkUsername(raw, this.#d.rules);
