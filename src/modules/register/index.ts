@@ -62,7 +62,7 @@ export const register = defineModule({
     ctx.shared.provide('registration', registration);
     if (o.mode === 'invite' && !ctx.shared.get('invites')) ctx.log.warn('registration mode is invite but no module provides invitations (enable the invites module): registration stays closed');
 
-    // XEP-0077 §4: the feature says a logged-in user can change the password or remove the account.
+    // XEP-0077 §10 (always: a logged-in user can change the password or remove the account); §8 stream feature.
     ctx.disco.addFeature(NS_REGISTER);
     ctx.preauth.feature(() => (registration.open ? el('register', { xmlns: NS_REGISTER_FEATURE }) : undefined));
     // XEP-0445 §3: registration with an invitation token.
