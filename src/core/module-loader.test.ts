@@ -186,6 +186,8 @@ describe('module loader: unloading undoes every registration', () => {
         ctx.disco.addIdentity({ category: 'server', type: 'im' });
         ctx.disco.addItem({ jid: `svc.${HOST}` });
         ctx.streamFeatures.add(feature);
+        ctx.preauth.iq('urn:test:preauth', handler);
+        ctx.preauth.feature(feature);
         ctx.every(10_000, () => void ticks++);
         ctx.retention('test data', 60_000, () => 0);
         ctx.onClose(() => void closed.push('first'));
@@ -205,6 +207,8 @@ describe('module loader: unloading undoes every registration', () => {
     assert.equal(h.rt.identities.length, 1);
     assert.equal(h.rt.items.length, 1);
     assert.deepEqual(h.rt.streamFeatures, [feature]);
+    assert.deepEqual([...h.rt.preauthIq.keys()], ['urn:test:preauth']);
+    assert.deepEqual(h.rt.preauthFeatures, [feature]);
     assert.deepEqual(h.retention.rules().map((r) => r.name), ['test data']);
     await h.rt.hooks.emit('user/deleted', { host: HOST, user: 'alice' });
     assert.equal(hookCalls, 1);
@@ -221,6 +225,8 @@ describe('module loader: unloading undoes every registration', () => {
     assert.deepEqual(h.rt.identities, []);
     assert.deepEqual(h.rt.items, []);
     assert.deepEqual(h.rt.streamFeatures, []);
+    assert.equal(h.rt.preauthIq.size, 0);
+    assert.deepEqual(h.rt.preauthFeatures, []);
     assert.deepEqual(h.retention.rules(), []);
     await h.rt.hooks.emit('user/deleted', { host: HOST, user: 'bob' });
     assert.equal(hookCalls, 1, 'the hook is gone');

@@ -1,6 +1,6 @@
 // Account registration as the `register` module offers it to other modules (e.g. the web pages):
 // the same rules, rate limits, invites and CAPTCHAs as XEP-0077 in-band registration.
-import type { StanzaErrorCondition } from './errors.ts';
+import type { StanzaErrorCondition, StanzaErrorType } from './errors.ts';
 
 export type RegistrationMode = 'closed' | 'invite' | 'captcha' | 'open';
 
@@ -20,17 +20,22 @@ export interface RegistrationService {
   newCaptcha(): { id: string; png: Buffer };
   /** undefined when acceptable, else a readable reason. */
   checkPassword(password: string): string | undefined;
+  /** undefined when the name may be registered as far as the rules go (it may still be taken), else a readable reason. */
+  checkUsername(user: string): string | undefined;
 }
 
 /** Why a registration was refused: the XMPP condition (XEP-0077) and a sentence for the user. */
 export class RegistrationError extends Error {
   readonly condition: StanzaErrorCondition;
   readonly text: string;
+  /** The stanza error type when it is not the condition's usual one. */
+  readonly type: StanzaErrorType | undefined;
 
-  constructor(condition: StanzaErrorCondition, text: string) {
+  constructor(condition: StanzaErrorCondition, text: string, type?: StanzaErrorType) {
     super(text);
     this.condition = condition;
     this.text = text;
+    this.type = type;
   }
 }
 

@@ -85,8 +85,9 @@ export function generateCaptcha(): Captcha {
       }),
     );
   }
-  // Dark lines cross the characters; scattered dots of any colour everywhere.
+  // Dark lines cross the characters, light ones cut through them; dots of any colour everywhere.
   for (let i = 0; i < 4; i++) randomLine(c, dark);
+  for (let i = 0; i < 3; i++) randomLine(c, light);
   for (let i = 0; i < 600; i++) c.set(randomInt(0, CAPTCHA_WIDTH), randomInt(0, CAPTCHA_HEIGHT), any());
   return { text, png: encodePng(CAPTCHA_WIDTH, CAPTCHA_HEIGHT, c.rgb) };
 }

@@ -23,4 +23,5 @@ test('passwords: length, common ones and their variants, the username', () => {
   assert.ok(!isCommonPassword('vq7-tundra-glib'));
   assert.match(checkPassword('aaaaaaaaaa', rules) ?? '', /repeat/);
   assert.match(checkPassword('alice-is-great', rules, 'alice') ?? '', /username/);
+  assert.match(checkPassword('bell\u0007character', rules) ?? '', /cannot be used/);
 });

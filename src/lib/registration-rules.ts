@@ -2,6 +2,7 @@
 // password change and the web pages: reserved and over-long names, short and common passwords.
 import { readFileSync } from 'node:fs';
 import { Accounts } from '../core/accounts.ts';
+import { preparePassword } from './saslprep.ts';
 
 export interface AccountRules {
   /** Localparts nobody may register (compared without '.', '-' and '_'). */
@@ -60,6 +61,12 @@ export function checkPassword(password: string, rules: AccountRules, user?: stri
   if (length === 0) return 'A password is required';
   if (length < rules.minPasswordLength) return `The password must have at least ${rules.minPasswordLength} characters`;
   if (length > MAX_PASSWORD_LENGTH) return `The password must have at most ${MAX_PASSWORD_LENGTH} characters`;
+  try {
+    // What the account store will do with it (SASLprep, RFC 4013): refused here with a reason.
+    if (preparePassword(password) === '') return 'A password is required';
+  } catch {
+    return 'The password contains characters that cannot be used (control or unassigned characters)';
+  }
   if (new Set(password).size === 1) return 'The password must not repeat one character';
   if (user !== undefined && password.toLowerCase().includes(user.toLowerCase())) return 'The password must not contain the username';
   if (isCommonPassword(password)) return 'That password is among the most common ones; choose another';

@@ -32,6 +32,9 @@ describe('registration closed (the default)', () => {
     assert.doesNotMatch(features, new RegExp(FEATURE));
     assert.equal(condition(await iq(conn, 'g1', "<query xmlns='jabber:iq:register'/>", 'get')), 'service-unavailable');
     assert.equal(condition(await iq(conn, 's1', legacy('nobody', 'a-long-good-secret'))), 'service-unavailable');
+    // Any other IQ before authentication still ends the stream, as before registration existed.
+    await conn.send("<iq type='get' id='v1'><query xmlns='jabber:iq:version'/></iq>");
+    assert.match(await conn.readUntil(/<\/stream:stream>/), /<not-authorized/);
     const c = await server.connectClient(t, 'resident');
     const info = await c.iqGet(xml('query', { xmlns: 'http://jabber.org/protocol/disco#info' }), server.domain);
     assert.ok(info.getChildren('feature').some((f) => f.attrs['var'] === 'jabber:iq:register'));
@@ -42,7 +45,12 @@ describe('registration closed (the default)', () => {
     const got = await c.iqGet(xml('query', { xmlns: 'jabber:iq:register' }));
     assert.ok(got.getChild('registered'));
     assert.equal(got.getChildText('username'), 'keeper');
+    c.clear();
     await assert.rejects(c.iqSet(xml('query', { xmlns: 'jabber:iq:register' }, xml('username', {}, 'keeper'), xml('password', {}, 'letmein'))), /not-acceptable/);
+    // §3.3: the error does not send the password back.
+    const error = await c.waitFor((e) => e.is('iq') && e.attrs['type'] === 'error');
+    assert.doesNotMatch(error.toString(), /letmein/);
+    assert.equal(error.getChild('error')?.attrs['code'], '406');
     await assert.rejects(c.iqSet(xml('query', { xmlns: 'jabber:iq:register' }, xml('username', {}, 'someoneelse'), xml('password', {}, 'a-long-good-secret'))), /bad-request/);
     await c.iqSet(xml('query', { xmlns: 'jabber:iq:register' }, xml('username', {}, 'keeper'), xml('password', {}, 'a-long-good-secret')));
   });
@@ -78,15 +86,18 @@ describe('registration rate limits', () => {
     const alice = await server.connectClient(t, 'alice');
     const bob = await server.connectClient(t, 'bob');
     let n = 0;
+    // One connection per account: a connection registers one identity (XEP-0077 §3.1.1).
     const registerFrom = async (address: string, count: number): Promise<string[]> => {
-      const { conn } = await connectSecured({ port: server.ports.c2s_starttls, localAddress: address });
-      try {
-        const out: string[] = [];
-        for (let i = 0; i < count; i++) out.push(await iq(conn, `r${i}`, legacy(`user${++n}`, 'a-long-good-secret')));
-        return out;
-      } finally {
-        conn.destroy();
+      const out: string[] = [];
+      for (let i = 0; i < count; i++) {
+        const { conn } = await connectSecured({ port: server.ports.c2s_starttls, localAddress: address });
+        try {
+          out.push(await iq(conn, `r${i}`, legacy(`user${++n}`, 'a-long-good-secret')));
+        } finally {
+          conn.destroy();
+        }
       }
+      return out;
     };
     const started = Date.now();
     // Three from one address, the fourth refused (XEP-0077 §3.1: <resource-constraint/>).

@@ -30,6 +30,9 @@ describe('in-band registration, open mode (slixmpp xep_0077)', { skip }, () => {
     assert.match(form.xml ?? '', /var="FORM_TYPE"[^>]*>\s*<value>jabber:iq:register<\/value>/);
     s.send({ cmd: 'submit_legacy' });
     await s.next(['registered']);
+    // §3.1.1: a second identity on the same connection is refused.
+    s.send({ cmd: 'submit_legacy', username: 'newbie2', password: 'tundra-glib-orbit' });
+    assert.equal((await s.next(['registered', 'register_error'])).condition, 'not-acceptable');
     s.send({ cmd: 'continue' });
     const session = await s.next(['session', 'failed_auth']);
     assert.equal(session.event, 'session');
@@ -77,7 +80,10 @@ describe('in-band registration, open mode (slixmpp xep_0077)', { skip }, () => {
       s.send({ cmd: 'submit_legacy', username, password });
       return s.next(['registered', 'register_error']);
     };
-    assert.equal((await tryWith('taken', 'a-long-good-secret')).condition, 'conflict');
+    const taken = await tryWith('taken', 'a-long-good-secret');
+    assert.equal(taken.condition, 'conflict');
+    // §9: the legacy code too (XEP-0086).
+    assert.match(taken.xml ?? '', /<error[^>]* code="409"/);
     const reserved = await tryWith('admin', 'a-long-good-secret');
     assert.equal(reserved.condition, 'not-acceptable');
     assert.match(reserved.text ?? '', /reserved/);

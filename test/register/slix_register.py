@@ -13,7 +13,7 @@
 # stdout: one JSON event per line; stdin: one JSON command per line.
 #   during registration (after the 'form' event):
 #     {"cmd": "submit", "fields": {var: value}}   a XEP-0004 form submission
-#     {"cmd": "submit_legacy"}                       <username/> and <password/> from the config
+#     {"cmd": "submit_legacy"}                       <username/> and <password/> (from the config unless given)
 #     {"cmd": "get"}                                  asks for the form again
 #     {"cmd": "continue"}                             goes on to authentication
 #   once logged in ('session' event):
@@ -115,9 +115,6 @@ async def main():
             if c == 'get':
                 await get_form()
                 continue
-            if c == 'raw':
-                xmpp.send_raw(cmd['xml'])
-                continue
             resp = xmpp.Iq()
             resp['type'] = 'set'
             if c == 'submit':
@@ -168,9 +165,8 @@ async def main():
         if not done.done():
             done.set_result(None)
 
-    if cfg.get('register', True):
-        xmpp.unregister_feature('register', xmpp['xep_0077'].order)
-        xmpp.register_feature('register', on_register_feature, restart=False, order=xmpp['xep_0077'].order)
+    xmpp.unregister_feature('register', xmpp['xep_0077'].order)
+    xmpp.register_feature('register', on_register_feature, restart=False, order=xmpp['xep_0077'].order)
     xmpp.add_event_handler('session_start', on_session)
     xmpp.add_event_handler('message', on_message)
     xmpp.add_event_handler('stream_error', on_stream_error)

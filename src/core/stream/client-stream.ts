@@ -553,11 +553,13 @@ export class ClientStream extends XmlStream {
     const type = e.attrs['type'];
     const payload = e.elements[0];
     const handler = payload && this.#core.host(this.#host ?? '')?.preauthIq.get(payload.attrs['xmlns'] ?? '');
-    if (!handler || (type !== 'get' && type !== 'set')) throw new StreamError('not-authorized', 'Authenticate first');
+    const to = e.attrs['to'];
+    // Only for the stream's own domain: nothing else can be addressed before authentication.
+    const toHost = to === undefined || this.#core.prepHost(to) === this.#host;
+    if (!handler || !toHost || (type !== 'get' && type !== 'set')) throw new StreamError('not-authorized', 'Authenticate first');
     if (++this.#preauthIqs > MAX_PREAUTH_IQS) throw new StreamError('policy-violation', 'Too many requests before authentication');
     this.#preauthStream ??= { peerAddress: this.transport.peerAddress, values: new Map() };
-    const to = e.attrs['to'];
-    const replyFrom = to === undefined ? {} : { from: to };
+    const replyFrom = to === undefined ? {} : { from: this.#host };
     let result: Element | undefined;
     try {
       result = await handler({ stanza: e, payload, type, stream: this.#preauthStream });

@@ -29,12 +29,13 @@ export class CaptchaChallenges {
     return { id, png };
   }
 
-  /** True for the right answer in time; any answer uses the challenge up. */
-  solve(id: string, answer: string, now = Date.now()): boolean {
+  /** 'unknown' for a challenge never issued, used already or expired; any answer uses it up. */
+  solve(id: string, answer: string, now = Date.now()): 'right' | 'wrong' | 'unknown' {
     const c = this.#open.get(id);
-    if (!c) return false;
+    if (!c) return 'unknown';
     this.#open.delete(id);
-    return c.expires > now && answer.replace(/\s+/g, '').toUpperCase() === c.answer;
+    if (c.expires <= now) return 'unknown';
+    return answer.replace(/\s+/g, '').toUpperCase() === c.answer ? 'right' : 'wrong';
   }
 
   /** Withdraws a challenge nobody will answer (its stream asked for a new one). */

@@ -4,13 +4,16 @@
 import { defineModule, type IqRequest, type PreauthStream } from '../../core/modules.ts';
 import { option } from '../../core/options.ts';
 import { el } from '../../core/xml/element.ts';
-import { StanzaError, StreamError } from '../../core/errors.ts';
+import { prepLocalpart } from '../../core/jid.ts';
+import { StreamError } from '../../core/errors.ts';
+import { RegisterError } from './errors.ts';
 import { RegistrationError } from '../../core/registration-service.ts';
 import { DEFAULT_RESERVED_USERNAMES } from '../../lib/registration-rules.ts';
 import { RegistrationLimits } from './limits.ts';
 import { CaptchaChallenges } from './captcha-challenges.ts';
 import { Registration } from './service.ts';
-import { NS_PARS, NS_REGISTER, NS_REGISTER_FEATURE, readSubmission, registrationForm } from './forms.ts';
+import { bobData, contentId, NS_BOB, NS_IBR_TOKEN, NS_PARS, NS_REGISTER, NS_REGISTER_FEATURE, readSubmission, registrationForm } from './forms.ts';
+import type { PreauthorizedInvite } from './service.ts';
 
 /** Registration requests (sets) one stream may make before it is ended. */
 export const MAX_ATTEMPTS_PER_STREAM = 5;
@@ -20,9 +23,11 @@ const MAX_LIMIT_RECORDS = 100_000;
 // What the module keeps on a stream between its requests.
 const ATTEMPTS = 'register.attempts';
 const CHALLENGE = 'register.captcha';
+const IMAGE = 'register.captcha-image';
 const INVITE = 'register.invite';
+const REGISTERED = 'register.done';
 
-const asStanzaError = (err: unknown): unknown => (err instanceof RegistrationError ? new StanzaError(err.condition, err.text) : err);
+const asStanzaError = (err: unknown): unknown => (err instanceof RegistrationError ? new RegisterError(err.condition, err.text, err.type) : err);
 
 export const register = defineModule({
   name: 'register',
@@ -34,10 +39,10 @@ export const register = defineModule({
   after: ['invites'],
   xeps: [
     { number: 77, version: '2.4', status: 'partial', note: 'no registration of extra fields (e-mail, name): only username and password' },
-    { number: 158, version: '1.0', status: 'partial', note: 'an image CAPTCHA (ocr) for in-band registration; no other challenge types, no message challenges' },
+    { number: 158, version: '1.0', status: 'partial', note: 'an image CAPTCHA (ocr) for in-band registration, as PNG (the XEP names JPEG as what clients must render); no other challenge types, no message challenges' },
     { number: 221, version: '1.0', status: 'partial', note: 'the CAPTCHA image, referenced by a cid: URI' },
-    { number: 231, version: '1.0', status: 'partial', note: 'the CAPTCHA image sent with the form; no data retrieval by cid' },
-    { number: 401, version: '0.5.0', status: 'partial', note: 'the pre-authenticated registration token (<preauth/>) when an invites module provides invitations' },
+    { number: 231, version: '1.0', status: 'partial', note: 'the CAPTCHA image only: sent with the registration form, and fetched by cid on the same connection before login' },
+    { number: 445, version: '0.2.0', note: 'in invite mode, with the invitations of a module that provides them (e.g. XEP-0401 invitations)' },
   ],
   options: {
     mode: option.enum(['closed', 'invite', 'captcha', 'open'] as const, 'closed', 'Who may create an account in-band: nobody (closed), holders of an invitation (invite, needs the invites module), anyone who solves an image CAPTCHA (captcha), or anyone (open).'),
@@ -55,13 +60,15 @@ export const register = defineModule({
     const rules = { reservedUsernames: o.reserved_usernames, maxUsernameLength: o.max_username_length, minPasswordLength: o.min_password_length };
     const captchas = new CaptchaChallenges(o.captcha_lifetime, o.max_captchas);
     const limits = new RegistrationLimits({ windowMs: o.window, maxPerAddress: o.max_per_address, maxPerRange: o.max_per_range, maxEntries: MAX_LIMIT_RECORDS });
-    const registration = new Registration({ mode: o.mode, rules, accounts: ctx.accounts, limits, captchas, invites: () => ctx.shared.get('invites'), log: ctx.log });
+    const registration = new Registration({ mode: o.mode, rules, accounts: () => ctx.accounts, limits, captchas, invites: () => ctx.shared.get('invites'), log: ctx.log });
     ctx.shared.provide('registration', registration);
     if (o.mode === 'invite' && !ctx.shared.get('invites')) ctx.log.warn('registration mode is invite but no module provides invitations (enable the invites module): registration stays closed');
 
-    // XEP-0077 §4: the feature says a logged-in user can change the password or remove the account.
+    // XEP-0077 §10 (always: a logged-in user can change the password or remove the account); §8 stream feature.
     ctx.disco.addFeature(NS_REGISTER);
     ctx.preauth.feature(() => (registration.open ? el('register', { xmlns: NS_REGISTER_FEATURE }) : undefined));
+    // XEP-0445 §3: registration with an invitation token.
+    ctx.preauth.feature(() => (o.mode === 'invite' && registration.open ? el('register', { xmlns: NS_IBR_TOKEN }) : undefined));
 
     // --- before authentication: registration (XEP-0077 §3.1) ---------------------------------
 
@@ -72,54 +79,66 @@ export const register = defineModule({
     };
 
     ctx.preauth.iq(NS_REGISTER, async ({ stanza, payload, type, stream }) => {
-      if (payload.name !== 'query') throw new StanzaError('bad-request', 'Expected <query/>');
+      if (payload.name !== 'query') throw new RegisterError('bad-request', 'Expected <query/>');
       // §3.1: "If the host does not support in-band registration, it MUST return a <service-unavailable/> error".
-      if (!registration.open) throw new StanzaError('service-unavailable', 'This server does not take registrations');
+      if (!registration.open) throw new RegisterError('service-unavailable', 'This server does not take registrations');
       if (type === 'get') {
-        if (o.mode === 'invite') return registrationForm({ host: ctx.host, invite: { token: stream.values.get(INVITE) as string | undefined } });
-        if (o.mode !== 'captcha') return registrationForm({ host: ctx.host });
+        if (o.mode === 'invite') return registrationForm({ invite: { preauthorized: stream.values.has(INVITE) } });
+        if (o.mode !== 'captcha') return registrationForm({});
         // A new image replaces the stream's earlier one, which can no longer be answered.
         const earlier = stream.values.get(CHALLENGE) as string | undefined;
         if (earlier) captchas.drop(earlier);
         const { id, png } = captchas.issue();
         stream.values.set(CHALLENGE, id);
-        return registrationForm({ host: ctx.host, captcha: { id, png, sid: stanza.attrs['id'] ?? id } });
+        stream.values.set(IMAGE, { cid: contentId(png), png });
+        return registrationForm({ captcha: { id, png, from: stanza.attrs['to'] === undefined ? undefined : ctx.host, sid: stanza.attrs['id'] } });
       }
       attempt(stream);
       const s = readSubmission(payload);
-      if (s.remove) throw new StanzaError('not-authorized', 'Log in to remove an account');
-      if (!s.username || !s.password) throw new StanzaError('not-acceptable', 'A username and a password are required');
+      // §3.2: removal needs the 'from' of a logged-in entity.
+      if (s.remove) throw new RegisterError('unexpected-request', 'Log in to remove an account', 'cancel');
+      // §3.1.1: "MAY return a <not-acceptable/> ... if an entity attempts to register a second identity".
+      if (stream.values.get(REGISTERED)) throw new RegisterError('not-acceptable', 'An account was registered on this connection already; log in with it');
+      // §3.1: every field asked for, an empty password included, or <not-acceptable/>.
+      if (!s.username || !s.password) throw new RegisterError('not-acceptable', 'A username and a password are required');
       let captcha: { id: string; answer: string } | undefined;
       if (o.mode === 'captcha') {
         // The challenge must be the one this stream was shown; another stream's can't be reused.
         const own = stream.values.get(CHALLENGE) as string | undefined;
-        stream.values.delete(CHALLENGE);
-        if (s.captcha.challenge !== undefined && s.captcha.challenge !== own) throw new StanzaError('not-allowed', 'That CAPTCHA was not offered on this connection; ask for a new one');
+        // XEP-0158 §3.3: a challenge this stream was not sent is <service-unavailable/>.
+        if (s.captcha.challenge !== undefined && s.captcha.challenge !== own) throw new RegisterError('service-unavailable', 'That image was not shown on this connection; ask for a new one', 'cancel');
         captcha = { id: own ?? '', answer: s.captcha.answer ?? '' };
       }
       try {
-        await registration.register({
-          user: s.username,
-          password: s.password,
-          peerAddress: stream.peerAddress,
-          invite: s.token || (stream.values.get(INVITE) as string | undefined),
-          captcha,
-        });
+        const request = { user: s.username, password: s.password, peerAddress: stream.peerAddress, invite: s.token, captcha };
+        await registration.register(request, stream.values.get(INVITE) as PreauthorizedInvite | undefined);
       } catch (err) {
         throw asStanzaError(err);
       }
+      stream.values.set(REGISTERED, true);
       return undefined;
     });
 
-    // XEP-0401 §4: a client with a pre-authenticated token presents it before registering.
+    // XEP-0231 §3: the image can also be fetched by its cid (the form carries it already).
+    ctx.preauth.iq(NS_BOB, ({ payload, type, stream }) => {
+      if (type !== 'get' || payload.name !== 'data') throw new RegisterError('bad-request', 'Expected <data/> in an IQ get');
+      const image = stream.values.get(IMAGE) as { cid: string; png: Buffer } | undefined;
+      if (!image || payload.attrs['cid'] !== image.cid) throw new RegisterError('item-not-found', 'No such data');
+      return bobData(image.cid, image.png);
+    });
+
+    // XEP-0445 §4: an invited client presents its token before registering; it is checked now
+    // (not used up until the registration succeeds) and holds for the rest of the stream.
     ctx.preauth.iq(NS_PARS, async ({ payload, type, stream }) => {
-      if (type !== 'set' || payload.name !== 'preauth') throw new StanzaError('bad-request', 'Expected <preauth/> in an IQ set');
+      if (type !== 'set' || payload.name !== 'preauth') throw new RegisterError('bad-request', 'Expected <preauth/> in an IQ set');
       attempt(stream);
       const invites = o.mode === 'invite' ? ctx.shared.get('invites') : undefined;
-      if (!invites) throw new StanzaError('service-unavailable', 'This server does not take invitations');
+      if (!invites) throw new RegisterError('service-unavailable', 'This server does not take invitations');
       const token = payload.attrs['token'] ?? '';
-      if (!token || !(await invites.check(token))) throw new StanzaError('item-not-found', 'This invitation is unknown, expired or used up');
-      stream.values.set(INVITE, token);
+      const found = token ? await invites.check(token) : undefined;
+      if (!found) throw new RegisterError('item-not-found', 'The provided token is invalid or expired', 'cancel');
+      const accepted: PreauthorizedInvite = found.username === undefined ? { token } : { token, username: found.username };
+      stream.values.set(INVITE, accepted);
       return undefined;
     });
 
@@ -128,42 +147,54 @@ export const register = defineModule({
     /** Only the account's own user, from one of its sessions here. */
     const ownAccount = ({ from, to, origin }: IqRequest): string => {
       if (!origin || from.domain !== ctx.host || (to.local !== '' && to.local !== from.local)) {
-        throw new StanzaError('forbidden', 'Only the account\'s own user can manage it');
+        throw new RegisterError('forbidden', 'Only the account\'s own user can manage it');
       }
       return from.local;
     };
 
     const get = (req: IqRequest) => {
       const user = ownAccount(req);
-      return el('query', { xmlns: NS_REGISTER }, el('registered'), el('username', {}, user), el('password'));
+      // §3.1: <registered/>, what is on file (never the password) and instructions.
+      return el('query', { xmlns: NS_REGISTER }, el('registered'),
+        el('instructions', {}, 'You are registered. To change your password, send your username and the new password; to delete your account and everything stored for it, send <remove/>.'),
+        el('username', {}, user), el('password'));
     };
 
     const set = async (req: IqRequest) => {
       const user = ownAccount(req);
       const s = readSubmission(req.payload);
       if (s.remove) {
+        if (req.payload.elements.length !== 1) throw new RegisterError('bad-request', '<remove/> must be the only child of <query/>');
         // §3.2: the result first, then the stream ends with <not-authorized/> (the account is gone).
         const result = el('iq', { type: 'result', id: req.stanza.attrs['id'] ?? '', from: req.to.toString(), to: req.from.toString() });
         await ctx.deliver(result, req.origin);
         await ctx.accounts.delete(user, 'This account has been removed');
         return undefined;
       }
-      // §3.3: a password change names the user and the new password.
-      if (s.password === undefined) throw new StanzaError('bad-request', 'A new password is required');
-      if (s.username !== undefined && s.username !== '') {
-        let named: string;
-        try {
-          named = registration.username(s.username);
-        } catch {
-          named = '';
-        }
-        if (named !== user) throw new StanzaError('bad-request', 'The username is not the one you are logged in as');
-      }
-      const weak = registration.checkPassword(s.password, user);
-      if (weak) throw new StanzaError('not-acceptable', weak);
-      await ctx.accounts.setPassword(user, s.password);
+      // §3.3: "SHOULD NOT return the original XML sent in IQ error stanzas related to password changes".
+      const fail = (err: RegisterError): never => {
+        req.payload.children = [];
+        throw err;
+      };
+      // §3.3: username and new password; an empty password leaves the current one in place.
+      if (s.username === undefined || s.username === '' || !s.password) fail(new RegisterError('bad-request', 'Both the username and a new password are required'));
+      if (!namesUser(s.username ?? '', user)) fail(new RegisterError('bad-request', 'The username is not the one you are logged in as'));
+      const weak = registration.checkPassword(s.password ?? '', user);
+      if (weak) fail(new RegisterError('not-acceptable', weak));
+      await ctx.accounts.setPassword(user, s.password ?? '');
       ctx.log.info('password changed in-band');
       return undefined;
+    };
+
+    /** The username field names this account: its localpart, or (as in §3.3's form example) its bare JID. */
+    const namesUser = (given: string, user: string): boolean => {
+      const [local = '', domain] = given.split('@');
+      if (domain !== undefined && domain.toLowerCase() !== ctx.host) return false;
+      try {
+        return prepLocalpart(local) === user;
+      } catch {
+        return false;
+      }
     };
 
     for (const target of ['host', 'account'] as const) {

@@ -9,10 +9,17 @@ import { checkPassword, checkUsername, type AccountRules } from '../../lib/regis
 import type { RegistrationLimits } from './limits.ts';
 import type { CaptchaChallenges } from './captcha-challenges.ts';
 
+/** XEP-0445: an invitation accepted at <preauth/> on the registering stream. */
+export interface PreauthorizedInvite {
+  token: string;
+  username?: string;
+}
+
 export interface RegistrationDeps {
   mode: RegistrationMode;
   rules: AccountRules;
-  accounts: AccountsApi;
+  /** Read when needed (in-process test hosts have none). */
+  accounts: () => AccountsApi;
   limits: RegistrationLimits;
   captchas: CaptchaChallenges;
   /** The host's invitations, when a module provides them. */
@@ -44,6 +51,11 @@ export class Registration implements RegistrationService {
     return checkPassword(password, this.#d.rules, user);
   }
 
+  checkUsername(user: string): string | undefined {
+    const checked = checkUsername(user, this.#d.rules);
+    return 'reason' in checked ? checked.reason : undefined;
+  }
+
   /** The username as it would be stored; throws not-acceptable with the reason. */
   username(raw: string): string {
     const checked = checkUsername(raw, this.#d.rules);
@@ -51,8 +63,10 @@ export class Registration implements RegistrationService {
     return checked.user;
   }
 
-  async register(req: RegistrationRequest): Promise<void> {
-    const { mode, limits, accounts } = this.#d;
+  /** An invitation a stream presented with XEP-0445 <preauth/>, checked then. */
+  async register(req: RegistrationRequest, preauthorized?: PreauthorizedInvite): Promise<void> {
+    const { mode, limits } = this.#d;
+    const accounts = this.#d.accounts();
     if (!this.open) throw new RegistrationError('service-unavailable', 'This server does not take registrations');
     // XEP-0077 §3.1 / §8: too many registrations from one place are refused for a while.
     const limited = limits.check(req.peerAddress);
@@ -67,12 +81,15 @@ export class Registration implements RegistrationService {
     let invite: string | undefined;
     if (mode === 'captcha') {
       if (!req.captcha || req.captcha.answer.trim() === '') throw new RegistrationError('not-acceptable', 'Type the characters shown in the image');
-      if (!this.#d.captchas.solve(req.captcha.id, req.captcha.answer)) {
-        throw new RegistrationError('not-allowed', 'The characters typed do not match the image, or it has expired; try a new one');
-      }
+      // XEP-0158 §3.3: a challenge not sent, answered already or too late is <service-unavailable/>,
+      // a wrong answer <not-acceptable/> of type cancel.
+      const verdict = this.#d.captchas.solve(req.captcha.id, req.captcha.answer);
+      if (verdict === 'unknown') throw new RegistrationError('service-unavailable', 'That image has expired or was answered already; ask for a new one', 'cancel');
+      if (verdict === 'wrong') throw new RegistrationError('not-acceptable', 'The characters typed do not match the image; try a new one', 'cancel');
     } else if (mode === 'invite') {
-      invite = req.invite;
-      const found = invite ? await this.#d.invites()?.check(invite) : undefined;
+      invite = preauthorized?.token ?? req.invite;
+      // XEP-0445 §4: a token is checked for expiry at <preauth/> only, not again on that stream.
+      const found = preauthorized ?? (invite ? await this.#d.invites()?.check(invite) : undefined);
       if (!found) throw new RegistrationError('not-allowed', 'Registration here needs a valid invitation; this one is unknown, expired or used up');
       if (found.username !== undefined && found.username !== user) throw new RegistrationError('not-allowed', `This invitation is for the username ${found.username}`);
     }
