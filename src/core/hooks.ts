@@ -52,6 +52,16 @@ export interface HookMap {
   'stream/nonza': { session: SessionInfo; element: Element };
   'user/created': { host: string; user: string };
   'user/deleted': { host: string; user: string };
+  /**
+   * XEP-0227 export (src/operations/portable.ts): each module that stores the user's data adds its
+   * part as a child of <user/> (e.g. <query xmlns='jabber:iq:roster'/>).
+   */
+  'user/export': { host: string; user: string; add(el: Element): void };
+  /**
+   * XEP-0227 import: the children of <user/> (credentials left out); each module stores those it
+   * understands and ignores the rest. Throwing fails the user's import: the account is removed.
+   */
+  'user/import': { host: string; user: string; elements: readonly Element[] };
 }
 
 export type HookName = keyof HookMap;

@@ -11,6 +11,7 @@ import { registerRosterIq } from './roster-iq.ts';
 import { onInbound, onOutbound } from './subscription-flow.ts';
 import { answerProbe, broadcast, initialPresence } from './presence.ts';
 import { onUserDeleted } from './account-cleanup.ts';
+import { exportRoster, importRoster } from './portable.ts';
 
 export const roster = defineModule({
   name: 'roster',
@@ -62,5 +63,8 @@ export const roster = defineModule({
     ctx.hooks.on('presence/broadcast', (ev) => broadcast(r, ev));
     ctx.hooks.on('session/initial-presence', ({ session }) => initialPresence(r, session));
     ctx.hooks.on('user/deleted', ({ user }) => onUserDeleted(r, user));
+    ctx.hooks.on('user/export', ({ user, add }) => exportRoster(r, user, add));
+    ctx.hooks.on('user/import', ({ user, elements }) =>
+      importRoster(r, user, elements, { maxItems: o.max_items, maxNameLength: o.max_name_length, maxGroups: o.max_groups }));
   },
 });
