@@ -52,6 +52,8 @@ export class PieReader {
   readonly #maxUserBytes: number;
   #depth = 0;
   #rootSeen = false;
+  /** 1 when the root is <host/> rather than <server-data/>. */
+  #shift = 0;
   #host: string | undefined;
   /** The user element being built, innermost last. */
   #stack: Frame[] = [];
@@ -113,18 +115,23 @@ export class PieReader {
       return;
     }
     const name = `{${tag.uri ?? ''}}${tag.local ?? tag.name}`;
+    const isHost = tag.uri === NS_PIE && tag.local === 'host';
     if (this.#depth === 1) {
       this.#rootSeen = true;
-      if (tag.uri !== NS_PIE || tag.local !== 'server-data') this.#fail(`not a XEP-0227 document: the root element is ${name}, not {${NS_PIE}}server-data`);
-    } else if (this.#depth === 2 && tag.uri === NS_XINCLUDE && tag.local === 'include') {
+      // ejabberd's per-host files (included from its main file) have <host/> as their root.
+      if (isHost) this.#shift = 1;
+      else if (tag.uri !== NS_PIE || tag.local !== 'server-data') this.#fail(`not a XEP-0227 document: the root element is ${name}, not {${NS_PIE}}server-data`);
+    }
+    const level = this.#depth + this.#shift;
+    if (level === 2 && tag.uri === NS_XINCLUDE && tag.local === 'include') {
       const href = tag.attributes['href']?.value;
       if (!href) this.#fail('<xi:include/> without href');
       this.#items.push({ kind: 'include', href, line: this.#line });
-    } else if (this.#depth === 2 && tag.uri === NS_PIE && tag.local === 'host') {
+    } else if (level === 2 && isHost) {
       const jid = tag.attributes['jid']?.value;
       if (!jid) this.#fail('<host/> without a jid attribute');
       this.#host = jid;
-    } else if (this.#depth === 3 && this.#host !== undefined && tag.uri === NS_PIE && tag.local === 'user') {
+    } else if (level === 3 && this.#host !== undefined && tag.uri === NS_PIE && tag.local === 'user') {
       this.#userLine = this.#line;
       this.#userBytes = 0;
       this.#stack = [{ el: toElement(tag, undefined), ns: NS_PIE }];
@@ -143,7 +150,7 @@ export class PieReader {
       if (this.#stack.length === 0 && this.#host !== undefined) this.#items.push({ kind: 'user', host: this.#host, user: frame.el, line: this.#userLine });
       return;
     }
-    if (this.#depth === 1) this.#host = undefined;
+    if (this.#depth + this.#shift === 1) this.#host = undefined;
   }
 
   #text(t: string): void {

@@ -100,10 +100,16 @@ function readScram(userEl: Element): Partial<Record<ScramHash, { salt: string; i
     const iterText = c.getChildText('iter-count')?.trim() ?? '';
     const iterations = /^\d{1,9}$/.test(iterText) ? Number(iterText) : NaN;
     if (!(iterations >= 1 && iterations <= MAX_ITERATIONS)) throw new AccountError(`${mechanism}: <iter-count/> must be a whole number in 1..${MAX_ITERATIONS}`);
-    const salt = base64Bytes(c.getChildText('salt'), `${mechanism}: <salt/>`);
+    let salt = base64Bytes(c.getChildText('salt'), `${mechanism}: <salt/>`);
+    let storedKey = base64Bytes(c.getChildText('stored-key'), `${mechanism}: <stored-key/>`);
+    let serverKey = base64Bytes(c.getChildText('server-key'), `${mechanism}: <server-key/>`);
+    // ejabberd 23.01's export_piefxis encodes its (already base64) SCRAM fields in base64 once
+    // more: keys of the wrong length that are base64 of keys of the right length say so.
+    const inner = (b: Buffer) => Buffer.from(b.toString('latin1'), 'base64');
+    if (storedKey.length !== KEY_BYTES[hash] && inner(storedKey).length === KEY_BYTES[hash] && inner(serverKey).length === KEY_BYTES[hash]) {
+      [salt, storedKey, serverKey] = [inner(salt), inner(storedKey), inner(serverKey)];
+    }
     if (salt.length === 0) throw new AccountError(`${mechanism}: empty <salt/>`);
-    const storedKey = base64Bytes(c.getChildText('stored-key'), `${mechanism}: <stored-key/>`);
-    const serverKey = base64Bytes(c.getChildText('server-key'), `${mechanism}: <server-key/>`);
     if (storedKey.length !== KEY_BYTES[hash] || serverKey.length !== KEY_BYTES[hash]) throw new AccountError(`${mechanism}: the keys must be ${KEY_BYTES[hash]} bytes`);
     out[hash] = { salt: salt.toString('base64'), iterations, storedKey: storedKey.toString('base64'), serverKey: serverKey.toString('base64') };
   }
