@@ -10,6 +10,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type TestServer } from '../harness/server.ts';
 import { xml, type Element } from '../harness/client.ts';
+import { connectSlix, slixmppUnavailable } from '../harness/slixmpp.ts';
 
 const dir = mkdtempSync(join(tmpdir(), 'jabberx-portable-'));
 const file = (name: string, text: string) => {
@@ -169,5 +170,16 @@ describe('XEP-0227 between JabberX servers', () => {
     assert.doesNotMatch((await target.cli(['export', 'legacy@localhost'])).stdout, /SCRAM-SHA-256/, 'a SCRAM login never learns the password');
     await target.connectClient(t, 'legacy', { password: 'whole-pw', mechanism: 'PLAIN' });
     assert.match((await target.cli(['export', 'legacy@localhost'])).stdout, /SCRAM-SHA-256/);
+  });
+
+  it('a client that tries SCRAM-SHA-256 first (slixmpp) still logs in to a SCRAM-SHA-1-only account', { skip: slixmppUnavailable() }, async (t) => {
+    const full = (await target.cli(['export', 'whole@localhost'])).stdout;
+    const sha1Only = full.replace(/<scram-credentials[^>]*SCRAM-SHA-256">[\s\S]*?<\/scram-credentials>/, '').replace('name="whole"', 'name="legacy2"');
+    assert.equal((await target.cli(['import', file('legacy2.xml', sha1Only)])).code, 0);
+    const slix = await connectSlix(t, { jid: 'legacy2@localhost', password: 'whole-pw', port: target.ports.c2s_starttls });
+    assert.ok(slix.mechanism !== null && !slix.mechanism.startsWith('SCRAM-SHA-256'), `logged in with ${String(slix.mechanism)}`);
+    t.diagnostic(`slixmpp: ${JSON.stringify(slix.events.filter((e) => e.event === 'failed_auth'))}, then ${String(slix.mechanism)}`);
+    // Its SCRAM-SHA-256 attempt could not succeed whatever the password: not counted as a guess.
+    assert.doesNotMatch((await target.cli(['throttle', 'list'])).stdout, /legacy2@localhost/);
   });
 });
