@@ -2,10 +2,10 @@
 // packages) get accounts and data the way their operators and users make them, export them with
 // their own tools, and `jabberx import` reads the files on a running JabberX. The users then log in
 // with their old passwords (stock @xmpp/client) and find their rosters, vCards, private XML and
-// offline messages.
+// offline messages. And the other way: Prosody's migrator reads a `jabberx export`.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
+import { mkdirSync, mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { startServer, type TestServer } from '../harness/server.ts';
@@ -74,6 +74,51 @@ describe('import from Prosody (prosody-migrator, xep0227 store)', { skip: Prosod
     assert.equal(priv.getChild('storage')?.getChild('conference')?.attrs['jid'], 'room@conference.example.org');
     // Bob's account came too; SHA-1-only credentials work with PLAIN as well.
     await jabberx.connectClient(t, 'bob', { password: 'bob-pw', mechanism: 'PLAIN' });
+  });
+});
+
+describe('moving from JabberX to Prosody (its migrator reads our export)', { skip: ProsodyPeer.unavailable() }, () => {
+  const dir = mkdtempSync(join(tmpdir(), 'jabberx-to-prosody-'));
+  const prosody = new ProsodyPeer(dir);
+  let jabberx: TestServer;
+
+  before(async () => {
+    jabberx = await startServer({ users: [['dora@localhost', 'dora-pw']] });
+  });
+  after(async () => {
+    await prosody.stop();
+    await jabberx?.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  it('accounts (SCRAM-SHA-1 credentials), rosters, vCards and private XML arrive in Prosody; the user logs in with the same password', async (t) => {
+    const dora = await jabberx.connectClient(t, 'dora');
+    await dora.iqSet(xml('query', { xmlns: NS_ROSTER }, xml('item', { jid: 'eve@localhost', name: 'Eve' }, xml('group', {}, 'Family'))));
+    await dora.iqSet(xml('vCard', { xmlns: 'vcard-temp' }, xml('FN', {}, 'Dora Explorer')));
+    await dora.iqSet(xml('query', { xmlns: 'jabber:iq:private' }, xml('prefs', { xmlns: 'example:prefs' }, 'dark')));
+    const folder = join(dir, 'export');
+    mkdirSync(folder);
+    // Prosody's xep0227 driver reads one user@host.xml per user.
+    const r = await jabberx.cli(['export', 'dora@localhost', '--output', join(folder, 'dora@localhost.xml')]);
+    assert.equal(r.code, 0, r.stderr);
+
+    await prosody.prepare();
+    prosody.load(folder, ['accounts', 'roster', 'vcard', 'private']);
+    await prosody.start();
+    const c = await connectClient({ port: prosody.port, domain: prosody.domain, username: 'dora', password: 'dora-pw' });
+    try {
+      const roster = await c.iqGet(xml('query', { xmlns: NS_ROSTER }));
+      const eve = roster.getChild('item');
+      assert.equal(eve?.attrs['jid'], 'eve@localhost');
+      assert.equal(eve?.attrs['name'], 'Eve');
+      assert.equal(eve?.getChildText('group'), 'Family');
+      const card = await c.iqGet(xml('vCard', { xmlns: 'vcard-temp' }));
+      assert.equal(card.getChildText('FN'), 'Dora Explorer');
+      const priv = await c.iqGet(xml('query', { xmlns: 'jabber:iq:private' }, xml('prefs', { xmlns: 'example:prefs' })));
+      assert.equal(priv.getChild('prefs')?.text(), 'dark');
+    } finally {
+      await c.close();
+    }
   });
 });
 

@@ -119,31 +119,38 @@ VirtualHost ${lua(this.domain)}
   }
 
   /**
-   * prosody-migrator from its internal storage into its xep0227 driver. The migrator writes the
-   * xep0227 files to its compiled-in data path (/var/lib/prosody, CFG_DATADIR, the main config is
-   * not read): it runs from a copy of the script whose CFG_DATADIR line names OUT instead.
-   * Returns OUT, one file per user.
+   * prosody-migrator from its internal storage into its xep0227 driver. The migrator reads and
+   * writes xep0227 files in its compiled-in data path (/var/lib/prosody, CFG_DATADIR; the main
+   * config is not read): it runs from a copy of the script whose CFG_DATADIR line names the folder
+   * instead. Returns that folder, one user@host.xml per user.
    */
   migrate(stores: string[]): string {
     const out = join(this.dir, 'xep0227');
     mkdirSync(out, { recursive: true });
-    const script = readFileSync('/usr/bin/prosody-migrator', 'utf8').replace(/^CFG_DATADIR=.*$/m, `CFG_DATADIR=${lua(out)};`);
+    this.#runMigrator(out, stores, { type: 'internal', path: join(this.dir, 'data') }, { type: 'xep0227', path: out });
+    return out;
+  }
+
+  /** The other way: user@host.xml files in FOLDER into its internal storage (before start()). */
+  load(folder: string, stores: string[]): void {
+    this.#runMigrator(folder, stores, { type: 'xep0227', path: folder }, { type: 'internal', path: join(this.dir, 'data') });
+  }
+
+  #runMigrator(xep0227Dir: string, stores: string[], input: { type: string; path: string }, output: { type: string; path: string }): void {
+    const script = readFileSync('/usr/bin/prosody-migrator', 'utf8').replace(/^CFG_DATADIR=.*$/m, `CFG_DATADIR=${lua(xep0227Dir)};`);
     writeFileSync(join(this.dir, 'prosody-migrator'), script);
-    writeFileSync(join(this.dir, 'migrator.cfg.lua'), `input {
-  type = "internal";
-  path = ${lua(join(this.dir, 'data'))};
+    const store = (name: string, c: { type: string; path: string }) => `${name} {
+  type = ${lua(c.type)};
+  path = ${lua(c.path)};
   hosts = { [${lua(this.domain)}] = { ${stores.map(lua).join(', ')} } };
 }
-output {
-  type = "xep0227";
-  path = ${lua(out)};
-}
-`);
+`;
+    writeFileSync(join(this.dir, 'migrator.cfg.lua'), store('input', input) + store('output', output));
     // As root it switches to the prosody user before it reads its config (run_as_root is not read).
     giveToProsody(this.dir);
+    giveToProsody(xep0227Dir);
     const r = spawnSync('lua5.4', [join(this.dir, 'prosody-migrator'), `--config=${join(this.dir, 'migrator.cfg.lua')}`], { cwd: this.dir, encoding: 'utf8' });
     if (r.status !== 0) throw new Error(`prosody-migrator: ${r.stdout}${r.stderr}`);
-    return out;
   }
 
   logTail(): string {
