@@ -8,7 +8,7 @@ import assert from 'node:assert/strict';
 import { mkdtempSync, readFileSync, statSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
-import { startServer, type TestServer } from '../harness/server.ts';
+import { listFiles, startServer, type TestServer } from '../harness/server.ts';
 import { xml, type Element } from '../harness/client.ts';
 import { connectSlix, slixmppUnavailable } from '../harness/slixmpp.ts';
 
@@ -170,6 +170,20 @@ describe('XEP-0227 between JabberX servers', () => {
     assert.doesNotMatch((await target.cli(['export', 'legacy@localhost'])).stdout, /SCRAM-SHA-256/, 'a SCRAM login never learns the password');
     await target.connectClient(t, 'legacy', { password: 'whole-pw', mechanism: 'PLAIN' });
     assert.match((await target.cli(['export', 'legacy@localhost'])).stdout, /SCRAM-SHA-256/);
+  });
+
+  it('keeps no plaintext password, and nothing imported readable, in the data directory or the logs', async () => {
+    const marks = { password: 'PwMarker-import-8c1f', body: 'BodyMarker-import-4e2a', fn: 'FnMarker-import-d93b' };
+    const doc = `<server-data xmlns='urn:xmpp:pie:0'><host jid='localhost'><user name='marked' password='${marks.password}'>
+<vCard xmlns='vcard-temp'><FN>${marks.fn}</FN></vCard>
+<offline-messages><message xmlns='jabber:client' from='bob@localhost/x' to='marked@localhost' type='chat'><body>${marks.body}</body></message></offline-messages>
+</user></host></server-data>`;
+    assert.equal((await target.cli(['import', file('marked.xml', doc)])).code, 0);
+    // The stored copy is what a login delivers: still there, sealed.
+    assert.match((await target.cli(['export', 'marked@localhost'])).stdout, new RegExp(marks.body));
+    const files = [...listFiles(target.dataDir), target.logFile].map((path) => ({ path, text: readFileSync(path).toString('latin1') }));
+    assert.ok(files.length > 1);
+    for (const { path, text } of files) for (const m of Object.values(marks)) assert.ok(!text.includes(m), `${m} readable in ${path}`);
   });
 
   it('a client that tries SCRAM-SHA-256 first (slixmpp) still logs in to a SCRAM-SHA-1-only account', { skip: slixmppUnavailable() }, async (t) => {
