@@ -296,7 +296,7 @@ export const offline = defineModule({
       await locked(user, () => importOffline(archive, ctx.host, user, elements, { maxAge, maxMessages, maxBytes }));
       usage.delete(user);
     });
-        // Account deletion removes the queue in storage; the cached usage goes with it.
+    // Account deletion removes the queue in storage; the cached usage goes with it.
     ctx.hooks.on('user/deleted', ({ user }) => {
       usage.delete(user);
       inFlight.forget(user);
