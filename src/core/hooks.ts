@@ -51,7 +51,11 @@ export interface HookMap {
    */
   'stream/nonza': { session: SessionInfo; element: Element };
   'user/created': { host: string; user: string };
-  'user/deleted': { host: string; user: string };
+  /**
+   * `forImport`: the account goes only to be made again from a XEP-0227 file (--overwrite, or a
+   * failed import): what other accounts hold about it (roster entries) stays.
+   */
+  'user/deleted': { host: string; user: string; forImport?: true };
   /**
    * XEP-0227 export (src/operations/portable.ts): each module that stores the user's data adds its
    * part as a child of <user/> (e.g. <query xmlns='jabber:iq:roster'/>).

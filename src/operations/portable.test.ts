@@ -72,6 +72,15 @@ describe('XEP-0227 operations', () => {
       assert.deepEqual((await importFile(b.operations, first)).imported, ['alice@localhost']);
       assert.equal(await exportUser(b.operations, 'localhost', 'alice'), first);
       await assert.rejects(importFile(b.operations, '<server-data xmlns="urn:xmpp:pie:0"><host jid="localhost">'), PieFormatError);
+      // Two accounts in each other's rosters, imported again over themselves: both rosters stay whole.
+      const pair = `<server-data xmlns='urn:xmpp:pie:0'><host jid='localhost'>
+        <user name='p1' password='pw'><query xmlns='jabber:iq:roster'><item jid='p2@localhost' subscription='both'/></query></user>
+        <user name='p2' password='pw'><query xmlns='jabber:iq:roster'><item jid='p1@localhost' subscription='both'/></query></user>
+      </host></server-data>`;
+      assert.equal((await importFile(b.operations, pair)).imported.length, 2);
+      assert.equal((await importFile(b.operations, pair, { existing: 'overwrite' })).imported.length, 2);
+      assert.match(await exportUser(b.operations, 'localhost', 'p1'), /<item jid="p2@localhost" subscription="both"\/>/);
+      assert.match(await exportUser(b.operations, 'localhost', 'p2'), /<item jid="p1@localhost" subscription="both"\/>/);
     } finally {
       await b.stop();
     }

@@ -8,7 +8,7 @@ import { JidError, prepLocalpart } from '../core/jid.ts';
 import { el, escapeXml, type Element } from '../core/xml/element.ts';
 import type { ScramHash } from '../lib/scram.ts';
 import type { OperationsDeps } from './deps.ts';
-import { NS_PIE, PieFormatError, readPie } from './pie-reader.ts';
+import { NS_PIE, readPie } from './pie-reader.ts';
 
 export const NS_PIE_SCRAM = 'urn:xmpp:pie:0#scram';
 
@@ -148,7 +148,7 @@ export async function importUser(deps: OperationsDeps, host: string, userEl: Ele
     if (existing === 'refuse') fail(new Error('the account exists already; nothing of it was imported (use --overwrite to replace it or --skip-existing)'));
     deps.endSessions(host, user, new StreamError('not-authorized', 'This account has been replaced by an import'));
     await deps.accounts.delete(host, user);
-    await deps.hooks(host)?.emit('user/deleted', { host, user });
+    await deps.hooks(host)?.emit('user/deleted', { host, user, forImport: true });
   }
   try {
     // A plaintext password (ejabberd's plain format) becomes SCRAM credentials, and only those are kept.
@@ -162,7 +162,7 @@ export async function importUser(deps: OperationsDeps, host: string, userEl: Ele
     await deps.hooks(host)?.emit('user/import', { host, user, elements });
   } catch (e) {
     await deps.accounts.delete(host, user).catch(() => undefined);
-    await deps.hooks(host)?.emit('user/deleted', { host, user }).catch(() => undefined);
+    await deps.hooks(host)?.emit('user/deleted', { host, user, forImport: true }).catch(() => undefined);
     return fail(e);
   }
   await deps.hooks(host)?.emit('user/created', { host, user });
@@ -203,5 +203,3 @@ export async function importFile(deps: OperationsDeps, xml: string, opts: Import
   }
   return report;
 }
-
-export { PieFormatError };

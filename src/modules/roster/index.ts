@@ -62,7 +62,7 @@ export const roster = defineModule({
     });
     ctx.hooks.on('presence/broadcast', (ev) => broadcast(r, ev));
     ctx.hooks.on('session/initial-presence', ({ session }) => initialPresence(r, session));
-    ctx.hooks.on('user/deleted', ({ user }) => onUserDeleted(r, user));
+    ctx.hooks.on('user/deleted', ({ user, forImport }) => (forImport ? r.store.lock(user, () => r.store.clear(user)) : onUserDeleted(r, user)));
     ctx.hooks.on('user/export', ({ user, add }) => exportRoster(r, user, add));
     ctx.hooks.on('user/import', ({ user, elements }) =>
       importRoster(r, user, elements, { maxItems: o.max_items, maxNameLength: o.max_name_length, maxGroups: o.max_groups }));
