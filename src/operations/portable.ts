@@ -154,12 +154,15 @@ export async function importUser(deps: OperationsDeps, host: string, userEl: Ele
     // A plaintext password (ejabberd's plain format) becomes SCRAM credentials, and only those are kept.
     if (scram['SHA-1'] || scram['SHA-256']) await deps.accounts.createWithCredentials(host, user, scram);
     else await deps.accounts.create(host, user, password ?? '');
+    // No login sees the account half-filled.
+    await deps.accounts.setDisabled(host, user, true);
   } catch (e) {
     return fail(e);
   }
   try {
     const elements = userEl.elements.filter((e) => !(e.name === 'scram-credentials' && e.attrs['xmlns'] === NS_PIE_SCRAM));
     await deps.hooks(host)?.emit('user/import', { host, user, elements });
+    await deps.accounts.setDisabled(host, user, false);
   } catch (e) {
     await deps.accounts.delete(host, user).catch(() => undefined);
     await deps.hooks(host)?.emit('user/deleted', { host, user, forImport: true }).catch(() => undefined);
