@@ -7,7 +7,7 @@ import { AccountError } from './core/accounts.ts';
 import { KeyError } from './storage/encryption/key-error.ts';
 import { builtinModuleNames, defaultModuleNames } from './modules/registry.ts';
 import type { Command } from './cli/command.ts';
-import { NoServerError, OperationError, UsageError } from './cli/errors.ts';
+import { DataError, NoServerError, OperationError, UsageError } from './cli/errors.ts';
 import { DataDirLockedError } from './cli/data-dir-lock.ts';
 import { NoConfigError, configPathFor } from './cli/default-config.ts';
 import { ListenError } from './transports/listen.ts';
@@ -15,6 +15,7 @@ import { RootRefusedError } from './cli/root-refusal.ts';
 import { addUser, changePassword, deleteUser, disableUser, enableUser, listUsers, revokeTokens } from './cli/accounts.ts';
 import { invite } from './cli/invite.ts';
 import { block, unblock, listBlocks } from './cli/blocks.ts';
+import { exportAccount, importAccounts } from './cli/portable.ts';
 import { keygen, rotateKey } from './cli/keys.ts';
 import { status, debug } from './cli/live.ts';
 import { throttle } from './cli/throttle.ts';
@@ -28,6 +29,7 @@ import { VERSION } from './version.ts';
 import { HELP, commandHelp, globalUsage } from './cli/help.ts';
 
 const EXIT_USAGE = 64;
+const EXIT_DATA = 65;
 const EXIT_NO_SERVER = 69;
 const EXIT_NO_PERMISSION = 77;
 const EXIT_CONFIG = 78;
@@ -48,6 +50,8 @@ const COMMANDS = new Map<string, Command>([
   ['enable', enableUser],
   ['invite', invite],
   ['list-users', listUsers],
+  ['export', exportAccount],
+  ['import', importAccounts],
   ['block', block],
   ['unblock', unblock],
   ['blocks', listBlocks],
@@ -76,6 +80,10 @@ async function run(argv: string[]): Promise<number> {
       'new-key-command': { type: 'string' },
       'data-key': { type: 'boolean' },
       'allow-root': { type: 'boolean' },
+      output: { type: 'string' },
+      host: { type: 'string', multiple: true },
+      overwrite: { type: 'boolean' },
+      'skip-existing': { type: 'boolean' },
       help: { type: 'boolean', short: 'h' },
       version: { type: 'boolean', short: 'v' },
     },
@@ -125,6 +133,9 @@ run(process.argv.slice(2)).then(
     } else if (e instanceof NoServerError) {
       process.stderr.write(`jabberx: ${e.message}\n`);
       process.exitCode = EXIT_NO_SERVER;
+    } else if (e instanceof DataError) {
+      process.stderr.write(`jabberx: ${e.message}\n`);
+      process.exitCode = EXIT_DATA;
     } else if (e instanceof AccountError || e instanceof DataDirLockedError || e instanceof ListenError || e instanceof OperationError) {
       process.stderr.write(`jabberx: ${e.message}\n`);
       process.exitCode = 1;

@@ -9,7 +9,7 @@ import { UsageError } from './errors.ts';
 import { readSecret } from './prompt.ts';
 import { withOperations, type RunOperation } from './operate.ts';
 
-function account(cfg: ServerConfig, arg: string | undefined): { host: string; user: string } {
+export function account(cfg: ServerConfig, arg: string | undefined): { host: string; user: string } {
   if (!arg) throw new UsageError('expected USER@HOST');
   let jid;
   try {
@@ -24,7 +24,7 @@ function account(cfg: ServerConfig, arg: string | undefined): { host: string; us
 }
 
 /** Account operations, on the running server when there is one, else on the store (src/cli/operate.ts). */
-function withAccounts<T>(cfg: ServerConfig, fn: (run: RunOperation) => Promise<T>): Promise<T> {
+export function withAccounts<T>(cfg: ServerConfig, fn: (run: RunOperation) => Promise<T>): Promise<T> {
   return withOperations(cfg, fn, { remoteError: (message) => new AccountError(message) });
 }
 

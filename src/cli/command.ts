@@ -15,6 +15,10 @@ export interface CliOptions {
   readonly 'new-key-command'?: string | undefined;
   readonly 'data-key'?: boolean | undefined;
   readonly 'allow-root'?: boolean | undefined;
+  readonly output?: string | undefined;
+  readonly host?: string[] | undefined;
+  readonly overwrite?: boolean | undefined;
+  readonly 'skip-existing'?: boolean | undefined;
 }
 
 export interface CommandContext {

@@ -8,3 +8,6 @@ export class NoServerError extends Error {}
 
 /** The running server refused or failed an operation; its message says why: exit 1. */
 export class OperationError extends Error {}
+
+/** An input file is malformed (e.g. not XEP-0227, not well-formed XML): nothing was done with it; exit 65, EX_DATAERR. */
+export class DataError extends Error {}

@@ -144,6 +144,41 @@ export const HELP = new Map<string, CommandHelp>([
     examples: ['jabberx list-users', 'jabberx list-users example.org'],
     exits: [[1, 'the store could not be read, or another server holds the data directory']],
   }],
+  ['export', {
+    usage: ['export USER@HOST [--output FILE]'],
+    summary: 'Write an account and all its data as a XEP-0227 document (to stdout, or FILE created mode 0600)',
+    details: [
+      'Credentials as SCRAM keys (never a password), roster, vCard, private XML, offline messages (with',
+      'their XEP-0203 stamps) and the XEP-0191 blocklist (an extension element). FAST login tokens stay.',
+      'The document holds personal data: keep the file private.',
+    ],
+    options: [['--output FILE', 'write to FILE (created or truncated, mode 0600) instead of stdout']],
+    examples: ['jabberx export alice@example.org --output alice.xml'],
+    exits: [[1, 'the account does not exist, or another server holds the data directory']],
+  }],
+  ['import', {
+    usage: ['import FILE... [--host H | --host FROM=TO]... [--overwrite | --skip-existing]'],
+    summary: 'Create accounts and their data from XEP-0227 documents (ours, Prosody\'s migrator, ejabberd\'s export_piefxis)',
+    details: [
+      'FILE may be a directory: its *.xml files are read (Prosody writes one per user); ejabberd\'s main',
+      'file is followed to the per-host files it includes. Each file is read whole first: one that is not',
+      'well-formed or not XEP-0227 imports nothing. Then each account is imported on its own, completely or',
+      'not at all. SCRAM credentials are kept as they are (SCRAM-SHA-1 and -256); a plaintext password is',
+      'turned into SCRAM credentials and not kept. An account that exists is refused unless told otherwise.',
+      'Limits: a file of at most 1 GiB, a <user/> element of at most 16 MiB; the roster, vCard, private XML,',
+      'offline and blocking limits of the configuration apply (an account over one is not imported).',
+    ],
+    options: [
+      ['--host H', 'import every host of the files into H; --host FROM=TO maps one host (others keep their name)'],
+      ['--overwrite', 'replace an existing account (its data is deleted first, its sessions end)'],
+      ['--skip-existing', 'leave an existing account as it is and go on'],
+    ],
+    examples: ['jabberx import alice.xml', 'jabberx import /tmp/prosody-export --host example.org', 'jabberx import ejabberd-export/main.xml --skip-existing'],
+    exits: [
+      [1, 'an account was not imported (it exists, a part of it was refused, or its host is not served here); each is named'],
+      [65, 'a file is not well-formed XML or not a XEP-0227 document (the line is named); nothing was imported'],
+    ],
+  }],
   ['block', {
     usage: ['block ADDRESS|CIDR'],
     summary: 'Refuse connections from an address or range (IPv4/IPv6), at once',
@@ -279,8 +314,8 @@ export function globalUsage(version: string): string {
     'Options:',
     ...table([CONFIG_OPTION, ['--help', 'usage of a command: jabberx COMMAND --help'], ['--version', 'the version']]),
     '',
-    'Exit codes: 0 success, 1 failure, 64 usage error, 69 no running server (commands that need',
-    'one), 78 configuration error',
+    'Exit codes: 0 success, 1 failure, 64 usage error, 65 malformed input file (import), 69 no running',
+    'server (commands that need one), 78 configuration error',
     '(jabberx help COMMAND lists each command\'s).',
     '',
   ].join('\n');

@@ -10,7 +10,11 @@ import { FAST_STORE } from './fast-tokens.ts';
 type StoredScram = { salt: string; iterations: number; storedKey: string; serverKey: string };
 
 export type AccountRecord = {
-  scram: { 'SHA-1': StoredScram; 'SHA-256': StoredScram };
+  /**
+   * Both hashes for accounts made here; an account imported from another server (XEP-0227) may
+   * have only SHA-1 until its first password login (see checkPassword).
+   */
+  scram: { 'SHA-1'?: StoredScram; 'SHA-256'?: StoredScram };
   /** Suspended by the operator (termination for a breach of the terms): logins are refused, data kept. */
   disabled?: true;
 };
@@ -39,7 +43,7 @@ export class Accounts {
     return s;
   }
 
-  async #credentials(password: string, salt?: { sha1?: Buffer; sha256?: Buffer }): Promise<AccountRecord['scram']> {
+  async #credentials(password: string, salt?: { sha1?: Buffer; sha256?: Buffer }): Promise<Required<AccountRecord['scram']>> {
     let prepared: string;
     try {
       prepared = preparePassword(password);
@@ -114,10 +118,11 @@ export class Accounts {
    * Creates an account from SCRAM credentials made elsewhere (XEP-0227 import): no password
    * needed. A hash missing from the source is left out, so only the mechanisms it had work.
    */
-  async createWithCredentials(host: string, user: string, scram: Partial<AccountRecord['scram']>): Promise<void> {
+  async createWithCredentials(host: string, user: string, scram: AccountRecord['scram']): Promise<void> {
+    if (!scram['SHA-1'] && !scram['SHA-256']) throw new AccountError(`${user}@${host}: no SCRAM credentials`);
     await this.#writes.run(user + '@' + host, async () => {
       if (await this.exists(host, user)) throw new AccountError(`${user}@${host} already exists`);
-      await this.#store(host).set(user, { scram: scram as AccountRecord['scram'] });
+      await this.#store(host).set(user, { scram });
       this.#exists.set(user + '@' + host, true);
     });
   }
@@ -140,9 +145,14 @@ export class Accounts {
     return (await this.#store(host).get(user))?.scram[hash];
   }
 
-  /** For SASL PLAIN: checks a password against the stored SCRAM data. */
+  /**
+   * For SASL PLAIN: checks a password against the stored SCRAM data. SHA-256 when the account has
+   * it, else SHA-1 (an account imported with SHA-1 credentials only, XEP-0227).
+   */
   async checkPassword(host: string, user: string, password: string): Promise<boolean> {
-    const creds = await this.scramCredentials(host, user, 'SHA-256');
+    const scram = (await this.#store(host).get(user))?.scram;
+    const hash: ScramHash = scram?.['SHA-256'] ? 'SHA-256' : 'SHA-1';
+    const creds = scram?.[hash];
     let prepared: string;
     try {
       prepared = preparePassword(password);
@@ -154,19 +164,25 @@ export class Accounts {
       await deriveCredentials(prepared, 'SHA-256', this.#iterations);
       return false;
     }
-    if (!(await verifyPassword(prepared, 'SHA-256', creds))) return false;
+    if (!(await verifyPassword(prepared, hash, creds))) return false;
     // Unknown users are shown the configured iteration count, so every account must have it
-    // too: credentials made under another count are re-derived now that the password is known.
-    // (A SCRAM login never reveals the password; a password change re-derives as well.)
-    if (creds.iterations !== this.#iterations) {
+    // too: credentials made under another count are re-derived now that the password is known,
+    // and so are those of a hash the account lacks (imported with SHA-1 only: SCRAM-SHA-256 works
+    // from now on). (A SCRAM login never reveals the password; a password change re-derives as well.)
+    if (!this.#complete(scram)) {
       await this.#writes.run(user + '@' + host, async () => {
         const rec = await this.#store(host).get(user);
-        if (!rec || rec.scram['SHA-256'].iterations === this.#iterations) return;
+        if (!rec || this.#complete(rec.scram)) return;
         rec.scram = await this.#credentials(password);
         await this.#store(host).set(user, rec);
       });
     }
     return true;
+  }
+
+  /** Both hashes, under the configured iteration count. */
+  #complete(scram: AccountRecord['scram'] | undefined): boolean {
+    return scram?.['SHA-1']?.iterations === this.#iterations && scram['SHA-256']?.iterations === this.#iterations;
   }
 
   /** Normalizes a username as typed by a client or operator (RFC 7622 localpart). */

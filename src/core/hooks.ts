@@ -56,7 +56,20 @@ export interface HookMap {
    * roster, to tell its contacts). 'user/deleted' follows once everything is erased.
    */
   'user/deleting': { host: string; user: string };
-  'user/deleted': { host: string; user: string };
+   * `forImport`: the account goes only to be made again from a XEP-0227 file (--overwrite, or a
+   * failed import): what other accounts hold about it (roster entries) stays.
+   */
+  'user/deleted': { host: string; user: string; forImport?: true };
+  /**
+   * XEP-0227 export (src/operations/portable.ts): each module that stores the user's data adds its
+   * part as a child of <user/> (e.g. <query xmlns='jabber:iq:roster'/>).
+   */
+  'user/export': { host: string; user: string; add(el: Element): void };
+  /**
+   * XEP-0227 import: the children of <user/> (credentials left out); each module stores those it
+   * understands and ignores the rest. Throwing fails the user's import: the account is removed.
+   */
+  'user/import': { host: string; user: string; elements: readonly Element[] };
 }
 
 export type HookName = keyof HookMap;

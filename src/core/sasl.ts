@@ -75,6 +75,8 @@ export class SaslExchange {
   readonly #accounts: Accounts;
   readonly #scram: ScramServer | undefined;
   readonly #mechanism: string;
+  /** The account exists but has no credentials for this mechanism's hash. */
+  #hashMissing = false;
   /** The prepared username the client named, once known (for per-account brute-force counts). */
   username: string | undefined;
   /** The authorization identity the client asked for, if any (XEP-0388 checks it against the stream's 'from'). */
@@ -100,7 +102,12 @@ export class SaslExchange {
         lookup: async (username) => {
           const user = safePrep(username);
           this.username = user;
-          return user === undefined ? undefined : accounts.scramCredentials(host, user, scram.hash);
+          if (user === undefined) return undefined;
+          const creds = await accounts.scramCredentials(host, user, scram.hash);
+          // An account imported without this hash (XEP-0227, SCRAM-SHA-1 only) fails as an unknown
+          // user would, but it is no guess: not counted by the brute-force throttle.
+          if (!creds) this.#hashMissing = await accounts.exists(host, user);
+          return creds;
         },
         channelBinding: (type) => transport.channelBinding(type as ChannelBindingType),
         supportedCbTypes: cbTypes,
@@ -134,7 +141,11 @@ export class SaslExchange {
     if (this.#mechanism === 'PLAIN') return this.#plain(data);
     if (!this.#scram) return { kind: 'failure', condition: 'invalid-mechanism' };
     const r = this.#scram.clientFinal(data);
-    if ('failure' in r) return scramFailure(r.failure);
+    if ('failure' in r) {
+      const failure = scramFailure(r.failure);
+      if (this.#hashMissing && failure.kind === 'failure') delete failure.counts;
+      return failure;
+    }
     const user = safePrep(r.username);
     if (user === undefined) return { kind: 'failure', condition: 'not-authorized' };
     if (r.authzid && r.authzid !== `${user}@${this.#host}`) return { kind: 'failure', condition: 'invalid-authzid' };

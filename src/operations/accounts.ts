@@ -5,6 +5,7 @@ import { StreamError } from '../core/errors.ts';
 import { revokeFastTokens } from '../core/fast-tokens.ts';
 import type { OperationsDeps } from './deps.ts';
 import type { AccountsApi } from '../core/modules.ts';
+import { exportUser } from './portable.ts';
 
 function checkHost(deps: OperationsDeps, host: string): void {
   if (!deps.hosts().includes(host)) throw new AccountError(`${host} is not a host of this server`);
@@ -90,7 +91,6 @@ export function hostAccounts(deps: OperationsDeps, host: string): AccountsApi {
     isDisabled: (user) => deps.accounts.isDisabled(host, user),
     list: () => deps.accounts.list(host),
     endSessions: (user, reason) => deps.endSessions(host, user, new StreamError('not-authorized', reason)),
-    // Replaced by the XEP-0227 export (src/operations/portable.ts) when it lands.
-    exportXml: () => Promise.reject(new Error('export is not implemented yet')),
+    exportXml: (user) => exportUser(deps, host, user),
   };
 }

@@ -10,6 +10,8 @@ import { serverStatus, type ServerStatus } from './status.ts';
 import { switchDebug, type DebugState } from './debug.ts';
 import { clearThrottle, listThrottle, type ThrottleListing } from './throttle.ts';
 import type { ReloadReport } from './reload.ts';
+import { exportUser, importUser, type ExistingAccounts, type UserImportResult } from './portable.ts';
+import { parseUserElement } from './pie-reader.ts';
 
 type Account = { host: string; user: string };
 
@@ -34,6 +36,10 @@ export interface Operations {
   'throttle-clear': { args: { target: string }; result: { cleared: string } };
   reload: { args: Record<string, never>; result: ReloadReport };
   'service-domains': { args: Record<string, never>; result: string[] };
+  /** XEP-0227: the account's data as a document. */
+  'export-user': { args: Account; result: string };
+  /** XEP-0227: one <user/> element (XML text), imported atomically. */
+  'import-user': { args: { host: string; xml: string; existing: ExistingAccounts }; result: UserImportResult };
 }
 
 export type OperationName = keyof Operations;
@@ -107,6 +113,14 @@ export async function runOperation<N extends OperationName>(deps: OperationsDeps
     case 'service-domains':
       result = deps.serviceDomains();
       break;
+    case 'export-user':
+      result = await exportUser(deps, str('host'), str('user'));
+      break;
+    case 'import-user': {
+      const existing = str('existing');
+      result = await importUser(deps, str('host'), parseUserElement(str('xml')), existing === 'overwrite' || existing === 'skip' ? existing : 'refuse');
+      break;
+    }
   }
   return result as OperationResult<N>;
 }
@@ -114,6 +128,7 @@ export async function runOperation<N extends OperationName>(deps: OperationsDeps
 const OPERATION_NAMES: ReadonlySet<string> = new Set<OperationName>([
   'throttle-list', 'throttle-clear',
   'adduser', 'passwd', 'deluser', 'revoke-tokens', 'list-users', 'disable', 'enable', 'disabled-users', 'invite', 'block', 'unblock', 'blocks', 'rotate-key', 'status', 'debug', 'reload', 'service-domains',
+  'export-user', 'import-user',
 ]);
 
 function isOperation(command: string): command is OperationName {

@@ -110,6 +110,21 @@ const SCENARIOS = new Map<string, () => Promise<JabberxResult>>([
   ['enable 1', () => on(stopped, 'enable', 'nobody@localhost')],
   ['invite 0', () => on(stopped, 'invite', 'localhost', '--expires', '1d')],
   ['invite 1', () => whileLocked(() => on(stopped, 'invite', 'localhost'))],
+  ['export 0', () => on(stopped, 'export', 'alice@localhost')],
+  ['export 1', () => on(stopped, 'export', 'nobody@localhost')],
+  ['import 0', async () => {
+    const out = join(root, 'alice-export.xml');
+    await on(live, 'export', 'alice@localhost', '--output', out);
+    return on(live, 'import', out, '--skip-existing');
+  }],
+  ['import 1', () => {
+    writeFileSync(join(root, 'nameless.xml'), `<server-data xmlns='urn:xmpp:pie:0'><host jid='localhost'><user password='pw'/></host></server-data>`);
+    return on(stopped, 'import', join(root, 'nameless.xml'));
+  }],
+  ['import 65', () => {
+    writeFileSync(join(root, 'malformed.xml'), `<server-data xmlns='urn:xmpp:pie:0'><host jid='localhost'>`);
+    return on(stopped, 'import', join(root, 'malformed.xml'));
+  }],
   ['list-users 0', () => on(stopped, 'list-users')],
   ['list-users 1', () => whileLocked(() => on(stopped, 'list-users'))],
   ['block 0', () => on(stopped, 'block', '192.0.2.1')],
@@ -145,7 +160,7 @@ const ARGS: Record<string, string[]> = {
   passwd: ['passwd', 'x@localhost', '--password', 'p'], deluser: ['deluser', 'x@localhost'], 'revoke-tokens': ['revoke-tokens', 'x@localhost'],
   disable: ['disable', 'x@localhost'], enable: ['enable', 'x@localhost'], invite: ['invite', 'localhost'],
   block: ['block', '192.0.2.9'], unblock: ['unblock', '192.0.2.9'], throttle: ['throttle', 'list'], keygen: ['keygen', '--out', join(root, 'k.key')],
-  'rotate-key': ['rotate-key', '--data-key'], debug: ['debug', 'status'],
+  'rotate-key': ['rotate-key', '--data-key'], debug: ['debug', 'status'], export: ['export', 'x@localhost'], import: ['import', root],
 };
 
 function scenario(command: string, code: number): (() => Promise<JabberxResult>) | undefined {

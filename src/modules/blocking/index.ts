@@ -162,6 +162,23 @@ export const blocking = defineModule({
     );
 
     ctx.hooks.on('user/deleted', ({ user }) => lists.forget(user));
+    // XEP-0227 defines no blocklist: it goes along as XEP-0191's own <blocklist/>, an extension.
+    ctx.hooks.on('user/export', async ({ user, add }) => {
+      const items = [...(await lists.get(user))].sort();
+      if (items.length > 0) add(itemsElement('blocklist', items));
+    });
+    ctx.hooks.on('user/import', async ({ user, elements }) => {
+      const list = elements.find((e) => e.name === 'blocklist' && e.attrs['xmlns'] === NS_BLOCKING);
+      if (!list) return;
+      let items: string[];
+      try {
+        items = parseItems(list);
+      } catch (e) {
+        throw new Error(`blocklist: ${(e as Error).message}`, { cause: e });
+      }
+      if (new Set(items).size > ctx.options.max_items) throw new Error(`blocklist: more than blocking.max_items (${ctx.options.max_items}) JIDs`);
+      await lists.lock(user, () => lists.set(user, new Set(items)));
+    });
   },
 });
 

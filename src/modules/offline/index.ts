@@ -12,6 +12,7 @@ import { elementFromJson, elementToJson, type XmlJson } from '../../core/xml/xml
 import { NS_DELAY, delayElement } from './delay.ts';
 import { offlineVerdict } from './storable.ts';
 import { InFlight } from './in-flight.ts';
+import { exportOffline, importOffline } from './portable.ts';
 import { DeliveryReceipt, withReceipt } from '../../core/delivery-receipt.ts';
 
 export const NS_MSGOFFLINE = 'msgoffline';
@@ -289,6 +290,11 @@ export const offline = defineModule({
       if (waiting.get(origin) !== true || stanza.attrs['type'] !== undefined || origin.priority < 0) return;
       waiting.delete(origin);
       await deliver(origin);
+    });
+    ctx.hooks.on('user/export', ({ user, add }) => exportOffline(archive, ctx.host, user, add));
+    ctx.hooks.on('user/import', async ({ user, elements }) => {
+      await locked(user, () => importOffline(archive, ctx.host, user, elements, { maxAge, maxMessages, maxBytes }));
+      usage.delete(user);
     });
     // Account deletion removes the queue in storage; the cached usage goes with it.
     ctx.hooks.on('user/deleted', ({ user }) => {

@@ -90,5 +90,28 @@ export const privateStorage = defineModule({
       });
       return undefined;
     });
+
+    // XEP-0227: <query xmlns='jabber:iq:private'/> with every stored fragment, by namespace.
+    ctx.hooks.on('user/export', async ({ user, add }) => {
+      const all = [...(await store.getAll(user))].sort(([a], [b]) => (a < b ? -1 : a > b ? 1 : 0));
+      if (all.length > 0) add(el('query', { xmlns: NS_PRIVATE }, ...all.flatMap(([, value]) => value.map(elementFromJson))));
+    });
+    ctx.hooks.on('user/import', async ({ user, elements }) => {
+      const query = elements.find((e) => e.name === 'query' && e.attrs['xmlns'] === NS_PRIVATE);
+      if (!query) return;
+      const byNs = new Map<string, XmlJson[]>();
+      for (const child of query.elements) {
+        const ns = nsOf(child);
+        // The stanza namespaces are refused here too; such a fragment is left behind, not fatal.
+        if (RESERVED.has(ns)) continue;
+        byNs.set(ns, [...(byNs.get(ns) ?? []), elementToJson(child)]);
+      }
+      let total = 0;
+      for (const value of byNs.values()) total += sizeOf(value);
+      if (total > max) throw new Error(`private XML: ${total} bytes, more than private.max_size (${max})`);
+      await locked(user, async () => {
+        for (const [ns, value] of byNs) await store.set(user, ns, value);
+      });
+    });
   },
 });

@@ -13,6 +13,7 @@ import { registerRosterIq } from './roster-iq.ts';
 import { onInbound, onOutbound } from './subscription-flow.ts';
 import { answerProbe, broadcast, initialPresence } from './presence.ts';
 import { onUserDeleted, onUserDeleting } from './account-cleanup.ts';
+import { exportRoster, importRoster } from './portable.ts';
 
 export const roster = defineModule({
   name: 'roster',
@@ -64,7 +65,7 @@ export const roster = defineModule({
     ctx.hooks.on('presence/broadcast', (ev) => broadcast(r, ev));
     ctx.hooks.on('session/initial-presence', ({ session }) => initialPresence(r, session));
     ctx.hooks.on('user/deleting', ({ user }) => onUserDeleting(r, user));
-    ctx.hooks.on('user/deleted', ({ user }) => onUserDeleted(r, user));
+    ctx.hooks.on('user/deleted', ({ user, forImport }) => (forImport ? r.store.lock(user, () => r.store.clear(user)) : onUserDeleted(r, user)));
     // Subscriptions on a user's behalf (invites, XEP-0379), through the same path as the client's own.
     ctx.shared.provide('roster', {
       async subscription(user, contact, type) {
@@ -72,5 +73,8 @@ export const roster = defineModule({
         await onOutbound(r, { stanza: el('presence', { type }), from, to: parseJid(contact), origin: undefined });
       },
     });
+    ctx.hooks.on('user/export', ({ user, add }) => exportRoster(r, user, add));
+    ctx.hooks.on('user/import', ({ user, elements }) =>
+      importRoster(r, user, elements, { maxItems: o.max_items, maxNameLength: o.max_name_length, maxGroups: o.max_groups }));
   },
 });

@@ -121,6 +121,17 @@ export class RosterStore {
     });
   }
 
+  /** Replaces the whole roster (an import), with a new version, in one transaction. Call inside `lock(user)`. */
+  async replaceAll(user: string, items: ReadonlyMap<string, RosterItem>): Promise<void> {
+    await this.#items.transaction(async (tx) => {
+      const map = tx.map(this.#items);
+      const meta = tx.keyval(this.#meta);
+      map.deleteAll(user);
+      for (const [jid, item] of items) map.set(user, jid, item);
+      meta.set(user, nextMeta(await meta.get(user)));
+    });
+  }
+
   /** Forgets the user's roster and its version entirely, together. */
   async clear(user: string): Promise<void> {
     await this.#items.transaction(async (tx) => {

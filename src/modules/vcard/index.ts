@@ -51,5 +51,17 @@ export const vcard = defineModule({
       else await store.set(to.local, elementToJson(payload));
       return undefined;
     });
+
+    // XEP-0227: the vCard goes along as it is stored.
+    ctx.hooks.on('user/export', async ({ user, add }) => {
+      const stored = await store.get(user);
+      if (stored) add(elementFromJson(stored));
+    });
+    ctx.hooks.on('user/import', async ({ user, elements }) => {
+      const card = elements.find((e) => e.name === 'vCard' && e.attrs['xmlns'] === NS_VCARD);
+      if (!card || card.elements.length === 0) return;
+      if (Buffer.byteLength(card.toString()) > max) throw new Error(`vCard: larger than vcard.max_size (${max} bytes)`);
+      await store.set(user, elementToJson(card));
+    });
   },
 });
