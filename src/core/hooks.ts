@@ -56,6 +56,7 @@ export interface HookMap {
    * roster, to tell its contacts). 'user/deleted' follows once everything is erased.
    */
   'user/deleting': { host: string; user: string };
+  /**
    * `forImport`: the account goes only to be made again from a XEP-0227 file (--overwrite, or a
    * failed import): what other accounts hold about it (roster entries) stays.
    */
