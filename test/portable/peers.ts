@@ -121,8 +121,9 @@ VirtualHost ${lua(this.domain)}
   /**
    * prosody-migrator from its internal storage into its xep0227 driver. The migrator reads and
    * writes xep0227 files in its compiled-in data path (/var/lib/prosody, CFG_DATADIR; the main
-   * config is not read): it runs from a copy of the script whose CFG_DATADIR line names the folder
-   * instead. Returns that folder, one user@host.xml per user.
+   * config is not read): the stock script runs in a mount namespace of its own where the folder is
+   * bind-mounted over that path, so the system's Prosody data is never touched. Returns that
+   * folder, one user@host.xml per user.
    */
   migrate(stores: string[]): string {
     const out = join(this.dir, 'xep0227');
@@ -137,8 +138,6 @@ VirtualHost ${lua(this.domain)}
   }
 
   #runMigrator(xep0227Dir: string, stores: string[], input: { type: string; path: string }, output: { type: string; path: string }): void {
-    const script = readFileSync('/usr/bin/prosody-migrator', 'utf8').replace(/^CFG_DATADIR=.*$/m, `CFG_DATADIR=${lua(xep0227Dir)};`);
-    writeFileSync(join(this.dir, 'prosody-migrator'), script);
     const store = (name: string, c: { type: string; path: string }) => `${name} {
   type = ${lua(c.type)};
   path = ${lua(c.path)};
@@ -149,7 +148,11 @@ VirtualHost ${lua(this.domain)}
     // As root it switches to the prosody user before it reads its config (run_as_root is not read).
     giveToProsody(this.dir);
     giveToProsody(xep0227Dir);
-    const r = spawnSync('lua5.4', [join(this.dir, 'prosody-migrator'), `--config=${join(this.dir, 'migrator.cfg.lua')}`], { cwd: this.dir, encoding: 'utf8' });
+    const r = spawnSync(
+      'unshare',
+      ['--mount', '--propagation', 'private', 'sh', '-c', 'mount --bind "$1" /var/lib/prosody && exec prosody-migrator --config="$2"', 'sh', xep0227Dir, join(this.dir, 'migrator.cfg.lua')],
+      { cwd: this.dir, encoding: 'utf8' },
+    );
     if (r.status !== 0) throw new Error(`prosody-migrator: ${r.stdout}${r.stderr}`);
   }
 
