@@ -61,6 +61,8 @@ export class ProsodyPeer {
   static unavailable(): string | undefined {
     if (!which('prosody') || !which('prosodyctl') || !which('prosody-migrator')) return 'prosody is not installed (apt-get install prosody)';
     if (!which('lua5.4')) return 'lua5.4 (prosody-migrator\'s interpreter) is not installed';
+    // prosody-migrator runs with its data path bind-mounted (see #runMigrator).
+    if (spawnSync('unshare', ['--mount', 'true']).status !== 0) return 'a private mount namespace is not allowed here (unshare --mount needs root)';
     return undefined;
   }
 
