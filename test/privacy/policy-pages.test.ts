@@ -122,3 +122,22 @@ describe('jabberx audit', () => {
     assert.ok(!dirty.stdout.includes('198.51.100.23'), 'findings are masked');
   });
 });
+
+describe('policy pages follow the account features (issue 10)', () => {
+  it('speak of registration, its CAPTCHA and the e-mail address only when they are on', async (t) => {
+    const open = await startServer({ config: { listeners: listeners(), modules: { roster: {}, register: { mode: 'captcha' }, email: {}, adhoc: {}, 'data-export': {} } } });
+    t.after(() => open.remove());
+    const terms = (await page(open, '/terms.txt')).text.replace(/\s+/g, ' ');
+    assert.match(terms, /Do not register accounts in bulk or with automated scripts, and do not try to get around the CAPTCHA/);
+    assert.match(terms, /delete your account yourself/);
+    const privacy = (await page(open, '/privacy.txt')).text.replace(/\s+/g, ' ');
+    assert.match(privacy, /E-mail address: only if you give one/);
+    assert.match(privacy, /a portable copy of everything stored for your account/);
+
+    const closed = await startServer({ config: { listeners: listeners(), modules: { roster: {}, register: {} } } });
+    t.after(() => closed.remove());
+    const closedTerms = (await page(closed, '/terms.txt')).text.replace(/\s+/g, ' ');
+    assert.doesNotMatch(closedTerms, /register accounts in bulk/);
+    assert.doesNotMatch((await page(closed, '/privacy.txt')).text, /E-mail address/);
+  });
+});
