@@ -1,37 +1,26 @@
 // "Download my data" on the web page: the account's XEP-0227 document as an attachment.
-// Runs once the XEP-0227 export (src/operations/portable.ts) replaces the placeholder behind
-// ctx.accounts.exportXml; skipped before.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync, readFileSync } from 'node:fs';
-import { join } from 'node:path';
+import { readFileSync } from 'node:fs';
 import type { Browser } from 'playwright-core';
-import { REPO_ROOT, startServer, type TestServer } from '../harness/server.ts';
-import { freePort } from '../harness/net.ts';
+import type { TestServer } from '../harness/server.ts';
 import { xml } from '../harness/client.ts';
-import { chromiumUnavailable, launchChromium, screenshot } from '../harness/browser.ts';
+import { chromiumUnavailable, launchChromium, screenshot, startWebServer } from '../harness/browser.ts';
 
 const PASSWORD = 'PwMarker-dave-1c2d3e';
-const skip = existsSync(join(REPO_ROOT, 'src', 'operations', 'portable.ts')) ? chromiumUnavailable() : 'needs the XEP-0227 export (src/operations/portable.ts)';
 
-describe('download of one\'s data on the web page', { skip }, () => {
+describe('download of one\'s data on the web page', { skip: chromiumUnavailable() }, () => {
   let server: TestServer;
   let browser: Browser;
   let base: string;
 
   before(async () => {
-    const httpPort = await freePort();
-    base = `http://localhost:${httpPort}`;
-    server = await startServer({
+    ({ server, base } = await startWebServer({
       users: [['dave@localhost', PASSWORD], ['erin@localhost', 'pw-erin-123456']],
       config: {
-        listeners: [
-          { type: 'c2s_starttls', port: 0, address: '127.0.0.1' },
-          { type: 'http', port: httpPort, address: '127.0.0.1' },
-        ],
         modules: { disco: {}, roster: {}, vcard: {}, 'web-account': {} },
       },
-    });
+    }));
     browser = await launchChromium();
   });
   after(async () => {

@@ -1,38 +1,27 @@
 // Creating an account on the web page (through the register module's shared `registration`
 // service), logging in with a stock client, deleting it and registering the name again.
-// Runs once the register module is merged (src/modules/register/); skipped before.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { existsSync } from 'node:fs';
-import { join } from 'node:path';
 import type { Browser, Page } from 'playwright-core';
-import { REPO_ROOT, startServer, type TestServer } from '../harness/server.ts';
-import { freePort } from '../harness/net.ts';
-import { chromiumUnavailable, launchChromium, screenshot } from '../harness/browser.ts';
+import type { TestServer } from '../harness/server.ts';
+import { chromiumUnavailable, launchChromium, screenshot, startWebServer } from '../harness/browser.ts';
 
 /** The register module's options for open registration (no invite, no CAPTCHA): adjust to its option names at merge. */
 const OPEN_REGISTRATION = { mode: 'open' };
 const PASSWORD = 'PwMarker-web-8f9a0b';
 
-const skip = existsSync(join(REPO_ROOT, 'src', 'modules', 'register', 'index.ts')) ? chromiumUnavailable() : 'needs module register';
 
-describe('registration on the web page', { skip }, () => {
+describe('registration on the web page', { skip: chromiumUnavailable() }, () => {
   let server: TestServer;
   let browser: Browser;
   let base: string;
 
   before(async () => {
-    const httpPort = await freePort();
-    base = `http://localhost:${httpPort}`;
-    server = await startServer({
+    ({ server, base } = await startWebServer({
       config: {
-        listeners: [
-          { type: 'c2s_starttls', port: 0, address: '127.0.0.1' },
-          { type: 'http', port: httpPort, address: '127.0.0.1' },
-        ],
         modules: { disco: {}, roster: {}, register: OPEN_REGISTRATION, 'web-account': {} },
       },
-    });
+    }));
     browser = await launchChromium();
   });
   after(async () => {

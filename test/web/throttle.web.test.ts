@@ -4,10 +4,9 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import type { Browser, Page } from 'playwright-core';
-import { startServer, type TestServer } from '../harness/server.ts';
-import { freePort } from '../harness/net.ts';
+import type { TestServer } from '../harness/server.ts';
 import { authenticate, connectSecured, rawLogin } from '../harness/raw.ts';
-import { chromiumUnavailable, launchChromium, screenshot } from '../harness/browser.ts';
+import { chromiumUnavailable, launchChromium, screenshot, startWebServer } from '../harness/browser.ts';
 
 const MAX_PER_ADDRESS = 3;
 const PASSWORD = 'right-password-4e5f';
@@ -18,19 +17,13 @@ describe('failed logins: one throttle for XMPP and the web pages', { skip: chrom
   let base: string;
 
   before(async () => {
-    const httpPort = await freePort();
-    base = `http://localhost:${httpPort}`;
-    server = await startServer({
+    ({ server, base } = await startWebServer({
       users: [['alice@localhost', PASSWORD]],
       config: {
-        listeners: [
-          { type: 'c2s_starttls', port: 0, address: '127.0.0.1' },
-          { type: 'http', port: httpPort, address: '127.0.0.1' },
-        ],
         security: { failed_login_max_per_address: MAX_PER_ADDRESS },
         modules: { disco: {}, 'web-account': {} },
       },
-    });
+    }));
     browser = await launchChromium();
   });
   after(async () => {
