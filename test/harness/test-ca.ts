@@ -9,6 +9,8 @@ import { domainToASCII } from 'node:url';
 import { makeCertificate } from '../../src/transports/certificates.ts';
 import { REPO_ROOT } from './paths.ts';
 
+// ca.pem's subject is encoded as a PrintableString, as selfsigned writes the issuer of what it
+// signs: Go (go-sendxmpp) finds a certificate's issuer by comparing the DER names byte for byte.
 export const TEST_CA_FILE = join(REPO_ROOT, 'test', 'fixtures', 'tls', 'ca.pem');
 export const TEST_CA_KEY_FILE = join(REPO_ROOT, 'test', 'fixtures', 'tls', 'ca-key.pem');
 
