@@ -140,10 +140,19 @@ export class Profanity {
     await this.type(`/msg ${jid}`);
   }
 
-  /** `/join room nick NICK` (XEP-0045): joins, and the room's window becomes the current one. */
+  /**
+   * `/join room nick NICK` (XEP-0045): waits for profanity's "You have joined the room as NICK";
+   * the room's window is then the current one.
+   */
   async joinRoom(room: string, nick: string, timeoutMs = 10_000): Promise<void> {
     await this.type(`/join ${room} nick ${nick}`);
-    await this.waitForText(new RegExp(`${escapeRegExp(room)}|${escapeRegExp(nick)}`), timeoutMs);
+    await this.waitForText(`You have joined the room as ${nick}`, timeoutMs);
+  }
+
+  /** Waits until the room's window shows `text` from `nick` (profanity prints "nick: text"). */
+  async waitForRoomMessage(room: string, nick: string, text: string, timeoutMs = 10_000): Promise<void> {
+    await this.openRoom(room);
+    await this.waitForText(`${nick}: ${text}`, timeoutMs);
   }
 
   /** Switches to the room's window (`/win room`) and types `text` there, sent as groupchat. */
@@ -175,8 +184,4 @@ export class Profanity {
 
 function shellQuote(s: string): string {
   return `'${s.replace(/'/g, `'\\''`)}'`;
-}
-
-function escapeRegExp(s: string): string {
-  return s.replace(/[.*+?^${}()|[\]\\]/g, '\\$&');
 }
