@@ -2,6 +2,7 @@
 // sessions (RFC 6120) and runs the scenario loops the orchestrator asks for over IPC, reporting
 // counts, latency histograms and its own CPU time. Pairs in the chat scenario live in one worker,
 // so "delivered" is seen by the same clock that stamped the send.
+import { randomBytes } from 'node:crypto';
 import { XmppClient, type XmppError } from './xmpp-client.ts';
 import type { ScramKeys } from './scram-client.ts';
 import { Histogram } from './histogram.ts';
@@ -338,6 +339,121 @@ async function loginLoop(a: { users: string[]; concurrency: number; warmupMs: nu
   return { logins, failures, seconds: (t1 - t0) / 1000, latency: h.toJSON(), errors: takeErrors() };
 }
 
+// ------------------------------------------------------------------ in-band registration
+
+const NS_REGISTER = 'jabber:iq:register';
+
+/**
+ * A long random password that meets every server's rules: 32 characters, not a common one, and
+ * hex, so it never contains a bench username (they all start with "u").
+ */
+const freshPassword = () => randomBytes(16).toString('hex');
+
+/**
+ * XEP-0077 §3.1 back to back on `concurrency` loops: connect, STARTTLS, register a new account
+ * (no login), close politely. Latency is the registration IQ alone, send to result.
+ */
+async function registerLoop(a: { concurrency: number; warmupMs: number; durationMs: number }): Promise<unknown> {
+  const t = need();
+  const h = new Histogram();
+  let seq = 0;
+  let measuring = false;
+  let stop = false;
+  let registrations = 0;
+  let failures = 0;
+  // Unique within a run: every server starts from an empty account store of its own.
+  const prefix = `u-${process.pid.toString(36)}-`;
+  const loop = async () => {
+    while (!stop) {
+      const c = new XmppClient({
+        host: t.host,
+        port: t.port,
+        domain: t.domain,
+        user: `${prefix}${++seq}`,
+        password: freshPassword(),
+        resource: 'register',
+        localAddress: t.sourceAddrs > 0 ? `127.0.0.${2 + (sourceCounter++ % t.sourceAddrs)}` : undefined,
+        timeoutMs: 60000,
+      });
+      try {
+        const took = await c.register();
+        if (measuring) {
+          registrations++;
+          h.add(took);
+        }
+        // As in the login loop: the server's teardown still counts in its CPU time.
+        void c.close(2000);
+      } catch (e) {
+        const err = e as XmppError;
+        noteError(err.kind ?? 'other', err.message);
+        if (measuring) failures++;
+        await sleep(50);
+      }
+    }
+  };
+  const loops = Array.from({ length: a.concurrency }, loop);
+  await sleep(a.warmupMs);
+  measuring = true;
+  const t0 = now();
+  await sleep(a.durationMs);
+  measuring = false;
+  const t1 = now();
+  stop = true;
+  await Promise.all(loops);
+  await sleep(500);
+  return { done: registrations, failures, seconds: (t1 - t0) / 1000, latency: h.toJSON(), errors: takeErrors() };
+}
+
+/**
+ * XEP-0077 §3.3 password changes back to back, one in flight per logged-in user: each new
+ * password is random, so these accounts no longer log in with their bench password afterwards.
+ */
+async function passwordLoop(a: { users: string[]; warmupMs: number; durationMs: number }): Promise<unknown> {
+  const domain = need().domain;
+  const h = new Histogram();
+  let measuring = false;
+  let stop = false;
+  let changes = 0;
+  let failures = 0;
+  const clients: XmppClient[] = [];
+  await pool(a.users, 16, async (user) => {
+    try {
+      clients.push(await login(user, 'password'));
+    } catch {
+      // counted by login()
+    }
+  });
+  if (clients.length === 0) throw new Error('no user logged in');
+  const loop = async (c: XmppClient) => {
+    while (!stop && c.ready) {
+      const t = now();
+      try {
+        const r = await c.iq('set', `<query xmlns='${NS_REGISTER}'><username>${c.opts.user}</username><password>${freshPassword()}</password></query>`, domain);
+        if (attr(r, 'type') !== 'result') throw new Error(`password change refused: ${r.slice(0, 300)}`);
+        if (measuring) {
+          changes++;
+          h.add(now() - t);
+        }
+      } catch (e) {
+        noteError('password', (e as Error).message);
+        if (measuring) failures++;
+        await sleep(50);
+      }
+    }
+  };
+  const loops = clients.map(loop);
+  await sleep(a.warmupMs);
+  measuring = true;
+  const t0 = now();
+  await sleep(a.durationMs);
+  measuring = false;
+  const t1 = now();
+  stop = true;
+  await Promise.all(loops);
+  await pool(clients, 50, (c) => c.close(3000));
+  return { done: changes, failures, sessions: clients.length, seconds: (t1 - t0) / 1000, latency: h.toJSON(), errors: takeErrors() };
+}
+
 // ------------------------------------------------------------------ presence fan-out
 
 interface FanState {
@@ -588,6 +704,8 @@ const handlers: Record<string, (args: never) => unknown> = {
   closeAll,
   chat,
   loginLoop,
+  registerLoop,
+  passwordLoop,
   fanOnline,
   fanSeed,
   fanRun,

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 
 export const ALL_SERVERS = ['jabberx', 'prosody', 'ejabberd'] as const;
-export const ALL_SCENARIOS = ['idle', 'chat', 'login', 'presence'] as const;
+export const ALL_SCENARIOS = ['idle', 'chat', 'login', 'presence', 'register', 'password'] as const;
 
 export interface BenchOptions {
   quick: boolean;
@@ -30,6 +30,8 @@ export interface BenchOptions {
   fanGroup: number;
   fanDrivers: number;
   fanSeedTimeoutMs: number;
+  /** Clients in flight in the registration scenario, and logged-in users in the password one. */
+  registerConcurrency: number;
   /** Spread client connections over this many 127.0.0.x source addresses (0 = the default one). */
   sourceAddrs: number;
   /** Every client enables XEP-0198 stream management (with resumption) after binding. */
@@ -62,6 +64,7 @@ const FULL: BenchOptions = {
   fanGroup: 201,
   fanDrivers: 4,
   fanSeedTimeoutMs: 600000,
+  registerConcurrency: 50,
   sourceAddrs: 0,
   streamManagement: false,
   tmpDir: '/dev/shm',
@@ -86,7 +89,8 @@ const USAGE = `npm run bench [-- options]     (npm run bench:quick for the small
 
   --quick                 small scales (500 idle sessions, 100 pairs, 5 s windows, group of 51)
   --servers LIST          jabberx,prosody,ejabberd (default: all three)
-  --scenarios LIST        idle,chat,login,presence (default: all four)
+  --scenarios LIST        idle,chat,login,presence,register,password (default: all six;
+                          password runs last: it leaves its users with random passwords)
   --stream-management     every client enables XEP-0198 (resumable) after binding, on every server
   --idle LIST             idle-session levels, e.g. 5000,19000
   --pairs LIST            chat pair counts, e.g. 100,1000
@@ -97,6 +101,7 @@ const USAGE = `npm run bench [-- options]     (npm run bench:quick for the small
   --drivers N             users toggling presence at once in the fan-out
   --login-concurrency N   logins in flight in the login-rate scenario
   --login-users N         accounts the login-rate scenario cycles through
+  --register-concurrency N  registrations in flight (register), users changing passwords (password)
   --workers N             load generator processes (1 or 2)
   --iterations N          SCRAM iteration count (default 4096)
   --source-addrs N        spread connections over 127.0.0.2..(N+1)
@@ -131,6 +136,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       drivers: { type: 'string' },
       'login-concurrency': { type: 'string' },
       'login-users': { type: 'string' },
+      'register-concurrency': { type: 'string' },
       workers: { type: 'string' },
       iterations: { type: 'string' },
       'source-addrs': { type: 'string' },
@@ -159,6 +165,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
   v(values.drivers, 'DRIVERS', (s) => (o.fanDrivers = num(s)));
   v(values['login-concurrency'], 'LOGIN_CONCURRENCY', (s) => (o.loginConcurrency = num(s)));
   v(values['login-users'], 'LOGIN_USERS', (s) => (o.loginUsers = num(s)));
+  v(values['register-concurrency'], 'REGISTER_CONCURRENCY', (s) => (o.registerConcurrency = num(s)));
   v(values.workers, 'WORKERS', (s) => (o.workers = Math.min(2, num(s))));
   v(values.iterations, 'ITERATIONS', (s) => (o.iterations = num(s)));
   v(values['source-addrs'], 'SOURCE_ADDRS', (s) => (o.sourceAddrs = num(s)));

@@ -1,6 +1,6 @@
 // The bench's output: the results document (bench/results/<timestamp>.json) and the side-by-side
 // table with JabberX's ratios to Prosody and ejabberd.
-import type { ChatResult, IdleResult, LoginResult, PresenceResult, Errors } from './scenarios.ts';
+import type { AccountWriteResult, ChatResult, IdleResult, LoginResult, PresenceResult, Errors } from './scenarios.ts';
 import type { BenchOptions } from './options.ts';
 
 export interface ServerResult {
@@ -12,6 +12,8 @@ export interface ServerResult {
   chat?: ChatResult[];
   login?: LoginResult;
   presence?: PresenceResult;
+  register?: AccountWriteResult;
+  password?: AccountWriteResult;
   skipped?: string;
   failures: string[];
   errors?: Errors;
@@ -59,6 +61,14 @@ function rows(o: BenchOptions): Row[] {
   out.push({ label: 'login: server CPU ms per login', higherBetter: false, digits: 2, get: (r) => r.login?.serverCpuMsPerLogin });
   out.push({ label: `presence ${o.fanGroup - 1} contacts: stanzas/s delivered`, higherBetter: true, digits: 0, get: (r) => r.presence?.deliveredPerSec });
   out.push({ label: `presence: server CPU %`, higherBetter: false, digits: 0, get: (r) => r.presence?.serverCpuPercent });
+  out.push({ label: 'register: registrations/s (STARTTLS+XEP-0077)', higherBetter: true, digits: 0, get: (r) => r.register?.perSec });
+  out.push({ label: 'register: IQ p50 ms', higherBetter: false, digits: 1, get: (r) => r.register?.p50 });
+  out.push({ label: 'register: IQ p99 ms', higherBetter: false, digits: 1, get: (r) => r.register?.p99 });
+  out.push({ label: 'register: server CPU ms per registration', higherBetter: false, digits: 2, get: (r) => r.register?.serverCpuMsPer });
+  out.push({ label: 'password: changes/s (XEP-0077 §3.3)', higherBetter: true, digits: 0, get: (r) => r.password?.perSec });
+  out.push({ label: 'password: IQ p50 ms', higherBetter: false, digits: 1, get: (r) => r.password?.p50 });
+  out.push({ label: 'password: IQ p99 ms', higherBetter: false, digits: 1, get: (r) => r.password?.p99 });
+  out.push({ label: 'password: server CPU ms per change', higherBetter: false, digits: 2, get: (r) => r.password?.serverCpuMsPer });
   return out;
 }
 

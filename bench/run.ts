@@ -1,5 +1,6 @@
 // `npm run bench`: issue 4's side-by-side benchmark of JabberX, Prosody and ejabberd over XMPP
-// c2s with STARTTLS (RFC 6120) — idle sessions, one-to-one chat, login rate, presence fan-out.
+// c2s with STARTTLS (RFC 6120) — idle sessions, one-to-one chat, login rate, presence fan-out,
+// in-band registration and password change (XEP-0077).
 // Each server runs alone, from its own temporary folder and port on 127.0.0.1, with the same
 // certificate, SCRAM iteration count and storage kind (SQLite); the load comes from one or two
 // worker processes (bench/load-worker.ts). Writes bench/results/<timestamp>.json and a table.
@@ -15,7 +16,7 @@ import { JabberXServer } from './servers/jabberx.ts';
 import { ProsodyServer } from './servers/prosody.ts';
 import { EjabberdServer } from './servers/ejabberd.ts';
 import { WorkerPool } from './worker-pool.ts';
-import { runChat, runIdle, runLogin, runPresence, seedOverXmpp, settle, type Ctx } from './scenarios.ts';
+import { runChat, runIdle, runLogin, runPassword, runPresence, runRegister, seedOverXmpp, settle, type Ctx } from './scenarios.ts';
 import { table, type Results, type ServerResult } from './report.ts';
 import { XmppClient } from './xmpp-client.ts';
 
@@ -55,6 +56,7 @@ function accountCounts(o: BenchOptions): { idle: number; fan: number } {
   if (o.scenarios.includes('idle')) idle = Math.max(idle, ...o.idleLevels);
   if (o.scenarios.includes('chat')) idle = Math.max(idle, 2 * Math.max(...o.chatPairs));
   if (o.scenarios.includes('login')) idle = Math.max(idle, o.loginUsers);
+  if (o.scenarios.includes('password')) idle = Math.max(idle, o.registerConcurrency + 1);
   return { idle, fan: o.scenarios.includes('presence') ? o.fanGroup : 0 };
 }
 
@@ -124,6 +126,9 @@ async function benchServer(server: BenchServer, creds: Credential[], opts: Bench
     }
     if (opts.scenarios.includes('login')) await step('login rate', async () => void (res.login = await runLogin(ctx)));
     if (opts.scenarios.includes('presence')) await step('presence fan-out', async () => void (res.presence = await runPresence(ctx)));
+    if (opts.scenarios.includes('register')) await step('in-band registration', async () => void (res.register = await runRegister(ctx)));
+    // Last: it leaves its users with random passwords.
+    if (opts.scenarios.includes('password')) await step('in-band password change', async () => void (res.password = await runPassword(ctx)));
   } catch (e) {
     res.failures.push((e as Error).message);
     log(`  FAILED ${(e as Error).message}`);
@@ -156,7 +161,8 @@ async function main(): Promise<number> {
   for (const name of opts.servers) {
     const dir = join(runDir, name);
     mkdirSync(dir, { recursive: true });
-    const setup: ServerSetup = { dir, domain: opts.domain, cert, key, iterations: opts.iterations, repo: REPO, streamManagement: opts.streamManagement };
+    const registration = opts.scenarios.includes('register') || opts.scenarios.includes('password');
+    const setup: ServerSetup = { dir, domain: opts.domain, cert, key, iterations: opts.iterations, repo: REPO, streamManagement: opts.streamManagement, registration };
     const check = () => (name === 'prosody' ? ProsodyServer.available() : name === 'ejabberd' ? EjabberdServer.available() : undefined);
     let missing = check();
     if (missing && opts.install) {

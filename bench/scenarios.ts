@@ -1,6 +1,7 @@
-// The four measurements of issue 4, run against one started server through the worker pool:
-// idle sessions (memory per session), one-to-one chat (throughput and latency), login rate
-// (TCP + STARTTLS + SCRAM-SHA-1 + bind) and presence fan-out (RFC 6121 §4 broadcast).
+// The measurements, run against one started server through the worker pool: idle sessions
+// (memory per session), one-to-one chat (throughput and latency), login rate (TCP + STARTTLS +
+// SCRAM-SHA-1 + bind), presence fan-out (RFC 6121 §4 broadcast) and in-band registration and
+// password change (XEP-0077).
 import { idleUser, type RosterPlan } from './accounts.ts';
 import { Histogram } from './histogram.ts';
 import type { BenchOptions } from './options.ts';
@@ -368,6 +369,81 @@ export async function runLogin(ctx: Ctx): Promise<LoginResult> {
     `  ${result.loginsPerSec.toFixed(0)} logins/s (${result.concurrency} in flight), p50 ${result.p50.toFixed(1)} ms, p99 ${result.p99.toFixed(1)} ms, ` +
       `server ${result.serverCpuPercent.toFixed(0)} %, generator ${result.generatorCpuPercent.toFixed(0)} %, failures ${result.failures}`,
   );
+  await settle(ctx);
+  return result;
+}
+
+// ------------------------------------------------------------------ 5. in-band registration
+
+/** Registrations (XEP-0077 §3.1) or password changes (§3.3): the same figures for both. */
+export interface AccountWriteResult extends LatencyFigures {
+  perSec: number;
+  failures: number;
+  concurrency: number;
+  serverCpuMsPer: number;
+  serverCpuPercent: number;
+  generatorCpuPercent: number;
+  otherCpuPercent: number;
+  errors: Errors;
+}
+
+interface AccountWriteReply {
+  done: number;
+  failures: number;
+  seconds: number;
+  latency: ChatReply['latency'];
+  errors: ErrorReport;
+}
+
+async function accountWrites(ctx: Ctx, cmd: string, args: (worker: number) => unknown, concurrency: number): Promise<AccountWriteResult> {
+  const errors: Errors = { counts: {}, samples: [] };
+  const { r, w } = await measured(ctx, () => ctx.pool.all<AccountWriteReply>(cmd, args), ctx.opts);
+  mergeErrors(errors, r);
+  const h = new Histogram();
+  for (const x of r) h.merge(Histogram.fromJSON(x.latency));
+  const seconds = Math.max(...r.map((x) => x.seconds));
+  const done = r.reduce((n, x) => n + x.done, 0);
+  return {
+    perSec: done / seconds,
+    failures: r.reduce((n, x) => n + x.failures, 0),
+    concurrency,
+    ...latency(h),
+    serverCpuMsPer: done ? (1000 * w.serverCpuSeconds) / done : NaN,
+    serverCpuPercent: pct(w.serverCpuSeconds, w.wallSeconds),
+    generatorCpuPercent: pct(w.generatorCpuSeconds, w.wallSeconds),
+    otherCpuPercent: pct(w.otherCpuSeconds, w.wallSeconds),
+    errors,
+  };
+}
+
+function logAccountWrites(ctx: Ctx, what: string, r: AccountWriteResult): void {
+  ctx.log(
+    `  ${r.perSec.toFixed(0)} ${what}/s (${r.concurrency} in flight), IQ p50 ${r.p50.toFixed(1)} ms, p99 ${r.p99.toFixed(1)} ms, ` +
+      `server ${r.serverCpuMsPer.toFixed(2)} ms CPU each (${r.serverCpuPercent.toFixed(0)} %), generator ${r.generatorCpuPercent.toFixed(0)} %, failures ${r.failures}`,
+  );
+  for (const sample of r.errors.samples.slice(0, 3)) ctx.log(`    ${sample}`);
+}
+
+/** New accounts back to back: TCP, STARTTLS, the registration IQ, close; no login. */
+export async function runRegister(ctx: Ctx): Promise<AccountWriteResult> {
+  const { opts, pool } = ctx;
+  const per = Math.max(1, Math.round(opts.registerConcurrency / pool.size));
+  const result = await accountWrites(ctx, 'registerLoop', () => ({ concurrency: per, warmupMs: opts.warmupMs, durationMs: opts.durationMs }), per * pool.size);
+  logAccountWrites(ctx, 'registrations', result);
+  await settle(ctx);
+  return result;
+}
+
+/**
+ * In-band password changes, one in flight per logged-in user u1…uN (u0 stays for the smoke
+ * login). Run last: those users' passwords are random afterwards.
+ */
+export async function runPassword(ctx: Ctx): Promise<AccountWriteResult> {
+  const { opts, pool } = ctx;
+  const users = Array.from({ length: opts.registerConcurrency }, (_, i) => idleUser(i + 1));
+  const parts = split(users, pool.size);
+  const result = await accountWrites(ctx, 'passwordLoop', (i) => ({ users: parts[i], warmupMs: opts.warmupMs, durationMs: opts.durationMs }), users.length);
+  logAccountWrites(ctx, 'password changes', result);
   await settle(ctx);
   return result;
 }

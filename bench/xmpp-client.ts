@@ -1,7 +1,8 @@
 // RFC 6120 §4–§7: a minimal XMPP client for the load generator. Plain TCP, STARTTLS (§5),
-// SASL SCRAM-SHA-1 (§6, RFC 5802) and resource binding (§7); after that it hands every stanza to
-// the caller as a string. No XML tree, no plugin machinery: a full client library would spend
-// more CPU per stanza than the servers under test, and the generator shares their two cores.
+// SASL SCRAM-SHA-1 (§6, RFC 5802) and resource binding (§7), or in-band registration (XEP-0077)
+// instead of the login; after that it hands every stanza to the caller as a string. No XML tree,
+// no plugin machinery: a full client library would spend more CPU per stanza than the servers
+// under test, and the generator shares their two cores.
 import { connect as tcpConnect, type Socket } from 'node:net';
 import { connect as tlsConnect, type TLSSocket } from 'node:tls';
 import { ScramClient, type ScramKeys } from './scram-client.ts';
@@ -11,6 +12,7 @@ const NS_TLS = 'urn:ietf:params:xml:ns:xmpp-tls';
 const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
 const NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind';
 const NS_SESSION = 'urn:ietf:params:xml:ns:xmpp-session';
+const NS_REGISTER = 'jabber:iq:register';
 
 export interface XmppClientOptions {
   host: string;
@@ -85,45 +87,51 @@ export class XmppClient {
     return this.#ready && !this.#closed;
   }
 
+  /** TCP, then STARTTLS (RFC 6120 §5.4.2, the first thing negotiated); the features of the secured stream. */
+  async #secureStream(): Promise<string> {
+    const o = this.opts;
+    const raw = tcpConnect({ host: o.host, port: o.port, localAddress: o.localAddress, noDelay: true });
+    this.#raw = raw;
+    const onRaw = (b: Buffer) => this.#framer.push(b.toString('latin1'));
+    raw.on('data', onRaw);
+    raw.on('error', (e) => this.#end(new XmppError('socket', e.message)));
+    raw.on('close', () => this.#end(this.#closing ? undefined : new XmppError('socket', 'connection closed')));
+    await new Promise<void>((resolve, reject) => {
+      raw.once('connect', resolve);
+      raw.once('error', reject);
+    });
+
+    // RFC 6120 §5.4.2: STARTTLS is the first thing negotiated.
+    const features = await this.#openStream();
+    if (!features.includes('<starttls')) throw new XmppError('features', 'the server offers no STARTTLS');
+    this.send(`<starttls xmlns='${NS_TLS}'/>`);
+    const proceed = await this.#next();
+    if (elementName(proceed) !== 'proceed') throw new XmppError('tls', `STARTTLS refused: ${proceed.slice(0, 80)}`);
+    raw.off('data', onRaw);
+    this.#framer.reset();
+    const secure = tlsConnect({ socket: raw, servername: o.domain, rejectUnauthorized: false });
+    this.#tls = secure;
+    secure.setEncoding('utf8');
+    secure.on('data', (s: string) => this.#framer.push(s));
+    secure.on('error', (e) => this.#end(new XmppError('tls', e.message)));
+    secure.on('close', () => this.#end(this.#closing ? undefined : new XmppError('socket', 'connection closed')));
+    await new Promise<void>((resolve, reject) => {
+      secure.once('secureConnect', resolve);
+      secure.once('error', reject);
+    });
+    this.tlsProtocol = secure.getProtocol() ?? '';
+    this.tlsCipher = secure.getCipher().name;
+    return this.#openStream();
+  }
+
   /** Connect, STARTTLS, SCRAM-SHA-1, bind. Rejects with an XmppError on any failure. */
   async connect(): Promise<void> {
     const o = this.opts;
     const timer = setTimeout(() => this.#end(new XmppError('timeout', `login not done within ${o.timeoutMs ?? 60000} ms`)), o.timeoutMs ?? 60000);
     try {
-      const raw = tcpConnect({ host: o.host, port: o.port, localAddress: o.localAddress, noDelay: true });
-      this.#raw = raw;
-      const onRaw = (b: Buffer) => this.#framer.push(b.toString('latin1'));
-      raw.on('data', onRaw);
-      raw.on('error', (e) => this.#end(new XmppError('socket', e.message)));
-      raw.on('close', () => this.#end(this.#closing ? undefined : new XmppError('socket', 'connection closed')));
-      await new Promise<void>((resolve, reject) => {
-        raw.once('connect', resolve);
-        raw.once('error', reject);
-      });
-
-      // RFC 6120 §5.4.2: STARTTLS is the first thing negotiated.
-      let features = await this.#openStream();
-      if (!features.includes('<starttls')) throw new XmppError('features', 'the server offers no STARTTLS');
-      this.send(`<starttls xmlns='${NS_TLS}'/>`);
-      const proceed = await this.#next();
-      if (elementName(proceed) !== 'proceed') throw new XmppError('tls', `STARTTLS refused: ${proceed.slice(0, 80)}`);
-      raw.off('data', onRaw);
-      this.#framer.reset();
-      const secure = tlsConnect({ socket: raw, servername: o.domain, rejectUnauthorized: false });
-      this.#tls = secure;
-      secure.setEncoding('utf8');
-      secure.on('data', (s: string) => this.#framer.push(s));
-      secure.on('error', (e) => this.#end(new XmppError('tls', e.message)));
-      secure.on('close', () => this.#end(this.#closing ? undefined : new XmppError('socket', 'connection closed')));
-      await new Promise<void>((resolve, reject) => {
-        secure.once('secureConnect', resolve);
-        secure.once('error', reject);
-      });
-      this.tlsProtocol = secure.getProtocol() ?? '';
-      this.tlsCipher = secure.getCipher().name;
+      let features = await this.#secureStream();
 
       // RFC 6120 §6: SASL, SCRAM-SHA-1 only (the mechanism every server here offers).
-      features = await this.#openStream();
       if (!/<mechanism>SCRAM-SHA-1<\/mechanism>/.test(features)) throw new XmppError('features', 'the server offers no SCRAM-SHA-1');
       const scram = new ScramClient(o.user, o.password, o.keyCache);
       this.send(`<auth xmlns='${NS_SASL}' mechanism='SCRAM-SHA-1'>${scram.first()}</auth>`);
@@ -166,6 +174,32 @@ export class XmppClient {
       this.#ready = true;
       // Stanzas that arrived right behind the bind result.
       for (const xml of this.#queue.splice(0)) this.#dispatch(xml);
+    } catch (e) {
+      this.#end(e instanceof XmppError ? e : new XmppError('other', (e as Error).message));
+      throw this.#closeError ?? e;
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  /**
+   * XEP-0077 §3.1: connect, STARTTLS, then register the account (user, password of the options)
+   * on the unauthenticated stream. Resolves with the milliseconds the registration IQ took.
+   */
+  async register(): Promise<number> {
+    const o = this.opts;
+    const timer = setTimeout(() => this.#end(new XmppError('timeout', `registration not done within ${o.timeoutMs ?? 60000} ms`)), o.timeoutMs ?? 60000);
+    try {
+      await this.#secureStream();
+      const t0 = performance.now();
+      this.send(
+        `<iq type='set' id='reg1'><query xmlns='${NS_REGISTER}'><username>${escapeXml(o.user)}</username>` +
+          `<password>${escapeXml(o.password)}</password></query></iq>`,
+      );
+      const reply = await this.#next();
+      const took = performance.now() - t0;
+      if (elementName(reply) !== 'iq' || attr(reply, 'type') !== 'result') throw new XmppError('register', `registration refused: ${reply.slice(0, 300)}`);
+      return took;
     } catch (e) {
       this.#end(e instanceof XmppError ? e : new XmppError('other', (e as Error).message));
       throw this.#closeError ?? e;

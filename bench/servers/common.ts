@@ -40,6 +40,8 @@ export interface ServerSetup {
   repo: string;
   /** XEP-0198 on every session (--stream-management): each server gets its module for it. */
   streamManagement: boolean;
+  /** In-band registration (XEP-0077) open to anyone and unthrottled: the register and password scenarios. */
+  registration: boolean;
 }
 
 /**

@@ -17,6 +17,15 @@ function ejabberdPriv(): string | undefined {
   return candidates.find((p) => existsSync(join(p, 'sql', 'lite.sql')));
 }
 
+// Open, unthrottled in-band registration (mod_register), for the bench only: anyone, from any
+// address, and no registration_timeout (by default one registration per address per 600 s).
+const REGISTRATION_OPEN = `  mod_register:
+    access: register
+    ip_access: all
+    password_strength: 0
+registration_timeout: infinity
+`;
+
 export class EjabberdServer implements BenchServer {
   readonly name = 'ejabberd';
   readonly version = debVersion('ejabberd');
@@ -79,6 +88,8 @@ access_rules:
     allow: local
   c2s:
     allow: all
+  register:
+    allow: all
 shaper_rules:
   c2s_shaper: none
 modules:
@@ -86,7 +97,7 @@ modules:
     versioning: false
   mod_offline: {}
   mod_ping: {}
-${this.#setup.streamManagement ? '  mod_stream_mgmt: {}\n' : ''}`;
+${this.#setup.streamManagement ? '  mod_stream_mgmt: {}\n' : ''}${this.#setup.registration ? REGISTRATION_OPEN : ''}`;
     writeFileSync(join(this.#dir, 'ejabberd.yml'), cfg);
   }
 

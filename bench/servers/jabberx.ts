@@ -1,6 +1,7 @@
 // JabberX under test: this checkout, started as `node src/main.ts start --config <generated>`
 // with c2s STARTTLS on 127.0.0.1, the bench certificate, SCRAM at the common iteration count and
-// only the modules the other two servers also run (roster, offline, ping).
+// only the modules the other two servers also run (roster, offline, ping; register, open, when
+// the run has the registration scenarios).
 import { spawn, execFileSync, type ChildProcess } from 'node:child_process';
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
@@ -8,6 +9,14 @@ import { stringify } from 'yaml';
 import type { Credential } from '../accounts.ts';
 import { freePort, spawnWithLimit, stopTree, tail, type BenchServer, type PrepareResult, type ServerSetup } from './common.ts';
 import { VERSION } from '../../src/version.ts';
+
+/**
+ * Open in-band registration for the register and password scenarios. This is a benchmark, not a
+ * test of the defences: every registration comes from 127.0.0.1, so the per-address and
+ * per-network limits (3 and 10 an hour by default) are raised out of reach; the username and
+ * password rules stay as they are (the generator's names and long random passwords pass them).
+ */
+const REGISTER_OPEN = { mode: 'open', max_per_address: 1_000_000_000, max_per_range: 1_000_000_000 };
 
 export class JabberXServer implements BenchServer {
   readonly name = 'jabberx';
@@ -48,7 +57,7 @@ export class JabberXServer implements BenchServer {
       hosts: { [this.domain]: {} },
       // The clique seeding (over XMPP for JabberX) has up to 200 requests pending per user at
       // once; the default cap (100, an anti-flood limit) would drop some of them.
-      modules: { roster: { max_pending_requests: 1000 }, offline: {}, ping: {} },
+      modules: { roster: { max_pending_requests: 1000 }, offline: {}, ping: {}, ...(this.#setup.registration ? { register: REGISTER_OPEN } : {}) },
     };
     writeFileSync(this.#config, stringify(cfg));
   }

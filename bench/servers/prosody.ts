@@ -10,6 +10,16 @@ import { commandExists, debVersion, freePort, spawnWithLimit, stopTree, tail, wa
 
 const lua = (s: string) => JSON.stringify(s); // a JSON string is a valid Lua string literal here
 
+/**
+ * Open, unthrottled in-band registration (mod_register, 0.12), for the bench only. Its
+ * mod_register_limits throttles an address only when registration_throttle_max is set, which
+ * min_seconds_between_registrations implies (= 1 per that many seconds): both stay unset, as
+ * 0 seconds would make a throttle of one per zero seconds. 127.0.0.1 is on its allowlist anyway.
+ */
+const REGISTRATION_OPEN = `allow_registration = true
+registration_allowlist = { "127.0.0.1", "::1" }
+`;
+
 export class ProsodyServer implements BenchServer {
   readonly name = 'prosody';
   readonly version = debVersion('prosody');
@@ -45,7 +55,7 @@ pidfile = ${lua(join(d, 'prosody.pid'))}
 data_path = ${lua(join(d, 'data'))}
 certificates = ${lua(d)}
 log = { warn = ${lua(join(d, 'prosody.log'))} }
-modules_enabled = { "roster", "saslauth", "tls", "ping"${s.streamManagement ? ', "smacks"' : ''} }
+modules_enabled = { "roster", "saslauth", "tls", "ping"${s.streamManagement ? ', "smacks"' : ''}${s.registration ? ', "register"' : ''} }
 modules_disabled = { "s2s", "s2s_auth_certs", "dialback" }
 c2s_ports = { ${this.port} }
 c2s_interfaces = { "127.0.0.1" }
@@ -59,7 +69,7 @@ default_iteration_count = ${s.iterations}
 storage = "sql"
 sql = { driver = "SQLite3", database = ${lua(this.#db)} }
 ssl = { certificate = ${lua(s.cert)}, key = ${lua(s.key)} }
-VirtualHost ${lua(this.domain)}
+${s.registration ? REGISTRATION_OPEN : ''}VirtualHost ${lua(this.domain)}
 `;
     writeFileSync(join(d, 'prosody.cfg.lua'), cfg);
   }
