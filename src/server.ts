@@ -269,6 +269,7 @@ export class Server implements ServerCore {
         admins: () => this.config.security.admins,
         httpRoutes: this.httpRoutes,
         webBase: (host) => this.#webBase(host),
+        dataDir: this.config.data_dir,
       });
     }
     if (opts.listen === false) return;

@@ -223,6 +223,19 @@ export interface ModuleContext<O> {
      */
     baseUrl(): string | undefined;
   };
+  /**
+   * Files a module keeps outside the stores (e.g. uploaded files), encrypted by the module with
+   * one key per file: the key is wrapped by the storage key hierarchy, bound to this host, this
+   * module and `context` (e.g. the file's name on disk), so the module never sees the master key.
+   */
+  readonly sealedFiles: {
+    /** This module's folder on this host under data_dir, made (mode 0700) on first use; undefined in in-process test hosts. */
+    dir(): string | undefined;
+    /** A new random 256-bit key and its wrapped form, to keep with the file's metadata. */
+    newKey(context: string): { key: Buffer; wrapped: string };
+    /** The key again; throws when the wrapped form was altered or made for another context. */
+    openKey(wrapped: string, context: string): Buffer;
+  };
   /** Services modules on this host offer each other (src/core/shared.ts). */
   readonly shared: {
     provide<K extends SharedName>(name: K, value: SharedMap[K]): void;
