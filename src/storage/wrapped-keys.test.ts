@@ -18,7 +18,7 @@ it('wraps a key bound to its context, and opens it after a restart with the same
   assert.ok(db.unwrapKey(wrapped, 'file-a').equals(key));
   assert.throws(() => db.unwrapKey(wrapped, 'file-b'), SealError);
   const altered = Buffer.from(wrapped, 'base64');
-  altered[altered.length - 1] ^= 1;
+  altered.writeUInt8(altered.readUInt8(altered.length - 1) ^ 1, altered.length - 1);
   assert.throws(() => db.unwrapKey(altered.toString('base64'), 'file-a'), SealError);
   await db.close();
   assert.throws(() => db.wrapKey(key, 'file-a'));
