@@ -9,7 +9,7 @@
 #   reply    {"id": 1, "ok": true, ...} or {"id": 1, "ok": false, "error": "..."}
 #   event    {"event": "stanza", "xml": "...", "name": "message", ...} (no "id")
 # Commands: connect, send_message, send_presence, send_raw, iq, roster_get, roster_set,
-#           subscribe, enable_carbons, adhoc_list, adhoc_run, disconnect, quit.
+#           subscribe, enable_carbons, adhoc_list, adhoc_run, upload_file, disconnect, quit.
 import asyncio
 import json
 import logging
@@ -297,6 +297,20 @@ class Driver:
             return await asyncio.wait_for(fut, timeout=float(m.get('timeout', 20)))
         except asyncio.TimeoutError:
             return {'ok': False, 'error': 'timeout', 'responses': responses}
+
+    async def cmd_upload_file(self, m):
+        """XEP-0363 with slixmpp's xep_0363 upload_file: it finds the service through disco on
+        the account's domain, asks for a slot and PUTs the file with aiohttp; the GET URL, or the
+        plugin's error (e.g. FileTooBig, HTTPError, an IQ error's condition)."""
+        if 'xep_0363' not in self.xmpp.plugin:
+            self.xmpp.register_plugin('xep_0363')
+        try:
+            url = await self.xmpp['xep_0363'].upload_file(m['path'], content_type=m.get('content_type'), timeout=float(m.get('timeout', 20)))
+        except Exception as e:
+            stanza = getattr(e, 'iq', None)
+            condition = stanza['error']['condition'] if stanza is not None else None
+            return {'ok': True, 'error': type(e).__name__, 'condition': condition, 'detail': str(e)}
+        return {'ok': True, 'url': url}
 
     async def cmd_disconnect(self, m):
         if self.xmpp is None:
