@@ -95,7 +95,7 @@ export function uploadHandler(deps: UploadHttpDeps): HttpRouteHandler {
     const length = Number(lengthHeader);
     if (length > deps.maxFileSize || length > slot.size) return plain(res, 413, 'The body is larger than the slot.', { Connection: 'close' });
     if (length !== slot.size) return plain(res, 400, 'Content-Length is not the size the slot was requested for.', { Connection: 'close' });
-    if (slot.type !== '' && mediaType(req.headers['content-type']) !== slot.type) {
+    if (slot.type !== '' && mediaType(req.headers['content-type']) !== mediaType(slot.type)) {
       return plain(res, 415, 'Content-Type is not the type the slot was requested for.', { Connection: 'close' });
     }
     if (!deps.slots.take(token)) return plain(res, 409, 'This slot was already used.');

@@ -28,7 +28,8 @@ export function sanitizeFilename(raw: string): string | undefined {
   return name;
 }
 
-const TYPE = /^[a-z0-9][\w.+-]*\/[a-z0-9][\w.+-]*$/;
+/** A media type with optional parameters (RFC 9110 §8.3.1), e.g. `text/plain; charset=utf-8`. */
+const TYPE = /^[a-z0-9][\w.+-]*\/[a-z0-9][\w.+-]*(\s*;\s*[\w.+-]+=("[^"\\]*"|[\w.+-]+))*$/;
 
 function mib(bytes: number): string {
   return `${Math.round((bytes / 1048576) * 10) / 10} MiB`;
@@ -96,7 +97,7 @@ export const upload = defineModule({
       if (!/^\d{1,15}$/.test(rawSize)) throw badRequest('The size must be a whole number of bytes.');
       const size = Number(rawSize);
       const type = (req.attrs['content-type'] ?? '').trim().toLowerCase();
-      if (type !== '' && !TYPE.test(type)) throw badRequest('The content-type is not a media type.');
+      if (type !== '' && (type.length > 255 || !TYPE.test(type))) throw badRequest('The content-type is not a media type.');
       if (size > o.max_file_size) {
         throw new StanzaError('not-acceptable', `The file is too large: at most ${mib(o.max_file_size)}.`, 'modify',
           el('file-too-large', { xmlns: NS_UPLOAD }, el('max-file-size', {}, String(o.max_file_size))));
