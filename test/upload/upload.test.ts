@@ -111,6 +111,15 @@ describe('HTTP File Upload (XEP-0363)', () => {
     await wrong.arrayBuffer();
   });
 
+  it('the privacy policy states the expiry, the quota and that links are public', async () => {
+    const res = await fetch(`${base}/privacy.txt`);
+    const text = (await res.text()).replace(/\s+/g, ' ');
+    assert.match(text, /Uploads: deleted once older than 14 days/);
+    assert.match(text, /Files you upload: each file you share/);
+    assert.match(text, /can be downloaded by anyone who holds their link/);
+    assert.match(text, /Each account may keep up to 500 MiB of files, at most 50 MiB each/);
+  });
+
   it('answers the CORS preflight of a web client PUT', async () => {
     const res = await fetch(`${base}/upload/${randomBytes(32).toString('base64url')}/x.png`, {
       method: 'OPTIONS',
