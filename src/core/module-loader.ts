@@ -276,8 +276,8 @@ function makeContext(rt: HostRuntime, mod: AnyModule, options: unknown, deps: Lo
     },
     isAdmin: (jid) => (deps.admins?.() ?? []).includes(jid.bareString),
     http: {
-      route(prefix, handler) {
-        if (deps.httpRoutes) rt.addDisposer(deps.httpRoutes.add(host, prefix, handler));
+      route(prefix, handler, opts) {
+        if (deps.httpRoutes) rt.addDisposer(deps.httpRoutes.add(host, prefix, handler, opts));
       },
       baseUrl: () => deps.webBase?.(host),
     },

@@ -8,7 +8,7 @@ import type { HookHandler, HookName, Phase } from './hooks.ts';
 import type { ArchiveStore, Json, KeyValueStore, MapStore } from './storage.ts';
 import type { OptionDecls, OptionValues } from './options.ts';
 import type { SharedMap, SharedName } from './shared.ts';
-import type { HttpRouteHandler } from './http-routes.ts';
+import type { HttpRouteHandler, HttpRouteOptions } from './http-routes.ts';
 
 export interface XepRef {
   number: number;
@@ -216,7 +216,7 @@ export interface ModuleContext<O> {
   isAdmin(jid: Jid): boolean;
   readonly http: {
     /** Serves paths at and under `prefix` (e.g. '/account') on the HTTP(S) listeners for this host (src/core/http-routes.ts). */
-    route(prefix: string, handler: HttpRouteHandler): void;
+    route(prefix: string, handler: HttpRouteHandler, opts?: HttpRouteOptions): void;
     /**
      * Where this host's web pages are reached, e.g. 'https://example.org:5281' (the https
      * listener, else the http one, at the host's name); undefined without either.

@@ -87,24 +87,26 @@ export function uploadHandler(deps: UploadHttpDeps): HttpRouteHandler {
   const uploading = new Set<string>();
 
   async function put(req: http.IncomingMessage, res: http.ServerResponse, token: string): Promise<void> {
-    if (uploading.has(token) || (await deps.files.get(token))) return plain(res, 409, 'This slot was already used.');
+    // A refused PUT's body is not read: the connection closes rather than drain it.
+    const refuse = (status: number, text: string) => plain(res, status, text, { Connection: 'close' });
+    if (uploading.has(token) || (await deps.files.get(token))) return refuse(409, 'This slot was already used.');
     const slot = deps.slots.peek(token);
-    if (!slot) return plain(res, 404, 'No such upload slot (it may have expired).');
+    if (!slot) return refuse(404, 'No such upload slot (it may have expired).');
     const lengthHeader = req.headers['content-length'];
-    if (lengthHeader === undefined || !/^\d+$/.test(lengthHeader)) return plain(res, 411, 'Content-Length is required.');
+    if (lengthHeader === undefined || !/^\d+$/.test(lengthHeader)) return refuse(411, 'Content-Length is required.');
     const length = Number(lengthHeader);
-    if (length > deps.maxFileSize || length > slot.size) return plain(res, 413, 'The body is larger than the slot.', { Connection: 'close' });
-    if (length !== slot.size) return plain(res, 400, 'Content-Length is not the size the slot was requested for.', { Connection: 'close' });
+    if (length > deps.maxFileSize || length > slot.size) return refuse(413, 'The body is larger than the slot.');
+    if (length !== slot.size) return refuse(400, 'Content-Length is not the size the slot was requested for.');
     if (slot.type !== '' && mediaType(req.headers['content-type']) !== mediaType(slot.type)) {
-      return plain(res, 415, 'Content-Type is not the type the slot was requested for.', { Connection: 'close' });
+      return refuse(415, 'Content-Type is not the type the slot was requested for.');
     }
-    if (!deps.slots.take(token)) return plain(res, 409, 'This slot was already used.');
+    if (!deps.slots.take(token)) return refuse(409, 'This slot was already used.');
     uploading.add(token);
     try {
       await deps.files.add(token, { owner: slot.owner, name: slot.name, size: slot.size, type: slot.type || 'application/octet-stream' }, req);
       plain(res, 201, 'Stored.');
     } catch (err) {
-      if (err instanceof SealedFileError) plain(res, 400, 'The body does not have the announced size.', { Connection: 'close' });
+      if (err instanceof SealedFileError) refuse(400, 'The body does not have the announced size.');
       else throw err;
     } finally {
       uploading.delete(token);

@@ -55,6 +55,7 @@ export const upload = defineModule({
     max_file_size: option.size('50MiB', 'largest file one upload may hold', { min: 1 }),
     quota: option.size('500MiB', 'most bytes one account may have stored at once (files count until they expire)', { min: 1 }),
     max_age: option.period('14d', 'files are deleted this long after their upload', { min: 1000 }),
+    upload_time: option.period('15m', 'longest one upload (PUT) may take to arrive: the web listeners then allow a request this long (other pages keep 15 s for a body)', { min: 15_000, max: 86_400_000 }),
     max_pending_slots: option.integer(10, `upload slots one account may hold unused at once (each valid ${SLOT_LIFETIME_MS / 60_000} min; ${MAX_PENDING_TOTAL} per host in all)`, { min: 1, max: 1000 }),
   },
   setup(ctx) {
@@ -70,7 +71,7 @@ export const upload = defineModule({
     ctx.http.route(ROUTE, uploadHandler({
       slots, files, maxFileSize: o.max_file_size,
       logError: (err) => ctx.log.error({ error: err instanceof Error ? err.name : 'unknown', code: (err as { code?: unknown } | null)?.code }, 'upload: a file could not be stored or served'),
-    }));
+    }), { requestTimeoutMs: o.upload_time });
     ctx.retention('uploads', o.max_age, (cutoff) => files.purgeOlderThan(cutoff));
     ctx.hooks.on('user/deleted', async ({ user }) => {
       slots.dropOwner(user);
