@@ -157,6 +157,12 @@ describe('HTTP File Upload (XEP-0363)', () => {
     assert.equal(res.headers.get('content-type'), 'text/html');
     assert.equal(res.headers.get('content-disposition'), `attachment; filename="page _one_.html"; filename*=UTF-8''page%20%22one%22.html`);
 
+    // The owner's copy of their data lists the file with its link.
+    const exported = await server.cli(['export', 'bob@localhost']);
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.match(exported.stdout, /<uploads xmlns=["']urn:jabberx:upload:0["']>/);
+    assert.ok(exported.stdout.includes(slot.get.replace(/&/g, '&amp;')), 'the link in the export');
+
     // Path separators never reach the name.
     const sep = await requestSlot(bob, '../../etc/passwd', 1, 'text/plain');
     assert.match(sep.put, /\/passwd$/);

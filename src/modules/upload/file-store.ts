@@ -49,6 +49,11 @@ export class FileStore {
     return this.#byToken.get(token);
   }
 
+  /** The owner's files by link token. */
+  list(owner: string): Promise<Map<string, OwnedFile>> {
+    return this.#byOwner.getAll(owner);
+  }
+
   async used(owner: string): Promise<number> {
     let sum = 0;
     for (const f of (await this.#byOwner.getAll(owner)).values()) sum += f.size;

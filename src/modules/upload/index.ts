@@ -15,6 +15,8 @@ export const NS_UPLOAD = 'urn:xmpp:http:upload:0';
 const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
 const NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
 const NS_DATA = 'jabber:x:data';
+/** The list of a user's files in their export (XEP-0227 defines none). */
+export const NS_EXPORT = 'urn:jabberx:upload:0';
 const SLOT_LIFETIME_MS = 5 * 60_000;
 const MAX_NAME_BYTES = 255;
 
@@ -78,6 +80,16 @@ export const upload = defineModule({
       await files.deleteOwner(user);
     });
 
+    const linkBase = (): string => (o.base_url || ctx.http.baseUrl() || '').replace(/\/+$/, '');
+    const link = (token: string, name: string): string => `${linkBase()}${ROUTE}/${token}/${encodeURIComponent(name)}`;
+    // The user's copy of their data: the list of their files with their links (not the bytes,
+    // which the links give). XEP-0227 has no element for it: an extension element of our own.
+    ctx.hooks.on('user/export', async ({ user, add }) => {
+      const owned = [...(await files.list(user))].sort(([, a], [, b]) => a.created.localeCompare(b.created));
+      if (owned.length === 0) return;
+      add(el('uploads', { xmlns: NS_EXPORT }, ...owned.map(([token, f]) => el('file', { name: f.name, size: String(f.size), uploaded: f.created, url: link(token, f.name) }))));
+    });
+
     const info = (): Element => el('query', { xmlns: NS_DISCO_INFO },
       el('identity', { category: 'store', type: 'file', name: 'HTTP File Upload' }),
       el('feature', { var: NS_DISCO_INFO }),
@@ -90,6 +102,7 @@ export const upload = defineModule({
 
     const requestSlot = async (from: Jid, req: Element): Promise<Element> => {
       if (from.domain !== ctx.host || from.local === '') throw new StanzaError('not-allowed', 'Only accounts of this server can upload files.');
+      if (linkBase() === '') throw new StanzaError('service-unavailable', 'The server has no web listener for uploads.');
       const rawName = req.attrs['filename'];
       const rawSize = req.attrs['size'];
       if (rawName === undefined || rawSize === undefined) throw badRequest('A request needs filename and size attributes.');
@@ -112,9 +125,7 @@ export const upload = defineModule({
       if ('full' in made) {
         throw new StanzaError('resource-constraint', made.full === 'user' ? 'Too many upload slots are waiting for their upload; try again in a few minutes.' : 'The upload service is busy; try again in a few minutes.', 'wait');
       }
-      const base = (o.base_url || ctx.http.baseUrl() || '').replace(/\/+$/, '');
-      if (base === '') throw new StanzaError('service-unavailable', 'The server has no web listener for uploads.');
-      const url = `${base}${ROUTE}/${made.token}/${encodeURIComponent(name)}`;
+      const url = link(made.token, name);
       return el('slot', { xmlns: NS_UPLOAD }, el('put', { url }), el('get', { url }));
     };
 
