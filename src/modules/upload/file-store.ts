@@ -2,7 +2,7 @@
 // metadata in the module's stores (sealed at rest like every store): by link token (what a
 // download looks up) and by owner (the quota, and deletion with the account).
 import { randomBytes } from 'node:crypto';
-import { rm } from 'node:fs/promises';
+import { readdir, rm, stat } from 'node:fs/promises';
 import { join } from 'node:path';
 import type { KeyValueStore, MapStore } from '../../core/storage.ts';
 import { readSealed, writeSealed } from './sealed-file.ts';
@@ -101,6 +101,28 @@ export class FileStore {
         await this.delete(token);
         n++;
       }
+    }
+    return n;
+  }
+
+  /**
+   * Deletes files in the folder that no record names and that are older than `minAgeMs` (younger
+   * ones may be uploads still arriving): what a crash during an upload leaves behind.
+   */
+  async sweepOrphans(minAgeMs: number): Promise<number> {
+    const named = new Set<string>();
+    for (const token of await this.#byToken.users()) {
+      const file = await this.#byToken.get(token);
+      if (file) named.add(file.disk);
+    }
+    let n = 0;
+    for (const entry of await readdir(this.#dir)) {
+      if (named.has(entry)) continue;
+      const path = join(this.#dir, entry);
+      const info = await stat(path).catch(() => undefined);
+      if (!info?.isFile() || Date.now() - info.mtimeMs < minAgeMs) continue;
+      await rm(path, { force: true });
+      n++;
     }
     return n;
   }

@@ -74,7 +74,10 @@ export const upload = defineModule({
       slots, files, maxFileSize: o.max_file_size,
       logError: (err) => ctx.log.error({ error: err instanceof Error ? err.name : 'unknown', code: (err as { code?: unknown } | null)?.code }, 'upload: a file could not be stored or served'),
     }), { requestTimeoutMs: o.upload_time });
-    ctx.retention('uploads', o.max_age, (cutoff) => files.purgeOlderThan(cutoff));
+    ctx.retention('uploads', o.max_age, async (cutoff) => {
+      await files.sweepOrphans(o.upload_time + 60_000);
+      return files.purgeOlderThan(cutoff);
+    });
     ctx.hooks.on('user/deleted', async ({ user }) => {
       slots.dropOwner(user);
       await files.deleteOwner(user);
