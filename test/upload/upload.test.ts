@@ -34,7 +34,8 @@ describe('HTTP File Upload (XEP-0363)', () => {
 
   before(async () => {
     ({ server, base, httpsPort } = await startUploadServer({
-      users: [['alice@localhost', 'pw-alice'], ['bob@localhost', 'pw-bob'], ['carol@localhost', 'pw-carol'], ['dave@localhost', 'pw-dave']],
+      hosts: ['localhost', 'other.localhost'],
+      users: [['alice@localhost', 'pw-alice'], ['bob@localhost', 'pw-bob'], ['carol@localhost', 'pw-carol'], ['dave@localhost', 'pw-dave'], ['erin@other.localhost', 'pw-erin']],
     }));
   });
   after(async () => {
@@ -178,6 +179,12 @@ describe('HTTP File Upload (XEP-0363)', () => {
       const err = await slotError(carol, attrs);
       assert.ok(err.getChild('bad-request', 'urn:ietf:params:xml:ns:xmpp-stanzas'), JSON.stringify(attrs));
     }
+  });
+
+  it('gives slots to accounts of its own host only', async (t) => {
+    const erin = await server.connectClient(t, 'erin@other.localhost');
+    const err = await slotError(erin, { filename: 'a.txt', size: '1' });
+    assert.ok(err.getChild('not-allowed', 'urn:ietf:params:xml:ns:xmpp-stanzas'));
   });
 
   it('bounds the pending slots of one account while others keep uploading', async (t) => {
