@@ -83,13 +83,10 @@ export function parseRange(header: string | undefined, size: number): Range {
 }
 
 export function uploadHandler(deps: UploadHttpDeps): HttpRouteHandler {
-  /** Tokens whose PUT is running: a second PUT meanwhile is a conflict too. */
-  const uploading = new Set<string>();
-
   async function put(req: http.IncomingMessage, res: http.ServerResponse, token: string): Promise<void> {
     // A refused PUT's body is not read: the connection closes rather than drain it.
     const refuse = (status: number, text: string) => plain(res, status, text, { Connection: 'close' });
-    if (uploading.has(token) || (await deps.files.get(token))) return refuse(409, 'This slot was already used.');
+    if (deps.slots.isUploading(token) || (await deps.files.get(token))) return refuse(409, 'This slot was already used.');
     const slot = deps.slots.peek(token);
     if (!slot) return refuse(404, 'No such upload slot (it may have expired).');
     const lengthHeader = req.headers['content-length'];
@@ -101,7 +98,6 @@ export function uploadHandler(deps: UploadHttpDeps): HttpRouteHandler {
       return refuse(415, 'Content-Type is not the type the slot was requested for.');
     }
     if (!deps.slots.take(token)) return refuse(409, 'This slot was already used.');
-    uploading.add(token);
     try {
       await deps.files.add(token, { owner: slot.owner, name: slot.name, size: slot.size, type: slot.type || 'application/octet-stream' }, req);
       plain(res, 201, 'Stored.');
@@ -109,7 +105,7 @@ export function uploadHandler(deps: UploadHttpDeps): HttpRouteHandler {
       if (err instanceof SealedFileError) refuse(400, 'The body does not have the announced size.');
       else throw err;
     } finally {
-      uploading.delete(token);
+      deps.slots.done(token);
     }
   }
 
@@ -166,6 +162,11 @@ export function uploadHandler(deps: UploadHttpDeps): HttpRouteHandler {
       if (!file) return plain(res, 404, 'Not Found');
       await get(req, res, file);
     } catch (err) {
+      // A client that went away (a cancelled download or upload) is no error of ours.
+      if (req.destroyed || res.destroyed) {
+        res.destroy();
+        return;
+      }
       deps.logError(err);
       if (!res.headersSent) plain(res, 500, 'The file could not be served.');
       else res.destroy();

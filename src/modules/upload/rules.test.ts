@@ -43,5 +43,9 @@ it('bounds the pending slots per user; a slot is taken once', () => {
   assert.ok('token' in a);
   assert.equal(slots.take(a.token)?.name, 'a');
   assert.equal(slots.take(a.token), undefined);
+  assert.ok(slots.isUploading(a.token));
+  assert.equal(slots.reserved('alice'), 3, 'an upload under way still counts');
+  slots.done(a.token);
+  assert.equal(slots.reserved('alice'), 2);
   assert.ok('token' in slots.create({ owner: 'alice', name: 'd', size: 1, type: '' }));
 });

@@ -16,6 +16,8 @@ export const MAX_PENDING_TOTAL = 10_000;
 
 export class Slots {
   readonly #pending = new Map<string, Slot>();
+  /** Slots whose PUT is arriving: still counted against the quota, and a second PUT is refused. */
+  readonly #uploading = new Map<string, Slot>();
   readonly #perUser: number;
   readonly #lifetimeMs: number;
 
@@ -32,10 +34,12 @@ export class Slots {
     return [...this.#pending.values()].filter((s) => s.owner === owner);
   }
 
-  /** Bytes the owner has reserved with pending slots. */
+  /** Bytes the owner has reserved with pending slots and uploads under way. */
   reserved(owner: string): number {
     this.#sweep(Date.now());
-    return this.#of(owner).reduce((n, s) => n + s.size, 0);
+    let n = 0;
+    for (const s of [...this.#pending.values(), ...this.#uploading.values()]) if (s.owner === owner) n += s.size;
+    return n;
   }
 
   /** A new slot's token (256 random bits), or why there is none. */
@@ -49,12 +53,23 @@ export class Slots {
     return { token };
   }
 
-  /** Takes a slot for its one upload: a second take of the same token gets nothing. */
+  /** Takes a slot for its one upload (until done()): a second take of the same token gets nothing. */
   take(token: string): Slot | undefined {
     const slot = this.#pending.get(token);
     if (!slot) return undefined;
     this.#pending.delete(token);
-    return slot.expires > Date.now() ? slot : undefined;
+    if (slot.expires <= Date.now()) return undefined;
+    this.#uploading.set(token, slot);
+    return slot;
+  }
+
+  /** The upload of a taken slot ended (stored or failed). */
+  done(token: string): void {
+    this.#uploading.delete(token);
+  }
+
+  isUploading(token: string): boolean {
+    return this.#uploading.has(token);
   }
 
   /** Whether an unexpired slot waits for this token (without taking it). */
@@ -69,5 +84,6 @@ export class Slots {
 
   clear(): void {
     this.#pending.clear();
+    this.#uploading.clear();
   }
 }
