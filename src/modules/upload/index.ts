@@ -33,8 +33,12 @@ export function sanitizeFilename(raw: string): string | undefined {
 /** A media type with optional parameters (RFC 9110 §8.3.1), e.g. `text/plain; charset=utf-8`. */
 const TYPE = /^[a-z0-9][\w.+-]*\/[a-z0-9][\w.+-]*(\s*;\s*[\w.+-]+=("[^"\\]*"|[\w.+-]+))*$/;
 
-function mib(bytes: number): string {
-  return `${Math.round((bytes / 1048576) * 10) / 10} MiB`;
+/** 52428800 -> "50 MiB", 1536 -> "1.5 KiB", 100 -> "100 bytes". */
+function sizeText(bytes: number): string {
+  for (const [unit, size] of [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 1024]] as const) {
+    if (bytes >= size) return `${Math.round((bytes / size) * 10) / 10} ${unit}`;
+  }
+  return `${bytes} bytes`;
 }
 
 export const upload = defineModule({
@@ -116,13 +120,13 @@ export const upload = defineModule({
       const type = (req.attrs['content-type'] ?? '').trim().toLowerCase();
       if (type !== '' && (type.length > 255 || !TYPE.test(type))) throw badRequest('The content-type is not a media type.');
       if (size > o.max_file_size) {
-        throw new StanzaError('not-acceptable', `The file is too large: at most ${mib(o.max_file_size)}.`, 'modify',
+        throw new StanzaError('not-acceptable', `The file is too large: at most ${sizeText(o.max_file_size)}.`, 'modify',
           el('file-too-large', { xmlns: NS_UPLOAD }, el('max-file-size', {}, String(o.max_file_size))));
       }
       const owner = from.local;
       const used = (await files.used(owner)) + slots.reserved(owner);
       if (used + size > o.quota) {
-        throw new StanzaError('resource-constraint', `Your uploads would exceed your quota of ${mib(o.quota)}; files are deleted after their retention period.`, 'wait');
+        throw new StanzaError('resource-constraint', `Your uploads would exceed your quota of ${sizeText(o.quota)}; files are deleted after their retention period.`, 'wait');
       }
       const made = slots.create({ owner, name, size, type });
       if ('full' in made) {
