@@ -121,6 +121,21 @@ describe('HTTP File Upload (XEP-0363)', () => {
     assert.match(text, /Each account may keep up to 500 MiB of files, at most 50 MiB each/);
   });
 
+  it('streams a larger file in and out intact, ranges deep inside it too', async (t) => {
+    const alice = await server.connectClient(t, 'alice');
+    const data = randomBytes(5 * 1024 * 1024 + 123);
+    const slot = await requestSlot(alice, 'big.bin', data.length, 'application/octet-stream');
+    links.push(slot.get);
+    assert.equal((await putBytes(slot.put, data, 'application/octet-stream')).status, 201);
+    const res = await fetch(slot.get);
+    assert.equal(res.headers.get('content-disposition'), `attachment; filename="big.bin"; filename*=UTF-8''big.bin`);
+    assert.ok(Buffer.from(await res.arrayBuffer()).equals(data));
+    const start = 3 * 65536 - 7;
+    const part = await fetch(slot.get, { headers: { Range: `bytes=${start}-${start + 200_000}` } });
+    assert.equal(part.status, 206);
+    assert.ok(Buffer.from(await part.arrayBuffer()).equals(data.subarray(start, start + 200_001)));
+  });
+
   it('answers the CORS preflight of a web client PUT', async () => {
     const res = await fetch(`${base}/upload/${randomBytes(32).toString('base64url')}/x.png`, {
       method: 'OPTIONS',
