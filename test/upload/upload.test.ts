@@ -102,6 +102,16 @@ describe('HTTP File Upload (XEP-0363)', () => {
     assert.equal(beyond.status, 416);
     assert.equal(beyond.headers.get('content-range'), `bytes */${content.length}`);
     await beyond.arrayBuffer();
+    const etag = res.headers.get('etag') ?? '';
+    assert.match(etag, /^"[0-9a-z]+-[0-9a-z]+"$/);
+    const cached = await fetch(r.url, { headers: { 'If-None-Match': etag } });
+    assert.equal(cached.status, 304);
+    const stale = await fetch(r.url, { headers: { Range: 'bytes=0-1', 'If-Range': '"another"' } });
+    assert.equal(stale.status, 200, 'a range of another version gets the whole file');
+    await stale.arrayBuffer();
+    const current = await fetch(r.url, { headers: { Range: 'bytes=0-1', 'If-Range': etag } });
+    assert.equal(current.status, 206);
+    await current.arrayBuffer();
     const several = await fetch(r.url, { headers: { Range: 'bytes=0-1,5-6' } });
     assert.equal(several.status, 200);
     assert.equal((await several.arrayBuffer()).byteLength, content.length);

@@ -20,7 +20,7 @@ const CSP = "default-src 'none'; img-src 'self'; media-src 'self'; style-src 'un
 
 const CORS = {
   'Access-Control-Allow-Origin': '*',
-  'Access-Control-Expose-Headers': 'Content-Length, Content-Range, Content-Disposition, Accept-Ranges',
+  'Access-Control-Expose-Headers': 'Content-Length, Content-Range, Content-Disposition, Accept-Ranges, ETag',
 };
 
 export interface UploadHttpDeps {
@@ -112,8 +112,11 @@ export function uploadHandler(deps: UploadHttpDeps): HttpRouteHandler {
   async function get(req: http.IncomingMessage, res: http.ServerResponse, file: StoredFile): Promise<void> {
     const type = SAFE_TYPE.test(file.type) ? file.type : 'application/octet-stream';
     const inline = INLINE.test(mediaType(type));
+    // The bytes at a link never change: upload time and size name this version (and reveal nothing else).
+    const etag = `"${Date.parse(file.created).toString(36)}-${file.size.toString(36)}"`;
     const headers: Record<string, string> = {
       ...CORS,
+      ETag: etag,
       'Content-Type': type,
       'Content-Disposition': contentDisposition(inline ? 'inline' : 'attachment', file.name),
       'X-Content-Type-Options': 'nosniff',
@@ -125,7 +128,16 @@ export function uploadHandler(deps: UploadHttpDeps): HttpRouteHandler {
       'Last-Modified': new Date(file.created).toUTCString(),
       'Accept-Ranges': 'bytes',
     };
-    const range = parseRange(typeof req.headers.range === 'string' ? req.headers.range : undefined, file.size);
+    const ifNoneMatch = req.headers['if-none-match'];
+    if (ifNoneMatch !== undefined && (ifNoneMatch.trim() === '*' || ifNoneMatch.split(',').some((t) => t.trim().replace(/^W\//, '') === etag))) {
+      res.writeHead(304, headers);
+      res.end();
+      return;
+    }
+    // RFC 9110 §13.1.5: a range only applies to the version the client names in If-Range.
+    const ifRange = req.headers['if-range'];
+    const rangeApplies = ifRange === undefined || ifRange === etag || ifRange === headers['Last-Modified'];
+    const range = rangeApplies ? parseRange(typeof req.headers.range === 'string' ? req.headers.range : undefined, file.size) : undefined;
     if (range === 'unsatisfiable') return plain(res, 416, 'Range Not Satisfiable', { 'Content-Range': `bytes */${file.size}` });
     const start = range ? range.start : 0;
     const end = range ? range.end : file.size - 1;
