@@ -269,6 +269,7 @@ export class Server implements ServerCore {
         admins: () => this.config.security.admins,
         httpRoutes: this.httpRoutes,
         webBase: (host) => this.#webBase(host),
+        dataDir: this.config.data_dir,
       });
     }
     if (opts.listen === false) return;
@@ -285,6 +286,7 @@ export class Server implements ServerCore {
             ...(l.type === 'https' ? { tls: tlsSetup } : {}),
             onError: (err) => this.log.error({ err }, 'web page failed'),
             routes: (path, hostHeader) => this.#webRoute(path, hostHeader),
+            requestTimeoutMs: this.httpRoutes.longestRequestMs(),
           },
           (address) => !this.blocks.isBlocked(address),
           // ACME's HTTP-01 answers first: the CA fetches them from here (RFC 8555 §8.3).

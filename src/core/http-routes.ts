@@ -21,11 +21,22 @@ export interface HttpRouteRequest {
 
 export type HttpRouteHandler = (r: HttpRouteRequest) => void | Promise<void>;
 
+export interface HttpRouteOptions {
+  /**
+   * Longest a request may take to arrive, body included, for a route taking large bodies (file
+   * upload); the listeners allow the longest any route asks for. Default 15 s.
+   */
+  requestTimeoutMs?: number;
+}
+
 interface Route {
   host: string;
   prefix: string;
   handler: HttpRouteHandler;
+  requestTimeoutMs: number;
 }
+
+export const DEFAULT_REQUEST_TIMEOUT_MS = 15_000;
 
 export class HttpRoutes {
   readonly #routes: Route[] = [];
@@ -34,10 +45,10 @@ export class HttpRoutes {
    * Serves every path equal to `prefix` or under `prefix/` on `host`; the returned function
    * removes the route. Two routes of one host can't share a prefix.
    */
-  add(host: string, prefix: string, handler: HttpRouteHandler): () => void {
+  add(host: string, prefix: string, handler: HttpRouteHandler, opts: HttpRouteOptions = {}): () => void {
     if (!prefix.startsWith('/') || prefix.endsWith('/')) throw new Error(`route prefix ${prefix} must start and not end with /`);
     if (this.#routes.some((r) => r.host === host && r.prefix === prefix)) throw new Error(`route ${prefix} is already served on ${host}`);
-    const route = { host, prefix, handler };
+    const route = { host, prefix, handler, requestTimeoutMs: opts.requestTimeoutMs ?? DEFAULT_REQUEST_TIMEOUT_MS };
     this.#routes.push(route);
     // Longest prefix first.
     this.#routes.sort((a, b) => b.prefix.length - a.prefix.length);
@@ -45,6 +56,11 @@ export class HttpRoutes {
       const i = this.#routes.indexOf(route);
       if (i >= 0) this.#routes.splice(i, 1);
     };
+  }
+
+  /** The longest request time any route asks for (what the listeners allow). */
+  longestRequestMs(): number {
+    return Math.max(DEFAULT_REQUEST_TIMEOUT_MS, ...this.#routes.map((r) => r.requestTimeoutMs));
   }
 
   /** The route for a path on a host (`hosts`: the candidates, best first). */

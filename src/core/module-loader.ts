@@ -1,5 +1,9 @@
 // Loads modules per host in dependency order and builds their contexts; every registration made
 // through a context is tracked and undone on unload (as Prosody and ejabberd do).
+import { randomBytes } from 'node:crypto';
+import { mkdirSync } from 'node:fs';
+import { join } from 'node:path';
+import { domainToASCII } from 'node:url';
 import type { Logger } from 'pino';
 import type { Element } from './xml/element.ts';
 import { Hooks, type HookHandler, type HookName, type Phase } from './hooks.ts';
@@ -75,6 +79,13 @@ export interface LoaderDeps {
   httpRoutes?: HttpRoutes;
   /** The base URL of a host's web pages (ctx.http.baseUrl). */
   webBase?: (host: string) => string | undefined;
+  /** data_dir, for the modules' file folders (ctx.sealedFiles); absent in in-process test hosts. */
+  dataDir?: string;
+}
+
+/** What a module's wrapped file key is bound to: another host or module can't open it. */
+export function fileKeyContext(host: string, module: string, context: string): string {
+  return `${host}\u0000${module}\u0000${context}`;
 }
 
 /** Orders modules so that dependencies come first; a missing or cyclic dependency is a ConfigError. */
@@ -265,10 +276,23 @@ function makeContext(rt: HostRuntime, mod: AnyModule, options: unknown, deps: Lo
     },
     isAdmin: (jid) => (deps.admins?.() ?? []).includes(jid.bareString),
     http: {
-      route(prefix, handler) {
-        if (deps.httpRoutes) rt.addDisposer(deps.httpRoutes.add(host, prefix, handler));
+      route(prefix, handler, opts) {
+        if (deps.httpRoutes) rt.addDisposer(deps.httpRoutes.add(host, prefix, handler, opts));
       },
       baseUrl: () => deps.webBase?.(host),
+    },
+    sealedFiles: {
+      dir() {
+        if (deps.dataDir === undefined) return undefined;
+        const dir = join(deps.dataDir, 'files', domainToASCII(host) || host, mod.name);
+        mkdirSync(dir, { recursive: true, mode: 0o700 });
+        return dir;
+      },
+      newKey(context) {
+        const key = randomBytes(32);
+        return { key, wrapped: deps.storage.wrapKey(key, fileKeyContext(host, mod.name, context)) };
+      },
+      openKey: (wrapped, context) => deps.storage.unwrapKey(wrapped, fileKeyContext(host, mod.name, context)),
     },
     shared: {
       provide: (name, value) => rt.addDisposer(rt.shared.provide(name, value)),

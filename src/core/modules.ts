@@ -8,7 +8,7 @@ import type { HookHandler, HookName, Phase } from './hooks.ts';
 import type { ArchiveStore, Json, KeyValueStore, MapStore } from './storage.ts';
 import type { OptionDecls, OptionValues } from './options.ts';
 import type { SharedMap, SharedName } from './shared.ts';
-import type { HttpRouteHandler } from './http-routes.ts';
+import type { HttpRouteHandler, HttpRouteOptions } from './http-routes.ts';
 
 export interface XepRef {
   number: number;
@@ -216,12 +216,25 @@ export interface ModuleContext<O> {
   isAdmin(jid: Jid): boolean;
   readonly http: {
     /** Serves paths at and under `prefix` (e.g. '/account') on the HTTP(S) listeners for this host (src/core/http-routes.ts). */
-    route(prefix: string, handler: HttpRouteHandler): void;
+    route(prefix: string, handler: HttpRouteHandler, opts?: HttpRouteOptions): void;
     /**
      * Where this host's web pages are reached, e.g. 'https://example.org:5281' (the https
      * listener, else the http one, at the host's name); undefined without either.
      */
     baseUrl(): string | undefined;
+  };
+  /**
+   * Files a module keeps outside the stores (e.g. uploaded files), encrypted by the module with
+   * one key per file: the key is wrapped by the storage key hierarchy, bound to this host, this
+   * module and `context` (e.g. the file's name on disk), so the module never sees the master key.
+   */
+  readonly sealedFiles: {
+    /** This module's folder on this host under data_dir, made (mode 0700) on first use; undefined in in-process test hosts. */
+    dir(): string | undefined;
+    /** A new random 256-bit key and its wrapped form, to keep with the file's metadata. */
+    newKey(context: string): { key: Buffer; wrapped: string };
+    /** The key again; throws when the wrapped form was altered or made for another context. */
+    openKey(wrapped: string, context: string): Buffer;
   };
   /** Services modules on this host offer each other (src/core/shared.ts). */
   readonly shared: {

@@ -134,6 +134,14 @@ export interface StorageBackend {
    * each counted once, however often it is read. For status output; never fails.
    */
   quarantined(): number;
+  /**
+   * Wraps a key (e.g. one stored file's encryption key) under the active data key, bound to
+   * `context`: whoever keeps the wrapped form next to what the key protects never sees the
+   * master key, and a key rotation leaves it readable. Not for values: use the stores.
+   */
+  wrapKey(key: Uint8Array, context: string): string;
+  /** Opens a wrapped key; throws SealError when it was altered or wrapped for another context. */
+  unwrapKey(wrapped: string, context: string): Buffer;
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -27,7 +27,20 @@ function policyState(deps: OperationsDeps): PolicyState {
     exportAvailable: true,
     // The email module's own store declaration puts the address on /privacy.
     passwordResetByEmail: [...deps.config.hosts.values()].some((hc) => hc.modules.has('email')),
+    ...fileUpload(deps),
   };
+}
+
+/** The upload module's quota and file size limit (the largest of the hosts that enable it). */
+function fileUpload(deps: OperationsDeps): Pick<PolicyState, 'fileUpload'> {
+  const decls = deps.registry.get('upload')?.options;
+  const quota = decls?.['quota'];
+  const maxFile = decls?.['max_file_size'];
+  if (!quota || !maxFile) return {};
+  const quotas = moduleOption(deps, 'upload', 'quota', quota.default).map((v) => quota.parse(v) as number);
+  const sizes = moduleOption(deps, 'upload', 'max_file_size', maxFile.default).map((v) => maxFile.parse(v) as number);
+  if (quotas.length === 0) return {};
+  return { fileUpload: { quotaBytes: Math.max(...quotas), maxFileBytes: Math.max(...sizes) } };
 }
 
 function currentFacts(deps: OperationsDeps): UnstampedPolicyFacts {

@@ -77,6 +77,11 @@ export interface PolicyFacts {
   /** An e-mail address may be stored, only to reset a forgotten password. */
   passwordResetByEmail: boolean;
   /**
+   * HTTP File Upload (XEP-0363) on some host: files shared in chats, reachable by anyone holding
+   * their link; the largest per-account quota and file size of the hosts that offer it.
+   */
+  fileUpload?: { quotaBytes: number; maxFileBytes: number };
+  /**
    * The server's current state, shown on the page but not part of the policy itself: changing
    * it (a new block, debug switched on) doesn't move the "last changed" date.
    */
@@ -103,6 +108,8 @@ export interface PolicyState {
   secureDelete?: boolean;
   /** Hash kinds stored per account (src/core/accounts.ts); defaults to SCRAM-SHA-1 and SCRAM-SHA-256. */
   passwordHashes?: string[];
+  /** The upload module's limits where it is enabled (src/modules/upload). */
+  fileUpload?: { quotaBytes: number; maxFileBytes: number };
 }
 
 
@@ -173,6 +180,7 @@ export function derivePolicyFacts(config: ServerConfig, state: PolicyState, modu
     exportAvailable: state.exportAvailable ?? false,
     registration: { ...registration },
     passwordResetByEmail,
+    ...(state.fileUpload ? { fileUpload: { ...state.fileUpload } } : {}),
     status: {
       blockRules: state.blockRules,
       debugActive: state.debug.active,

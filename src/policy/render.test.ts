@@ -57,6 +57,14 @@ describe('humanDuration', () => {
 });
 
 describe('each statement follows its fact', () => {
+  it('file upload: public links, the quota and the size limit, only while the module is on', () => {
+    const on = privacy(facts('modules:\n  roster: {}\n  upload: {}\n', { fileUpload: { quotaBytes: 500 * 2 ** 20, maxFileBytes: 50 * 2 ** 20 } }));
+    says(on, /Files you upload: .*anyone holding its link can download it/);
+    says(on, /can be downloaded by anyone who holds their link, without logging in/);
+    says(on, /Each account may keep up to 500 MiB of files, at most 50 MiB each\./);
+    says(privacy(facts('modules:\n  roster: {}\n')), /HTTP File Upload/, false);
+  });
+
   it('retention: the offline limit as configured, per host when hosts differ', () => {
     const f = facts('', { retentionRules: [{ name: 'offline messages', host: 'localhost', maxAgeMs: 3 * DAY }] });
     says(privacy(f), /Offline messages: deleted once older than 3 days\./);

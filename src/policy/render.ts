@@ -41,6 +41,13 @@ export function humanDuration(ms: number): string {
   return parts.length === 0 ? '0 seconds' : joinWords(parts);
 }
 
+/** A size in words: 524288000 -> "500 MiB", 1536 -> "1.5 KiB". */
+export function humanSize(bytes: number): string {
+  const units: [string, number][] = [['GiB', 2 ** 30], ['MiB', 2 ** 20], ['KiB', 1024]];
+  for (const [name, size] of units) if (bytes >= size) return `${Math.round((bytes / size) * 10) / 10} ${name}`;
+  return `${bytes} byte${bytes === 1 ? '' : 's'}`;
+}
+
 /** "a", "a and b", "a, b and c". */
 function joinWords(items: readonly string[]): string {
   if (items.length <= 1) return items[0] ?? '';
@@ -193,6 +200,12 @@ function privacyDoc(f: PolicyFacts): PolicyDoc {
     { p: ['The server stores the following about you, and nothing else:'] },
     { ul: f.stored.map(storedItem) },
   ];
+
+  if (f.fileUpload) {
+    stored.push({
+      p: [`Files you share through HTTP File Upload are stored encrypted and can be downloaded by anyone who holds their link, without logging in: a link is long and random, so it can't be guessed, but whoever it is passed on to can open the file until it is deleted. Each account may keep up to ${humanSize(f.fileUpload.quotaBytes)} of files, at most ${humanSize(f.fileUpload.maxFileBytes)} each.`],
+    });
+  }
 
   // Messages
   const messages: Block[] = [];

@@ -64,6 +64,9 @@ const RETRY_PAUSE_MAX_MS = 50;
 const DAMAGED_KEYRING = 'the keyring stored in the database is damaged (it cannot be read at all), so the data cannot be decrypted. '
   + 'Restore the database from a backup; JabberX will not replace the keyring.';
 
+/** Apart from every record's AAD (record-codec.ts), so a wrapped key can't pass for a value. */
+const fileKeyAad = (context: string): string => `jabberx wrapped key\u0000${context}`;
+
 function checkHost(host: string): void {
   checkIdent(host);
   if (host === KEYRING_REF.host) throw new TypeError('storage: the empty host name is reserved (encryption keyring)');
@@ -274,6 +277,16 @@ export class EncryptedBackend implements StorageBackend {
         this.#rereading--;
       }
     }
+  }
+
+  wrapKey(key: Uint8Array, context: string): string {
+    this.#assertOpen();
+    return Buffer.from(this.#seal(key, fileKeyAad(context))).toString('base64');
+  }
+
+  unwrapKey(wrapped: string, context: string): Buffer {
+    this.#assertOpen();
+    return Buffer.from(this.#unseal(Buffer.from(wrapped, 'base64'), fileKeyAad(context)));
   }
 
   /** Seals with the active data key. */

@@ -26,13 +26,29 @@ export function securityHeaders(opts: PageHeaders = {}): Record<string, string> 
 }
 
 export class BodyTooLarge extends Error {}
+/** The body did not arrive within BODY_DEADLINE_MS (the request is then dropped). */
+export class BodyTooSlow extends Error {}
+
+/**
+ * A small body must arrive this fast, whatever the listener allows (it allows longer while a
+ * module serves large uploads), so slow senders can't hold sockets.
+ */
+export const BODY_DEADLINE_MS = 15_000;
 
 /** Reads a request body of at most `max` bytes; a larger one rejects with BodyTooLarge (answer 413). */
 export function readBody(req: http.IncomingMessage, max: number): Promise<Buffer> {
-  return new Promise((resolve, reject) => {
+  return new Promise<Buffer>((resolve, reject) => {
+    const fail = (err: Error) => {
+      clearTimeout(deadline);
+      reject(err);
+    };
+    const deadline = setTimeout(() => {
+      req.destroy();
+      fail(new BodyTooSlow());
+    }, BODY_DEADLINE_MS);
     const declared = Number(req.headers['content-length'] ?? '0');
     if (declared > max) {
-      reject(new BodyTooLarge());
+      fail(new BodyTooLarge());
       return;
     }
     const chunks: Buffer[] = [];
@@ -41,13 +57,16 @@ export function readBody(req: http.IncomingMessage, max: number): Promise<Buffer
       size += c.length;
       if (size > max) {
         req.destroy();
-        reject(new BodyTooLarge());
+        fail(new BodyTooLarge());
         return;
       }
       chunks.push(c);
     });
-    req.on('end', () => resolve(Buffer.concat(chunks)));
-    req.on('error', reject);
+    req.on('end', () => {
+      clearTimeout(deadline);
+      resolve(Buffer.concat(chunks));
+    });
+    req.on('error', fail);
   });
 }
 

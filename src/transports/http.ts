@@ -33,6 +33,11 @@ export interface HttpListenOptions {
   onError?: (err: unknown) => void;
   /** Module routes, tried before the pages; they take any method. */
   routes?: RouteSource;
+  /**
+   * Longest a request may take to arrive, body included (default 15 s): longer only for routes
+   * that take large bodies (file upload); readBody keeps 15 s for every other body.
+   */
+  requestTimeoutMs?: number;
 }
 
 const ALLOW = 'GET, HEAD';
@@ -141,7 +146,7 @@ export async function listenHttp(opts: HttpListenOptions, admit: AdmitPeer, page
   const serverOptions: http.ServerOptions = {
     // Small pages: short limits keep idle or slow clients from holding sockets.
     headersTimeout: 10_000,
-    requestTimeout: 15_000,
+    requestTimeout: opts.requestTimeoutMs ?? 15_000,
     keepAliveTimeout: 5_000,
     maxHeaderSize: 8 * 1024,
   };

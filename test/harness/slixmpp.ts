@@ -196,6 +196,16 @@ export class SlixClient {
     await this.command('send_raw', { xml });
   }
 
+  /**
+   * XEP-0363 through slixmpp's xep_0363 plugin (disco of the account's domain, slot, PUT with
+   * aiohttp): the download URL, or the plugin's exception name and the IQ error condition if any.
+   */
+  async uploadFile(path: string, contentType?: string): Promise<{ url?: string; error?: string; condition?: string | null; detail?: string }> {
+    const r = await this.command('upload_file', { path, content_type: contentType });
+    if (typeof r['url'] === 'string') return { url: r['url'] };
+    return { error: String(r['error']), condition: (r['condition'] as string | null) ?? null, detail: String(r['detail']) };
+  }
+
   /** Sends an iq (XML text; jabber:client is implied) and returns the reply's type and XML. */
   async iq(xml: string): Promise<{ type: string; xml: string }> {
     const r = await this.command('iq', { xml });
