@@ -4,20 +4,18 @@
 // deleted with their account.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { randomBytes } from 'node:crypto';
-import { existsSync, mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
+import { mkdtempSync, readFileSync, readdirSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { listFiles, type TestServer } from '../harness/server.ts';
 import { match, xml } from '../harness/client.ts';
 import { connectSlix, slixmppUnavailable } from '../harness/slixmpp.ts';
-import { goTrustBundle } from './go-trust.ts';
+import { goSendxmppUnavailable, uploadFile } from '../harness/go-sendxmpp.ts';
 import { NS_UPLOAD, SERVICE, putBytes, requestSlot, slotError, startUploadServer } from './helpers.ts';
 
 const MARKER = 'UploadMarker-7f3e9a51c2';
 const FILENAME = 'holiday-notes-4b1d.txt';
-const GO_SENDXMPP = '/usr/bin/go-sendxmpp';
 
 function filesDir(server: TestServer): string {
   return join(server.dataDir, 'files', 'localhost', 'upload');
@@ -223,24 +221,15 @@ describe('HTTP File Upload (XEP-0363)', () => {
     assert.equal((await putBytes(slot.put, Buffer.from('fine'), 'text/plain')).status, 201);
   });
 
-  it('go-sendxmpp uploads a file and sends its link', { skip: existsSync(GO_SENDXMPP) ? undefined : 'go-sendxmpp is not installed' }, async (t) => {
+  it('go-sendxmpp uploads a file and sends its link', { skip: goSendxmppUnavailable() }, async (t) => {
     const bob = await server.connectClient(t, 'bob');
     await bob.send(xml('presence'));
     await bob.ping();
     const content = Buffer.from(`go-sendxmpp ${MARKER}`);
     const path = join(scratch, 'go-file.txt');
     writeFileSync(path, content);
-    // go-sendxmpp's TLS is Go's: it trusts the certificates SSL_CERT_FILE names (the test CA, go-trust.ts).
-    const home = mkdtempSync(join(tmpdir(), 'go-sendxmpp-home-'));
-    const run = spawn(GO_SENDXMPP, ['-u', 'alice@localhost', '-p', 'pw-alice', '-j', `127.0.0.1:${server.ports.c2s_starttls}`, '-h', path, 'bob@localhost'], {
-      env: { PATH: process.env['PATH'] ?? '/usr/bin:/bin', HOME: home, SSL_CERT_FILE: goTrustBundle() },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let output = '';
-    run.stdout.on('data', (d: Buffer) => (output += d.toString()));
-    run.stderr.on('data', (d: Buffer) => (output += d.toString()));
-    const code = await new Promise<number | null>((resolve) => run.on('close', resolve));
-    assert.equal(code, 0, output);
+    const run = await uploadFile({ jid: 'alice@localhost', password: 'pw-alice', port: server.ports.c2s_starttls }, 'bob@localhost', path);
+    assert.equal(run.code, 0, run.stdout + run.stderr);
     const msg = await bob.waitFor(match.message('alice@localhost'), 10_000, 'the link from go-sendxmpp');
     const url = msg.getChildText('body') ?? '';
     assert.ok(url.startsWith(`${base}/upload/`), url);
