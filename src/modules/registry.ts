@@ -20,6 +20,7 @@ import { invites } from './invites/index.ts';
 import { dataExport } from './data-export/index.ts';
 import { email } from './email/index.ts';
 import { webAccount } from './web-account/index.ts';
+import { muc } from './muc/index.ts';
 
 const all: AnyModule[] = [
   disco,
@@ -41,6 +42,7 @@ const all: AnyModule[] = [
   dataExport,
   email,
   webAccount,
+  muc,
 ] as AnyModule[];
 
 export const moduleRegistry: ReadonlyMap<string, AnyModule> = new Map(all.map((m) => [m.name, m]));
