@@ -24,24 +24,25 @@ describe('MUC persistence and privacy', () => {
     const owner = await server.connectClient(t, 'keeper');
     const member = await server.connectClient(t, 'regular');
     const gone = await server.connectClient(t, 'leaver');
-    await createInstant(owner, 'archive-free', 'Keeper');
-    await configure(owner, 'archive-free', { 'muc#roomconfig_persistentroom': '1', 'muc#roomconfig_roomname': 'Kept room', 'muc#roomconfig_roomdesc': 'About nothing' });
-    await admin(owner, 'archive-free', { jid: 'regular@localhost', affiliation: 'member' });
-    await admin(owner, 'archive-free', { jid: 'leaver@localhost', affiliation: 'admin' });
-    await join(member, 'archive-free', 'Regular');
-    await owner.send(xml('message', { to: roomJid('archive-free'), type: 'groupchat' }, xml('subject', {}, SUBJECT_MARKER)));
-    await say(owner, 'archive-free', MARKER);
-    await member.waitFor(groupchat('archive-free', 'Keeper', MARKER));
-    await member.send(xml('message', { to: `${roomJid('archive-free')}/Keeper`, type: 'chat' }, xml('body', {}, PM_MARKER)));
+    // The room is named like the account deleted below: deleting the account leaves the room's record alone.
+    await createInstant(owner, 'leaver', 'Keeper');
+    await configure(owner, 'leaver', { 'muc#roomconfig_persistentroom': '1', 'muc#roomconfig_roomname': 'Kept room', 'muc#roomconfig_roomdesc': 'About nothing' });
+    await admin(owner, 'leaver', { jid: 'regular@localhost', affiliation: 'member' });
+    await admin(owner, 'leaver', { jid: 'leaver@localhost', affiliation: 'admin' });
+    await join(member, 'leaver', 'Regular');
+    await owner.send(xml('message', { to: roomJid('leaver'), type: 'groupchat' }, xml('subject', {}, SUBJECT_MARKER)));
+    await say(owner, 'leaver', MARKER);
+    await member.waitFor(groupchat('leaver', 'Keeper', MARKER));
+    await member.send(xml('message', { to: `${roomJid('leaver')}/Keeper`, type: 'chat' }, xml('body', {}, PM_MARKER)));
     await owner.waitFor((e) => e.is('message') && e.getChildText('body') === PM_MARKER);
     // A newcomer gets the history from memory.
-    await join(gone, 'archive-free', 'Leaver');
-    await gone.waitFor(groupchat('archive-free', 'Keeper', MARKER));
+    await join(gone, 'leaver', 'Leaver');
+    await gone.waitFor(groupchat('leaver', 'Keeper', MARKER));
     await gone.close();
     // Deleting an account removes its affiliations (user/deleted).
     const del = await server.cli(['deluser', 'leaver@localhost']);
     assert.equal(del.code, 0, del.stderr);
-    const admins = await owner.iqGet(xml('query', { xmlns: NS_ADMIN }, xml('item', { affiliation: 'admin' })), roomJid('archive-free'));
+    const admins = await owner.iqGet(xml('query', { xmlns: NS_ADMIN }, xml('item', { affiliation: 'admin' })), roomJid('leaver'));
     assert.equal(admins.getChildren('item').length, 0, admins.toString());
     await owner.close();
     await member.close();
@@ -57,10 +58,10 @@ describe('MUC persistence and privacy', () => {
     server = await startServer({ root: server.root, modules });
     for (const [jid, pw] of passwords) server.passwords.set(jid, pw);
     const again = await server.connectClient(t, 'regular');
-    const info = await again.iqGet(xml('query', 'http://jabber.org/protocol/disco#info'), roomJid('archive-free'));
+    const info = await again.iqGet(xml('query', 'http://jabber.org/protocol/disco#info'), roomJid('leaver'));
     assert.equal(info.getChild('identity')?.attrs['name'], 'Kept room');
     assert.ok(info.getChildren('feature').some((f) => f.attrs['var'] === 'muc_persistent'));
-    const self = await join(again, 'archive-free', 'Regular');
+    const self = await join(again, 'leaver', 'Regular');
     assert.equal(item(self)['affiliation'], 'member');
     const subject = await again.waitFor((e) => e.is('message') && e.getChild('subject') !== undefined);
     assert.equal(subject.getChildText('subject'), '', 'the subject is not kept either');

@@ -5,12 +5,16 @@ import type { KeyValueStore } from '../../core/storage.ts';
 
 export type OccupantIdFn = (room: string, realBareJid: string) => string;
 
+// Keyed 'muc:occupant-id': never an account name (no ':' in localparts), so no account's deletion
+// or export reaches it.
+const KEY = 'muc:occupant-id';
+
 /** Loads the service's secret, creating it on first start. */
 export async function occupantIds(store: KeyValueStore<string>): Promise<OccupantIdFn> {
-  let secret = await store.get('occupant-id');
+  let secret = await store.get(KEY);
   if (!secret) {
     secret = randomBytes(32).toString('base64');
-    await store.set('occupant-id', secret);
+    await store.set(KEY, secret);
   }
   const key = Buffer.from(secret, 'base64');
   return (room, realBareJid) => createHmac('sha256', key).update(`muc-occupant\0${room}\0${realBareJid}`).digest('base64url').slice(0, 24);
