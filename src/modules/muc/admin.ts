@@ -72,6 +72,10 @@ export async function setList(svc: MucService, room: Room, from: Jid, query: Ele
     else owners.delete(c.targetJid);
   }
   if (owners.size === 0) throw new StanzaError('conflict', 'A room needs at least one owner');
+  const added = new Set(changes.filter((c) => c.kind === 'affiliation' && c.value !== 'none' && !room.affiliations.has(c.targetJid!)).map((c) => c.targetJid));
+  if (room.affiliations.size + added.size > svc.limits.maxAffiliations) {
+    throw new StanzaError('resource-constraint', `A room's lists hold at most ${svc.limits.maxAffiliations} entries`, 'cancel');
+  }
   for (const c of changes) {
     if (c.kind === 'role') await setRole(svc, room, actor.occupant, c.target!, c.value as Role, c.reason);
     else await setAffiliation(svc, room, actor, c.targetJid!, c.value as Affiliation, c.reason);

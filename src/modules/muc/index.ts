@@ -36,7 +36,8 @@ export const muc = defineModule({
     creation: option.enum(['local', 'admins', 'nobody'] as const, 'local', 'Who may create rooms: accounts of this host (local), the server admins of security.admins (admins), or nobody.'),
     max_rooms: option.integer(10000, 'Rooms the service holds at most (temporary and persistent).', { min: 1 }),
     max_rooms_per_user: option.integer(20, 'Rooms one user may own at most.', { min: 1 }),
-    max_occupants: option.integer(1000, 'Occupants of one room at most (the room\'s own limit, muc#roomconfig_maxusers, is at most this; new rooms start at 200).', { min: 1 }),
+    max_occupants: option.integer(1000, 'Occupants of one room at most (the room\'s own limit, muc#roomconfig_maxusers, starts at this and may only be lower; admins and owners enter a full room).', { min: 1 }),
+    max_affiliations: option.integer(5000, 'Entries of one room\'s owner, admin, member and ban lists together (registered nicknames included).', { min: 10 }),
     messages_per_second: option.integer(5, 'Messages an occupant may send per second on average, into one room; more are refused with <resource-constraint/>.', { min: 1 }),
     message_burst: option.integer(20, 'Messages an occupant may send at once before messages_per_second applies.', { min: 1 }),
     history_size: option.integer(20, 'Messages of history a room keeps, in memory only, for newcomers (the room\'s muc#maxhistoryfetch is at most this; 0 keeps none).', { min: 0, max: 1000 }),
@@ -50,7 +51,7 @@ export const muc = defineModule({
       domain,
       host: ctx.host,
       limits: {
-        creation: o.creation, maxRooms: o.max_rooms, maxRoomsPerUser: o.max_rooms_per_user, maxOccupants: o.max_occupants,
+        creation: o.creation, maxRooms: o.max_rooms, maxRoomsPerUser: o.max_rooms_per_user, maxOccupants: o.max_occupants, maxAffiliations: o.max_affiliations,
         messagesPerSecond: o.messages_per_second, messageBurst: o.message_burst, historySize: o.history_size, historyAgeMs: o.history_age,
       },
       store,

@@ -68,6 +68,7 @@ async function privateMessage(svc: MucService, room: Room, sender: Occupant | un
 /** §7.8.2 mediated invitation. */
 async function invite(svc: MucService, room: Room, from: Jid, sender: Occupant | undefined, inv: Element): Promise<void> {
   if (!sender) throw new StanzaError('not-acceptable', 'You are not in this room');
+  if (!sender.bucket.take()) throw new StanzaError('resource-constraint', 'You are sending messages too fast', 'wait');
   const invitee = tryParseJid(inv.attrs['to']);
   if (!invitee) throw new StanzaError('jid-malformed', 'The invitation has no valid "to"');
   const affiliation = room.affiliationOf(from.bareString);
@@ -76,7 +77,7 @@ async function invite(svc: MucService, room: Room, from: Jid, sender: Occupant |
   // §7.8.2: in a members-only room, an invitation by an admin makes the invitee a member.
   if (room.config.membersOnly) {
     if (!isAdmin && !room.config.allowInvites) throw new StanzaError('forbidden', 'Only admins may invite to this members-only room');
-    if (isAdmin && room.affiliationOf(invitee.bareString) === 'none') {
+    if (isAdmin && room.affiliationOf(invitee.bareString) === 'none' && room.affiliations.size < svc.limits.maxAffiliations) {
       room.setAffiliation(invitee.bareString, 'member');
       await svc.store.save(room);
     }
@@ -118,6 +119,7 @@ async function voiceForm(svc: MucService, room: Room, sender: Occupant | undefin
   }
   if (form.text('muc#role') !== 'participant') throw new StanzaError('bad-request', 'Only voice (participant) can be requested');
   if (sender.role !== 'visitor') return;
+  if (!sender.bucket.take()) throw new StanzaError('resource-constraint', 'You are sending requests too fast', 'wait');
   const request = buildForm({
     type: 'form', formType: NS_MUC_REQUEST, title: 'Voice request',
     instructions: ['To approve this request for voice, select the "Grant voice to this person?" checkbox and submit this form.'],

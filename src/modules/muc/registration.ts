@@ -60,6 +60,9 @@ export async function register(svc: MucService, room: Room, from: Jid, query: El
   const inUse = room.occupants.get(nick);
   if ((holder !== undefined && holder !== bare) || (inUse && inUse.bareJid !== bare)) throw new StanzaError('conflict', 'That nickname is taken');
   const entry = room.affiliations.get(bare);
+  if (!entry && room.affiliations.size >= svc.limits.maxAffiliations) {
+    throw new StanzaError('resource-constraint', `A room's lists hold at most ${svc.limits.maxAffiliations} entries`, 'cancel');
+  }
   room.affiliations.set(bare, { affiliation: affiliation === 'none' ? 'member' : affiliation, nick, ...(entry?.reason ? { reason: entry.reason } : {}) });
   await svc.store.save(room);
   for (const o of room.occupants.values()) {

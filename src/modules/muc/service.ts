@@ -12,6 +12,7 @@ export interface MucLimits {
   maxRooms: number;
   maxRoomsPerUser: number;
   maxOccupants: number;
+  maxAffiliations: number;
   messagesPerSecond: number;
   messageBurst: number;
   historySize: number;
@@ -52,7 +53,7 @@ export class MucService {
   }
 
   newRoom(local: string): Room {
-    return new Room(local, this.domain, defaultConfig(Math.min(200, this.limits.maxOccupants), this.limits.historySize), this.limits.historyAgeMs);
+    return new Room(local, this.domain, defaultConfig(this.limits.maxOccupants, this.limits.historySize), this.limits.historyAgeMs);
   }
 
   /** Who may create rooms (option `creation`). */
