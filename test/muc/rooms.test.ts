@@ -108,10 +108,19 @@ describe('MUC rooms (XEP-0045, 0410, 0421)', () => {
     assert.equal(update.getChildText('status'), 'lunch');
   });
 
-  it('answers XEP-0410 self-pings: result when joined, not-acceptable when not', async (t) => {
+  it('answers XEP-0410 self-pings (result when joined, not-acceptable when not) and relays IQs between occupants', async (t) => {
     const jack = await server.connectClient(t, 'jack');
     await createInstant(jack, 'pinged', 'Jack');
     await jack.iqGet(xml('ping', 'urn:xmpp:ping'), `${roomJid('pinged')}/Jack`);
+    // A ping to another occupant is relayed to its client, and the answer comes back from the occupant JID.
+    const lou = await server.connectClient(t, 'lou');
+    await join(lou, 'pinged', 'Lou');
+    await lou.send(xml('iq', { type: 'get', id: 'relay-1', to: `${roomJid('pinged')}/Jack` }, xml('ping', 'urn:xmpp:ping')));
+    const relayed = await jack.waitFor((e) => e.is('iq') && e.attrs['from'] === `${roomJid('pinged')}/Lou`);
+    assert.notEqual(relayed.attrs['id'], 'relay-1');
+    const back = await lou.waitFor((e) => e.is('iq') && e.attrs['id'] === 'relay-1');
+    assert.equal(back.attrs['from'], `${roomJid('pinged')}/Jack`);
+    assert.ok(back.attrs['type'] === 'result' || back.attrs['type'] === 'error', back.toString());
     const kim = await server.connectClient(t, 'kim');
     await rejectsWith(kim.iqGet(xml('ping', 'urn:xmpp:ping'), `${roomJid('pinged')}/Jack`), 'not-acceptable');
   });

@@ -11,11 +11,30 @@ import type { MucService } from './service.ts';
 
 export async function handleIq(svc: MucService, stanza: Element, from: Jid, to: Jid): Promise<void> {
   const type = stanza.attrs['type'];
-  if (type !== 'get' && type !== 'set') return; // results and errors: the service asks nothing
+  // Results and errors: answers to relayed IQs, else nothing (the service asks nothing itself).
+  if (type !== 'get' && type !== 'set') {
+    await svc.iqRelay.answer(svc, stanza, from);
+    return;
+  }
+  const relayed = await relayToOccupant(svc, stanza, from, to);
+  if (relayed) return;
   const payload = stanza.elements[0];
   if (!payload || stanza.elements.length !== 1) throw new StanzaError('bad-request', 'An IQ has one payload');
   const result = await answer(svc, type, payload, from, to);
   await svc.route(el('iq', { type: 'result', id: stanza.attrs['id'], from: to.toString(), to: from.toString() }, result));
+}
+
+/** An IQ to another occupant goes to that occupant (XEP-0410 pings too); the server answers self-pings. */
+async function relayToOccupant(svc: MucService, stanza: Element, from: Jid, to: Jid): Promise<boolean> {
+  if (to.local === '' || to.resource === '') return false;
+  const room = svc.roomOr404(to.local);
+  const sender = room.occupantOf(from.toString());
+  if (!sender) throw new StanzaError('not-acceptable', 'You are not in this room');
+  const target = room.occupants.get(to.resource);
+  if (!target) throw new StanzaError('item-not-found', 'No occupant has that nickname');
+  if (target === sender && stanza.elements[0]?.name === 'ping' && stanza.elements[0].attrs['xmlns'] === NS_PING) return false;
+  await svc.iqRelay.forward(svc, room, sender, target, stanza, from);
+  return true;
 }
 
 async function answer(svc: MucService, type: 'get' | 'set', payload: Element, from: Jid, to: Jid): Promise<Element | undefined> {
@@ -38,8 +57,7 @@ async function answer(svc: MucService, type: 'get' | 'set', payload: Element, fr
     if (!self) throw new StanzaError('not-acceptable', 'You are not in this room');
     if (!room.occupants.has(to.resource)) throw new StanzaError('item-not-found', 'No occupant has that nickname');
     if (key === `get ${NS_PING} ping` && self.nick === to.resource) return undefined;
-    // IQs are not relayed between occupants (§7.5 leaves it optional).
-    throw new StanzaError('service-unavailable', 'IQs are not relayed to occupants');
+    throw new StanzaError('service-unavailable');
   }
   switch (key) {
     case `get ${NS_DISCO_INFO} query`: return roomInfo(room, from, node);

@@ -4,6 +4,7 @@ import { StanzaError } from '../../core/errors.ts';
 import { el, type Element } from '../../core/xml/element.ts';
 import { NS_MUC, NS_MUC_USER, NS_OCCUPANT_ID } from './namespaces.ts';
 import type { OccupantIdFn } from './occupant-id.ts';
+import { IqRelay } from './iq-relay.ts';
 import type { RoomStore } from './persistence.ts';
 import { defaultConfig, Room, type Occupant } from './room.ts';
 
@@ -33,6 +34,7 @@ export interface PresenceExtras {
 
 export class MucService {
   readonly rooms = new Map<string, Room>();
+  readonly iqRelay = new IqRelay();
 
   readonly domain: string;
   readonly host: string;
