@@ -45,8 +45,11 @@ describe('MUC persistence and privacy', () => {
     const admins = await owner.iqGet(xml('query', { xmlns: NS_ADMIN }, xml('item', { affiliation: 'admin' })), roomJid('leaver'));
     assert.equal(admins.getChildren('item').length, 0, admins.toString());
     await owner.close();
-    await member.close();
     await server.stop();
+    // The member was still in the room: status 332, the system is shutting down.
+    const shutdown = member.received.find((e) => e.is('presence') && e.attrs['type'] === 'unavailable' && e.attrs['from'] === `${roomJid('leaver')}/Regular`);
+    assert.ok(shutdown?.getChild('x', NS_USER)?.getChildren('status').some((s) => s.attrs['code'] === '332'), String(shutdown));
+    await member.close();
 
     for (const f of [...listFiles(server.dataDir), server.logFile]) {
       const bytes = readFileSync(f).toString('latin1');

@@ -95,6 +95,15 @@ export const muc = defineModule({
       }
     });
 
+    // §7.2.x status 332: the service is going down, everyone is out (rooms come back, history doesn't).
+    ctx.hooks.on('server/stopping', async () => {
+      for (const room of svc.rooms.values()) {
+        for (const occupant of room.occupants.values()) {
+          await svc.toOccupant(occupant, svc.presenceFor(room, occupant, occupant, { unavailable: true, codes: [332] }));
+        }
+      }
+    });
+
     // A deleted account loses its affiliations and registered nicknames everywhere.
     ctx.hooks.on('user/deleted', async ({ user }) => {
       const bare = `${user}@${ctx.host}`;
