@@ -56,5 +56,6 @@ describe('MUC with slixmpp (xep_0045)', { skip }, () => {
     await guest.mucLeave(roomJid('slixroom'), 'Guest2', 'bye');
     const left = (await owner.waitFor((e) => e.event === 'stanza' && e.name === 'presence' && e.from === `${roomJid('slixroom')}/Guest2` && e.type === 'unavailable')) as SlixStanza;
     assert.match(left.xml, /role="none"/);
+    assert.match(left.xml, /<status>bye<\/status>/);
   });
 });

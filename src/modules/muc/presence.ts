@@ -21,7 +21,11 @@ export async function handlePresence(svc: MucService, stanza: Element, from: Jid
   }
   if (type === 'unavailable') {
     const o = room?.occupantOf(full);
-    if (room && o) await leaveSession(svc, room, o, full);
+    if (!room || !o) return;
+    // §7.14: the others see the status text the occupant left with.
+    o.sessions.delete(full);
+    o.sessions.set(full, presencePayload(stanza));
+    await leaveSession(svc, room, o, full);
     return;
   }
   if (type !== undefined) return; // subscriptions and probes mean nothing to a room
