@@ -5,7 +5,7 @@ import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../harness/server.ts';
 import { xml } from '../harness/client.ts';
 import {
-  codes, createInstant, errorCondition, groupchat, item, join, joinError, NS_MUC, NS_OCCUPANT_ID, NS_USER, presenceFrom, rejectsWith, roomJid, say, SERVICE,
+  codes, configure, createInstant, errorCondition, groupchat, item, join, joinError, NS_MUC, NS_OCCUPANT_ID, NS_USER, presenceFrom, rejectsWith, roomJid, say, SERVICE,
 } from './muc-helpers.ts';
 
 describe('MUC rooms (XEP-0045, 0410, 0421)', () => {
@@ -106,6 +106,25 @@ describe('MUC rooms (XEP-0045, 0410, 0421)', () => {
     await ivy.send(xml('presence', { to: `${roomJid('pm')}/Ivy` }, xml('show', {}, 'away'), xml('status', {}, 'lunch')));
     const update = await hank.waitFor((e) => e.is('presence') && e.attrs['from'] === `${roomJid('pm')}/Ivy` && e.getChildText('show') === 'away');
     assert.equal(update.getChildText('status'), 'lunch');
+  });
+
+  it('non-anonymous rooms: 172 on the change, 100 on entering, real JIDs shown to everyone', async (t) => {
+    const pia = await server.connectClient(t, 'pia');
+    const quinn = await server.connectClient(t, 'quinn');
+    const rob = await server.connectClient(t, 'rob');
+    await createInstant(pia, 'open-book', 'Pia');
+    await join(quinn, 'open-book', 'Quinn');
+    await configure(pia, 'open-book', { 'muc#roomconfig_whois': 'anyone' });
+    const note = await quinn.waitFor((e) => e.is('message') && codes(e).includes(104));
+    assert.deepEqual(codes(note), [104, 172]);
+    const self = await join(rob, 'open-book', 'Rob');
+    assert.deepEqual(codes(self), [100, 110]);
+    const quinnSeen = rob.received.find((e) => e.is('presence') && e.attrs['from'] === `${roomJid('open-book')}/Quinn`);
+    assert.equal(quinnSeen && item(quinnSeen)['jid'], quinn.jid.toString());
+    const robSeen = await quinn.waitFor(presenceFrom(`${roomJid('open-book')}/Rob`));
+    assert.deepEqual(codes(robSeen), []);
+    const info = await rob.iqGet(xml('query', 'http://jabber.org/protocol/disco#info'), roomJid('open-book'));
+    assert.ok(info.getChildren('feature').some((f) => f.attrs['var'] === 'muc_nonanonymous'));
   });
 
   it('answers XEP-0410 self-pings (result when joined, not-acceptable when not) and relays IQs between occupants', async (t) => {

@@ -32,7 +32,7 @@ export function getList(room: Room, from: Jid, query: Element): Element {
     if (actor.occupant?.role !== 'moderator') throw new StanzaError('forbidden', 'Only moderators may see this list');
     for (const o of room.occupants.values()) {
       if (o.role !== role) continue;
-      result.append(el('item', { affiliation: room.affiliationOf(o.bareJid), jid: o.bareJid, nick: o.nick, role: o.role }));
+      result.append(el('item', { affiliation: room.affiliationOf(o.bareJid), jid: [...o.sessions.keys()].at(-1), nick: o.nick, role: o.role }));
     }
     return result;
   }

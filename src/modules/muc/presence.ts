@@ -106,9 +106,10 @@ async function enter(svc: MucService, existing: Room | undefined, local: string,
     if (other === o || !room.config.presenceBroadcast.includes(other.role)) continue;
     await send(svc, full, svc.presenceFor(room, other, o));
   }
-  const codes = created ? [201] : [];
-  if (joiningSession) await send(svc, full, svc.presenceFor(room, o, o, { codes }));
-  else await svc.broadcastPresence(room, o, { codes });
+  // §7.2.4 status 100 (non-anonymous room) and §10.1.1 status 201 (new room): to the newcomer only.
+  const selfCodes = [...(created ? [201] : []), ...(room.nonAnonymous ? [100] : [])];
+  if (joiningSession) await send(svc, full, svc.presenceFor(room, o, o, { selfCodes }));
+  else await svc.broadcastPresence(room, o, { selfCodes });
 
   // §7.2.15 history, then §7.2.16 the subject (empty when none).
   if (!room.locked) {

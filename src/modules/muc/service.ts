@@ -24,6 +24,8 @@ export interface MucLimits {
 export interface PresenceExtras {
   unavailable?: boolean;
   codes?: readonly number[];
+  /** Codes for the occupant's own copy only (201 room created, 100 non-anonymous on entering). */
+  selfCodes?: readonly number[];
   /** <item nick=…/> on a nickname change (303). */
   newNick?: string;
   actor?: string;
@@ -100,7 +102,7 @@ export class MucService {
     const codes = new Set(x.codes ?? []);
     if (viewer === o) {
       codes.add(110);
-      if (room.nonAnonymous) codes.add(100);
+      for (const c of x.selfCodes ?? []) codes.add(c);
     }
     for (const code of [...codes].sort((a, b) => a - b)) user.append(el('status', { code: String(code) }));
     p.append(user);
@@ -118,13 +120,13 @@ export class MucService {
   }
 
   /** Everyone in the room learns of `o`'s presence (as each may see it); `o` itself always does. */
-  async broadcastPresence(room: Room, o: Occupant, x: PresenceExtras = {}, alsoTo?: Occupant): Promise<void> {
+  async broadcastPresence(room: Room, o: Occupant, x: PresenceExtras = {}): Promise<void> {
     const visible = room.config.presenceBroadcast.includes(o.role) || x.unavailable;
-    for (const viewer of [...room.occupants.values(), ...(alsoTo && !room.occupants.has(alsoTo.nick) ? [alsoTo] : [])]) {
+    for (const viewer of room.occupants.values()) {
       if (viewer !== o && !visible) continue;
       await this.toOccupant(viewer, this.presenceFor(room, o, viewer, x));
     }
-    if (!room.occupants.has(o.nick) && o !== alsoTo) await this.toOccupant(o, this.presenceFor(room, o, o, x));
+    if (room.occupants.get(o.nick) !== o) await this.toOccupant(o, this.presenceFor(room, o, o, x));
   }
 
   /** Takes an occupant out (kick, ban, leave…): everyone, the occupant included, gets its unavailable presence. */
