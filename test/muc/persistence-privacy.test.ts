@@ -44,6 +44,10 @@ describe('MUC persistence and privacy', () => {
     assert.equal(del.code, 0, del.stderr);
     const admins = await owner.iqGet(xml('query', { xmlns: NS_ADMIN }, xml('item', { affiliation: 'admin' })), roomJid('leaver'));
     assert.equal(admins.getChildren('item').length, 0, admins.toString());
+    // The member's copy of their data names the room that lists them.
+    const exported = await server.cli(['export', 'regular@localhost']);
+    assert.equal(exported.code, 0, exported.stderr);
+    assert.match(exported.stdout, /<room[^>]*jid=.leaver@conference\.localhost.[^>]*affiliation=.member./);
     await owner.close();
     await server.stop();
     // The member was still in the room: status 332, the system is shutting down.

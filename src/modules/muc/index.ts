@@ -6,6 +6,10 @@ import { option } from '../../core/options.ts';
 import { StanzaError } from '../../core/errors.ts';
 import type { Json } from '../../core/storage.ts';
 import { parseJid } from '../../core/jid.ts';
+import { el } from '../../core/xml/element.ts';
+
+/** The element of a user's data export listing the rooms that name them (not imported). */
+const NS_EXPORT = 'urn:jabberx:muc:affiliations:0';
 import { handleIq } from './iq.ts';
 import { handleMessage } from './messages.ts';
 import { occupantIds } from './occupant-id.ts';
@@ -102,6 +106,17 @@ export const muc = defineModule({
           await svc.toOccupant(occupant, svc.presenceFor(room, occupant, occupant, { unavailable: true, codes: [332] }));
         }
       }
+    });
+
+    // The user's copy of their data (XEP-0227 has no MUC element): the rooms that list them.
+    ctx.hooks.on('user/export', ({ user, add }) => {
+      const bare = `${user}@${ctx.host}`;
+      const rooms = el('rooms', { xmlns: NS_EXPORT });
+      for (const room of svc.rooms.values()) {
+        const entry = room.affiliations.get(bare);
+        if (entry) rooms.append(el('room', { jid: room.jid, affiliation: entry.affiliation, nick: entry.nick }));
+      }
+      if (rooms.children.length > 0) add(rooms);
     });
 
     // A deleted account loses its affiliations and registered nicknames everywhere.
