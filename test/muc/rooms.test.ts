@@ -101,6 +101,7 @@ describe('MUC rooms (XEP-0045, 0410, 0421)', () => {
     const pm = await hank.waitFor((e) => e.is('message') && e.getChildText('body') === 'psst');
     assert.equal(pm.attrs['from'], `${roomJid('pm')}/Ivy`);
     assert.ok(pm.getChild('x', NS_USER));
+    assert.ok(pm.getChild('no-store', 'urn:xmpp:hints'), 'a room PM is never stored offline');
     await ivy.send(xml('message', { to: `${roomJid('pm')}/Nobody`, type: 'chat', id: 'nobody' }, xml('body', {}, 'x')));
     assert.equal(errorCondition(await ivy.waitFor((e) => e.attrs['id'] === 'nobody')), 'item-not-found');
     await ivy.send(xml('presence', { to: `${roomJid('pm')}/Ivy` }, xml('show', {}, 'away'), xml('status', {}, 'lunch')));

@@ -4,7 +4,7 @@ import { StanzaError } from '../../core/errors.ts';
 import { tryParseJid, type Jid } from '../../core/jid.ts';
 import { el, type Element } from '../../core/xml/element.ts';
 import { buildForm, FormError, NS_DATA, parseForm } from '../../lib/data-form.ts';
-import { NS_MUC_REQUEST, NS_MUC_USER, NS_OCCUPANT_ID } from './namespaces.ts';
+import { NS_HINTS, NS_MUC_REQUEST, NS_MUC_USER, NS_OCCUPANT_ID } from './namespaces.ts';
 import { affiliationRank, roleRank, type Occupant, type Room } from './room.ts';
 import type { MucService } from './service.ts';
 import { setRole } from './admin.ts';
@@ -59,9 +59,11 @@ async function privateMessage(svc: MucService, room: Room, sender: Occupant | un
   if (!target) throw new StanzaError('item-not-found', 'No occupant has that nickname');
   if (!sender.bucket.take()) throw new StanzaError('resource-constraint', 'You are sending messages too fast', 'wait');
   const out = el('message', { from: `${room.jid}/${sender.nick}`, type: type ?? 'normal', id: stanza.attrs['id'] });
-  for (const c of stanza.elements) if (c.attrs['xmlns'] !== NS_OCCUPANT_ID && c.attrs['xmlns'] !== NS_MUC_USER) out.append(c.clone());
+  for (const c of stanza.elements) if (c.attrs['xmlns'] !== NS_OCCUPANT_ID && c.attrs['xmlns'] !== NS_MUC_USER && c.attrs['xmlns'] !== NS_HINTS) out.append(c.clone());
   out.append(el('x', { xmlns: NS_MUC_USER }));
   out.append(el('occupant-id', { xmlns: NS_OCCUPANT_ID, id: sender.occupantId }));
+  // XEP-0334: a room message is never stored, not even offline should the occupant's session vanish.
+  out.append(el('no-store', { xmlns: NS_HINTS }));
   await svc.toOccupant(target, out);
 }
 

@@ -14,3 +14,4 @@ export const NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
 export const NS_REGISTER = 'jabber:iq:register';
 export const NS_PING = 'urn:xmpp:ping';
 export const NS_DELAY = 'urn:xmpp:delay';
+export const NS_HINTS = 'urn:xmpp:hints';
