@@ -199,6 +199,19 @@ describe('MUC roles and affiliations (XEP-0045 §8-§10)', () => {
     assert.equal(item(self)['affiliation'], 'member');
   });
 
+  it('a server JID can be banned: its users without an affiliation of their own are out', async (t) => {
+    const owner = await server.connectClient(t, 'o8');
+    const guest = await server.connectClient(t, 'g8');
+    await createInstant(owner, 'walled', 'Owner');
+    await join(guest, 'walled', 'Guest');
+    await admin(owner, 'walled', { jid: 'localhost', affiliation: 'outcast' }, 'closed to this server');
+    const out = await guest.waitFor(presenceFrom(`${roomJid('walled')}/Guest`, 'unavailable'));
+    assert.deepEqual(codes(out), [110, 301]);
+    assert.equal(await joinError(guest, 'walled', 'Guest'), 'forbidden');
+    // The owner's own affiliation wins over its server's.
+    await owner.iqGet(xml('query', { xmlns: NS_OWNER }), roomJid('walled'));
+  });
+
   it('destruction (§10.9): occupants leave with <destroy/>, reason and alternate venue', async (t) => {
     const owner = await server.connectClient(t, 'o7');
     const guest = await server.connectClient(t, 'g7');

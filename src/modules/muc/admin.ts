@@ -138,7 +138,8 @@ export async function setRole(svc: MucService, room: Room, actor: Occupant | und
 /** An affiliation change takes effect: occupants' roles follow, banned and non-members leave. */
 async function setAffiliation(svc: MucService, room: Room, actor: Actor, jid: string, affiliation: Affiliation, reason: string | undefined): Promise<void> {
   room.setAffiliation(jid, affiliation, affiliation === 'outcast' ? reason : undefined);
-  const present = [...room.occupants.values()].filter((o) => o.bareJid === jid);
+  // A server JID's affiliation (a domain ban) reaches every occupant of that domain without one of its own.
+  const present = [...room.occupants.values()].filter((o) => o.bareJid === jid || (o.bareJid.endsWith(`@${jid}`) && !room.affiliations.has(o.bareJid)));
   for (const o of present) {
     if (affiliation === 'outcast') {
       await svc.removeOccupant(room, o, { codes: [301], actor: actor.occupant?.nick, reason });

@@ -84,8 +84,12 @@ export class Room {
     this.history = new RoomHistory(historyMaxAgeMs);
   }
 
+  /** The user's own affiliation, else its server's (e.g. a whole domain banned). */
   affiliationOf(bareJid: string): Affiliation {
-    return this.affiliations.get(bareJid)?.affiliation ?? 'none';
+    const own = this.affiliations.get(bareJid)?.affiliation;
+    if (own !== undefined && own !== 'none') return own;
+    const at = bareJid.indexOf('@');
+    return (at >= 0 ? this.affiliations.get(bareJid.slice(at + 1))?.affiliation : undefined) ?? own ?? 'none';
   }
 
   setAffiliation(bareJid: string, affiliation: Affiliation, reason?: string): void {
