@@ -77,6 +77,12 @@ describe('MUC roles and affiliations (XEP-0045 §8-§10)', () => {
     await u.waitFor((e) => e.is('presence') && codes(e).includes(110) && item(e)['affiliation'] === 'member');
     const members = await adm.iqGet(xml('query', { xmlns: NS_ADMIN }, xml('item', { affiliation: 'member' })), roomJid('affs'));
     assert.deepEqual(members.getChildren('item').map((i) => i.attrs['jid']), ['u2@localhost']);
+    // A change for someone absent is told to those who see real JIDs (the owner and admin here).
+    await admin(adm, 'affs', { jid: 'absent@localhost', affiliation: 'member' });
+    const absent = await owner.waitFor((e) => e.is('message') && e.getChild('x', NS_USER)?.getChild('item')?.attrs['jid'] === 'absent@localhost');
+    assert.equal(item(absent)['affiliation'], 'member');
+    await u.expectNone((e) => e.is('message') && e.getChild('x', NS_USER)?.getChild('item') !== undefined, 2000, 'a real JID shown to a participant');
+    await admin(adm, 'affs', { jid: 'absent@localhost', affiliation: 'none' });
     // §10.5 owner list; admins' list only to owners and admins.
     const owners = await owner.iqGet(xml('query', { xmlns: NS_ADMIN }, xml('item', { affiliation: 'owner' })), roomJid('affs'));
     assert.deepEqual(owners.getChildren('item').map((i) => i.attrs['jid']), ['o2@localhost']);

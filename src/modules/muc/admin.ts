@@ -3,7 +3,7 @@
 import { StanzaError } from '../../core/errors.ts';
 import { tryParseJid, type Jid } from '../../core/jid.ts';
 import { el, type Element } from '../../core/xml/element.ts';
-import { NS_MUC_ADMIN } from './namespaces.ts';
+import { NS_MUC_ADMIN, NS_MUC_USER } from './namespaces.ts';
 import { AFFILIATIONS, affiliationRank, ROLES, type Affiliation, type Occupant, type Role, type Room } from './room.ts';
 import type { MucService } from './service.ts';
 
@@ -140,6 +140,12 @@ async function setAffiliation(svc: MucService, room: Room, actor: Actor, jid: st
   room.setAffiliation(jid, affiliation, affiliation === 'outcast' ? reason : undefined);
   // A server JID's affiliation (a domain ban) reaches every occupant of that domain without one of its own.
   const present = [...room.occupants.values()].filter((o) => o.bareJid === jid || (o.bareJid.endsWith(`@${jid}`) && !room.affiliations.has(o.bareJid)));
+  if (present.length === 0) {
+    // §9.3-9.5, §10.3-10.8: a change for someone not in the room is told to those who may see real JIDs.
+    const note = el('message', { from: room.jid }, el('x', { xmlns: NS_MUC_USER }, el('item', { affiliation, jid, role: 'none' }, reason !== undefined ? el('reason', {}, reason) : null)));
+    for (const viewer of room.occupants.values()) if (room.showsJidTo(viewer)) await svc.toOccupant(viewer, note);
+    return;
+  }
   for (const o of present) {
     if (affiliation === 'outcast') {
       await svc.removeOccupant(room, o, { codes: [301], actor: actor.occupant?.nick, reason });

@@ -30,7 +30,7 @@ export const muc = defineModule({
   },
   enabledByDefault: false,
   xeps: [
-    { number: 45, version: '1.35', status: 'partial', note: 'no room logging (by design: history in memory only); absent users are not told of affiliation changes; no muc#roomconfig_roomadmins/roomowners fields' },
+    { number: 45, version: '1.35', status: 'partial', note: 'no room logging (by design: history in memory only); no muc#roomconfig_roomadmins/roomowners fields' },
     { number: 410, version: '1.1.0' },
     { number: 421, version: '0.1.0' },
     { number: 249, version: '1.2', note: 'direct invitations are ordinary messages, routed as such' },
