@@ -408,6 +408,9 @@ export class Server implements ServerCore {
     this.#certificateWatch?.close();
     this.#acme?.stop();
     await this.#control?.close();
+    for (const [host, rt] of this.#hosts) {
+      await rt.hooks.emit('server/stopping', { host }).catch((err: unknown) => this.log.warn({ err }, 'server/stopping hook failed'));
+    }
     for (const c of this.sessions.connections()) c.close(new StreamError('system-shutdown'));
     await Promise.all(this.#listeners.splice(0).map((l) => l.close().catch(() => undefined)));
     for (const rt of this.#hosts.values()) await rt.unload(this.log);

@@ -34,6 +34,8 @@ export interface HookMap {
   /** After the session's first available presence (RFC 6121 §4.2). */
   'session/initial-presence': { session: SessionInfo };
   'session/closed': { session: SessionInfo };
+  /** The server is stopping: sessions are still open (e.g. MUC tells occupants, XEP-0045 status 332). */
+  'server/stopping': { host: string };
   /**
    * A stanza about to be handed to one bound session: the router's single hand-off point, so
    * every delivery (routed, or a module's ctx.deliver) passes here, after the inbound filters

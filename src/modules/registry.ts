@@ -21,6 +21,7 @@ import { dataExport } from './data-export/index.ts';
 import { email } from './email/index.ts';
 import { webAccount } from './web-account/index.ts';
 import { upload } from './upload/index.ts';
+import { muc } from './muc/index.ts';
 
 const all: AnyModule[] = [
   disco,
@@ -43,6 +44,7 @@ const all: AnyModule[] = [
   email,
   webAccount,
   upload,
+  muc,
 ] as AnyModule[];
 
 export const moduleRegistry: ReadonlyMap<string, AnyModule> = new Map(all.map((m) => [m.name, m]));

@@ -70,6 +70,10 @@ export interface RosterItem {
   groups: string[];
 }
 
+export type MucJoinResult =
+  | { error: string; xml: string }
+  | { error?: undefined; xml: string; statusCodes: number[]; affiliation: string; role: string; subject: string; occupants: string[]; history: string[] };
+
 export interface AdhocStep {
   action?: 'complete' | 'next' | 'prev' | 'cancel';
   fields?: Record<string, string | string[]>;
@@ -262,6 +266,42 @@ export class SlixClient {
       timeoutMs,
       JSON.stringify(f),
     ) as Promise<SlixStanza>;
+  }
+
+  /**
+   * XEP-0045 §7.2 with slixmpp's xep_0045 join_muc_wait: the self-presence's codes, affiliation
+   * and role, the subject, the occupants seen before it and the history; or the error condition.
+   */
+  async mucJoin(room: string, nick: string, o: { password?: string; maxstanzas?: number } = {}): Promise<MucJoinResult> {
+    const r = await this.command('muc_join', { room, nick, password: o.password, maxstanzas: o.maxstanzas });
+    if (typeof r['error_condition'] === 'string') return { error: r['error_condition'], xml: String(r['xml']) };
+    return {
+      xml: String(r['xml']),
+      statusCodes: r['status_codes'] as number[],
+      affiliation: String(r['affiliation']),
+      role: String(r['role']),
+      subject: String(r['subject']),
+      occupants: r['occupants'] as string[],
+      history: r['history'] as string[],
+    };
+  }
+
+  async mucMessage(room: string, body: string): Promise<void> {
+    await this.command('muc_message', { room, body });
+  }
+
+  /** XEP-0045 §10.2 with get_room_config / set_room_config; returns the vars of the form it got. */
+  async mucConfigure(room: string, fields: Record<string, string | boolean | string[]>): Promise<string[]> {
+    const r = await this.command('muc_configure', { room, fields });
+    return r['fields'] as string[];
+  }
+
+  async mucNick(room: string, nick: string): Promise<void> {
+    await this.command('muc_nick', { room, nick });
+  }
+
+  async mucLeave(room: string, nick: string, status?: string): Promise<void> {
+    await this.command('muc_leave', { room, nick, status });
   }
 
   /** XEP-0050 §2.2 with slixmpp's xep_0050 plugin: the commands `jid` (default: the server) lists. */

@@ -9,7 +9,8 @@
 #   reply    {"id": 1, "ok": true, ...} or {"id": 1, "ok": false, "error": "..."}
 #   event    {"event": "stanza", "xml": "...", "name": "message", ...} (no "id")
 # Commands: connect, send_message, send_presence, send_raw, iq, roster_get, roster_set,
-#           subscribe, enable_carbons, adhoc_list, adhoc_run, upload_file, disconnect, quit.
+#           subscribe, enable_carbons, adhoc_list, adhoc_run, upload_file, muc_join, muc_message,
+#           muc_configure, muc_nick, muc_leave, disconnect, quit.
 import asyncio
 import json
 import logging
@@ -341,6 +342,56 @@ class Driver:
             condition = stanza['error']['condition'] if stanza is not None else None
             return {'ok': True, 'error': type(e).__name__, 'condition': condition, 'detail': str(e)}
         return {'ok': True, 'url': url}
+
+    def _muc(self):
+        for name in ('xep_0004', 'xep_0045'):
+            if name not in self.xmpp.plugin:
+                self.xmpp.register_plugin(name)
+        return self.xmpp.plugin['xep_0045']
+
+    async def cmd_muc_join(self, m):
+        """XEP-0045 §7.2 with slixmpp's join_muc_wait: self-presence, subject, occupants, history."""
+        from slixmpp.exceptions import PresenceError
+        muc = self._muc()
+        try:
+            pres, subject, occupants, history = await muc.join_muc_wait(
+                m['room'], m['nick'], password=m.get('password'), maxstanzas=m.get('maxstanzas'),
+                timeout=float(m.get('timeout', 10)))
+        except PresenceError as e:
+            return {'ok': True, 'error_condition': e.condition, 'xml': tostring(e.presence.xml)}
+        return {
+            'ok': True,
+            'xml': tostring(pres.xml),
+            'status_codes': sorted(int(c) for c in pres['muc']['status_codes']),
+            'affiliation': pres['muc']['affiliation'],
+            'role': pres['muc']['role'],
+            'subject': subject['subject'],
+            'occupants': [p['from'].resource for p in occupants],
+            'history': [msg['body'] for msg in history],
+        }
+
+    async def cmd_muc_message(self, m):
+        self.xmpp.send_message(mto=m['room'], mbody=m['body'], mtype='groupchat')
+        return {'ok': True}
+
+    async def cmd_muc_configure(self, m):
+        """XEP-0045 §10.2 with get_room_config / set_room_config: the form's fields, then submits."""
+        muc = self._muc()
+        form = await muc.get_room_config(m['room'], timeout=float(m.get('timeout', 10)))
+        fields = sorted(form.get_fields().keys())
+        for var, value in (m.get('fields') or {}).items():
+            form.set_values({var: value})
+        await muc.set_room_config(m['room'], form, timeout=float(m.get('timeout', 10)))
+        return {'ok': True, 'fields': fields}
+
+    async def cmd_muc_nick(self, m):
+        """XEP-0045 §7.6: presence to the new occupant JID (slixmpp has no call for it)."""
+        self.xmpp.send_presence(pto='%s/%s' % (m['room'], m['nick']))
+        return {'ok': True}
+
+    async def cmd_muc_leave(self, m):
+        self._muc().leave_muc(m['room'], m['nick'], m.get('status', ''))
+        return {'ok': True}
 
     async def cmd_disconnect(self, m):
         if self.xmpp is None:
