@@ -10,7 +10,7 @@ import type { ServerConfig } from '../core/config.ts';
  * Bump when render.ts changes what the pages say (not just their layout): the version is part of
  * the fingerprint, so the "last changed" date moves with the wording too.
  */
-export const POLICY_TEXT_VERSION = 1;
+export const POLICY_TEXT_VERSION = 2;
 
 /** One kind of personal data the server keeps. */
 export interface StoredData {

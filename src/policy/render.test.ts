@@ -128,6 +128,11 @@ describe('each statement follows its fact', () => {
     says(privacy(facts('modules:\n  roster: {}\n  email: {}\n', { passwordResetByEmail: true })), /E-mail address: only if you give one, and only to send you a link to reset your password/);
   });
 
+  it('group chat history: in memory only, said only with the muc module', () => {
+    says(privacy(facts('modules:\n  roster: {}\n  muc: {}\n')), /Group chats: a room keeps its most recent messages in memory only/);
+    says(privacy(facts()), /Group chats/, false);
+  });
+
   it('encryption at rest: said only when enabled', () => {
     const on = privacy(facts());
     says(on, /encrypted at rest with AES-256-GCM; the key is not kept with the data/);

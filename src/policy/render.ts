@@ -218,6 +218,10 @@ function privacyDoc(f: PolicyFacts): PolicyDoc {
     }
     messages.push({ p: ["Without an archive, your messages don't synchronize between your devices from the server."] });
   }
+  if (has('muc')) {
+    // src/modules/muc: room history lives in memory only (history_size, history_age).
+    messages.push({ p: ['Group chats: a room keeps its most recent messages in memory only, so that people who join see the conversation so far; they are never written to disk and are lost when the server restarts.'] });
+  }
 
   // What is not stored
   const notStored: Block[] = [];
