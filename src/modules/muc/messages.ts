@@ -3,7 +3,8 @@
 import { StanzaError } from '../../core/errors.ts';
 import { tryParseJid, type Jid } from '../../core/jid.ts';
 import { el, type Element } from '../../core/xml/element.ts';
-import { buildForm, FormError, NS_DATA, parseForm } from '../../lib/data-form.ts';
+import { buildForm, NS_DATA } from '../../lib/data-form.ts';
+import { readSubmittedForm } from './submitted-form.ts';
 import { NS_HINTS, NS_MUC_REQUEST, NS_MUC_USER, NS_OCCUPANT_ID } from './namespaces.ts';
 import { affiliationRank, roleRank, type Occupant, type Room } from './room.ts';
 import type { MucService } from './service.ts';
@@ -101,13 +102,7 @@ async function decline(svc: MucService, room: Room, from: Jid, dec: Element): Pr
 
 /** §8.6: a visitor asks for voice (moderators get the form), or a moderator answers one. */
 async function voiceForm(svc: MucService, room: Room, sender: Occupant | undefined, x: Element): Promise<void> {
-  let form;
-  try {
-    form = parseForm(x);
-  } catch (e) {
-    if (e instanceof FormError) throw new StanzaError('bad-request', e.message);
-    throw e;
-  }
+  const form = readSubmittedForm(x);
   if (form.formType !== NS_MUC_REQUEST) throw new StanzaError('bad-request', 'Unknown form');
   if (!sender) throw new StanzaError('not-acceptable', 'You are not in this room');
   if (form.has('muc#request_allow')) {

@@ -3,9 +3,10 @@
 import { StanzaError } from '../../core/errors.ts';
 import { tryParseJid, type Jid } from '../../core/jid.ts';
 import { el, type Element } from '../../core/xml/element.ts';
-import { findForm, FormError, parseForm } from '../../lib/data-form.ts';
+import { findForm, FormError } from '../../lib/data-form.ts';
 import { removeNonMembers } from './admin.ts';
 import { applyConfigForm, configForm } from './config-form.ts';
+import { readSubmittedForm } from './submitted-form.ts';
 import { NS_MUC_OWNER, NS_MUC_USER } from './namespaces.ts';
 import type { Room } from './room.ts';
 import type { MucService } from './service.ts';
@@ -30,13 +31,7 @@ export async function setOwner(svc: MucService, room: Room, from: Jid, query: El
   }
   const x = findForm(query);
   if (!x) throw new StanzaError('bad-request', 'Send a data form or <destroy/>');
-  let form;
-  try {
-    form = parseForm(x);
-  } catch (e) {
-    if (e instanceof FormError) throw new StanzaError('bad-request', e.message);
-    throw e;
-  }
+  const form = readSubmittedForm(x);
   // §10.1.3: cancelling the initial configuration destroys the new room.
   if (form.type === 'cancel') {
     if (room.locked) await svc.destroy(room, undefined, undefined);
