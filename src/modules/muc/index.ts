@@ -28,7 +28,7 @@ export const muc = defineModule({
     },
     secret: { kind: 'keyval', partOf: 'rooms' },
   },
-  enabledByDefault: false,
+  enabledByDefault: true,
   xeps: [
     { number: 45, version: '1.35', status: 'partial', note: 'no room logging (by design: history in memory only); no muc#roomconfig_roomadmins/roomowners fields' },
     { number: 410, version: '1.1.0' },
