@@ -684,6 +684,136 @@ function fanClear(): unknown {
   return { cleared: n };
 }
 
+
+// ------------------------------------------------------------------ MUC room
+
+const NS_MUC = 'http://jabber.org/protocol/muc';
+const NS_MUC_OWNER = 'http://jabber.org/protocol/muc#owner';
+
+/** Occupants of the room in this worker, by user. */
+const occupants = new Map<string, XmppClient>();
+/** Wall-clock milliseconds, comparable between the two workers (same machine clock). */
+const wallNow = () => performance.timeOrigin + performance.now();
+
+/**
+ * XEP-0045 §7.2: log in and enter the room as `nick` with no history (§7.2.14 maxstanzas='0').
+ * Resolves on the self-presence (status 110); `create` also unlocks a new room as an instant room
+ * (§10.1.2: an empty submitted data form to the owner namespace).
+ */
+async function enterRoom(user: string, room: string, create: boolean): Promise<void> {
+  const c = await login(user, 'room');
+  const nickJid = `${room}/${user}`;
+  const joined = new Promise<string>((resolve, reject) => {
+    const t = setTimeout(() => reject(new Error(`${user}: no self-presence from ${room} within 30 s`)), 30000);
+    c.onStanza = (xml, name) => {
+      if (name !== 'presence' || attr(xml, 'from') !== nickJid) return;
+      clearTimeout(t);
+      if (attr(xml, 'type') === 'error') reject(new Error(`${user} could not enter: ${xml.slice(0, 300)}`));
+      else resolve(xml);
+    };
+  });
+  c.send(`<presence to='${nickJid}'><x xmlns='${NS_MUC}'><history maxstanzas='0'/></x></presence>`);
+  try {
+    const self = await joined;
+    if (create && /code=["']201["']/.test(self)) {
+      const r = await c.iq('set', `<query xmlns='${NS_MUC_OWNER}'><x xmlns='jabber:x:data' type='submit'/></query>`, room);
+      if (attr(r, 'type') !== 'result') throw new Error(`instant room refused: ${r.slice(0, 300)}`);
+    }
+  } catch (e) {
+    noteError('room-join', (e as Error).message);
+    c.destroy();
+    throw e;
+  }
+  c.onStanza = undefined;
+  keep(user, c);
+  occupants.set(user, c);
+}
+
+/** Enter the room with these users, `concurrency` at a time; the creator (if given) first, alone. */
+async function roomJoin(a: { users: string[]; room: string; creator?: string; concurrency: number }): Promise<unknown> {
+  const t0 = now();
+  let failed = 0;
+  if (a.creator) await enterRoom(a.creator, a.room, true);
+  await pool(a.users, a.concurrency, async (user) => {
+    if (occupants.has(user)) return;
+    try {
+      await enterRoom(user, a.room, false);
+    } catch {
+      failed++;
+    }
+  });
+  return { occupants: occupants.size, failed, seconds: (now() - t0) / 1000, errors: takeErrors() };
+}
+
+/**
+ * Groupchat fan-out (XEP-0045 §7.4): `senders` of this worker's occupants send to the room, on
+ * a fixed schedule ("rate": `rate` messages/s from this worker's senders together) or with
+ * `window` messages in flight per sender, each echo to the sender releasing the next ("flood",
+ * as fast as the room reflects them). Every groupchat message any occupant here receives counts
+ * as one delivery; the body carries the send time on the machine's wall clock, so latency is
+ * measured at every occupant, in either worker.
+ */
+async function roomRun(a: { room: string; senders: string[]; mode: 'rate' | 'flood'; rate: number; window: number; warmupMs: number; durationMs: number }): Promise<unknown> {
+  const h = new Histogram();
+  let delivered = 0;
+  let refused = 0;
+  let measuring = false;
+  let running = true;
+  const senders = a.senders.map((u) => occupants.get(u)).filter((c): c is XmppClient => c !== undefined);
+  const send = (c: XmppClient) => c.send(`<message to='${a.room}' type='groupchat'><body>t${wallNow().toFixed(3)} ${BODY}</body></message>`);
+  for (const [user, c] of occupants) {
+    const self = `${a.room}/${user}`;
+    const sender = senders.includes(c);
+    c.onStanza = (xml, name) => {
+      if (name !== 'message') return;
+      if (attr(xml, 'type') === 'error') {
+        refused++;
+        if (refused <= 3) noteError('groupchat-error', xml.slice(0, 300));
+        if (running && sender && a.mode === 'flood') send(c);
+        return;
+      }
+      if (attr(xml, 'type') !== 'groupchat') return;
+      const m = /<body>t([0-9.]+) /.exec(xml);
+      if (!m) return; // the room's subject or anything else
+      if (measuring) {
+        delivered++;
+        h.add(wallNow() - Number(m[1]));
+      }
+      if (running && sender && a.mode === 'flood' && attr(xml, 'from') === self) send(c);
+    };
+  }
+  let timer: NodeJS.Timeout | undefined;
+  if (a.mode === 'flood') {
+    for (const c of senders) for (let k = 0; k < a.window; k++) send(c);
+  } else if (senders.length) {
+    const start = now();
+    let sent = 0;
+    timer = setInterval(() => {
+      const due = Math.floor(((now() - start) / 1000) * a.rate) - sent;
+      for (let k = 0; k < due; k++) send(senders[(sent + k) % senders.length] as XmppClient);
+      sent += Math.max(0, due);
+    }, 2);
+  }
+  await sleep(a.warmupMs);
+  measuring = true;
+  const t0 = now();
+  await sleep(a.durationMs);
+  measuring = false;
+  const t1 = now();
+  running = false;
+  if (timer) clearInterval(timer);
+  // Let the messages still in flight arrive before the next measurement starts.
+  await sleep(2000);
+  for (const c of occupants.values()) c.onStanza = undefined;
+  return { delivered, refused, seconds: (t1 - t0) / 1000, latency: h.toJSON(), errors: takeErrors() };
+}
+
+function roomClear(): unknown {
+  const n = occupants.size;
+  occupants.clear();
+  return { cleared: n };
+}
+
 // ------------------------------------------------------------------ IPC
 
 function stats(): unknown {
@@ -710,6 +840,9 @@ const handlers: Record<string, (args: never) => unknown> = {
   fanSeed,
   fanRun,
   fanClear,
+  roomJoin,
+  roomRun,
+  roomClear,
   stats,
   exit: () => {
     setTimeout(() => process.exit(0), 10);

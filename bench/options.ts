@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 
 export const ALL_SERVERS = ['jabberx', 'prosody', 'ejabberd'] as const;
-export const ALL_SCENARIOS = ['idle', 'chat', 'login', 'presence', 'register', 'password'] as const;
+export const ALL_SCENARIOS = ['idle', 'chat', 'login', 'presence', 'register', 'password', 'room'] as const;
 
 export interface BenchOptions {
   quick: boolean;
@@ -43,6 +43,12 @@ export interface BenchOptions {
   install: boolean;
   /** Seconds of idle-CPU measurement with all idle sessions connected. */
   idleCpuSeconds: number;
+  /** Users in the one MUC room (XEP-0045) of the room scenario. */
+  roomOccupants: number;
+  /** Occupants that send groupchat messages. */
+  roomSenders: number;
+  /** Fixed total rate of groupchat messages (messages/s, all senders together) for the latency figures. */
+  roomRate: number;
 }
 
 const FULL: BenchOptions = {
@@ -71,6 +77,9 @@ const FULL: BenchOptions = {
   keep: false,
   install: false,
   idleCpuSeconds: 10,
+  roomOccupants: 200,
+  roomSenders: 10,
+  roomRate: 20,
 };
 
 const QUICK: Partial<BenchOptions> = {
@@ -89,7 +98,7 @@ const USAGE = `npm run bench [-- options]     (npm run bench:quick for the small
 
   --quick                 small scales (500 idle sessions, 100 pairs, 5 s windows, group of 51)
   --servers LIST          jabberx,prosody,ejabberd (default: all three)
-  --scenarios LIST        idle,chat,login,presence,register,password (default: all six;
+  --scenarios LIST        idle,chat,login,presence,register,password,room (default: all seven;
                           password runs last: it leaves its users with random passwords)
   --stream-management     every client enables XEP-0198 (resumable) after binding, on every server
   --idle LIST             idle-session levels, e.g. 5000,19000
@@ -102,6 +111,9 @@ const USAGE = `npm run bench [-- options]     (npm run bench:quick for the small
   --login-concurrency N   logins in flight in the login-rate scenario
   --login-users N         accounts the login-rate scenario cycles through
   --register-concurrency N  registrations in flight (register), users changing passwords (password)
+  --room-occupants N      users in the MUC room of the room scenario (default 200, quick too)
+  --room-senders N        occupants sending groupchat messages (default 10)
+  --room-rate N           fixed total groupchat rate for latency (messages/s, default 20)
   --workers N             load generator processes (1 or 2)
   --iterations N          SCRAM iteration count (default 4096)
   --source-addrs N        spread connections over 127.0.0.2..(N+1)
@@ -137,6 +149,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       'login-concurrency': { type: 'string' },
       'login-users': { type: 'string' },
       'register-concurrency': { type: 'string' },
+      'room-occupants': { type: 'string' },
+      'room-senders': { type: 'string' },
+      'room-rate': { type: 'string' },
       workers: { type: 'string' },
       iterations: { type: 'string' },
       'source-addrs': { type: 'string' },
@@ -166,6 +181,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
   v(values['login-concurrency'], 'LOGIN_CONCURRENCY', (s) => (o.loginConcurrency = num(s)));
   v(values['login-users'], 'LOGIN_USERS', (s) => (o.loginUsers = num(s)));
   v(values['register-concurrency'], 'REGISTER_CONCURRENCY', (s) => (o.registerConcurrency = num(s)));
+  v(values['room-occupants'], 'ROOM_OCCUPANTS', (s) => (o.roomOccupants = num(s)));
+  v(values['room-senders'], 'ROOM_SENDERS', (s) => (o.roomSenders = num(s)));
+  v(values['room-rate'], 'ROOM_RATE', (s) => (o.roomRate = num(s)));
   v(values.workers, 'WORKERS', (s) => (o.workers = Math.min(2, num(s))));
   v(values.iterations, 'ITERATIONS', (s) => (o.iterations = num(s)));
   v(values['source-addrs'], 'SOURCE_ADDRS', (s) => (o.sourceAddrs = num(s)));
@@ -175,6 +193,7 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
   if (values.install || ['1', 'true', 'yes'].includes(env['BENCH_INSTALL'] ?? '')) o.install = true;
   for (const s of o.servers) if (!(ALL_SERVERS as readonly string[]).includes(s)) throw new Error(`unknown server ${s}`);
   for (const s of o.scenarios) if (!(ALL_SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s}`);
+  if (o.roomSenders > o.roomOccupants) throw new Error('--room-senders is larger than --room-occupants');
   o.idleLevels.sort((a, b) => a - b);
   return o;
 }

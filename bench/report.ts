@@ -1,6 +1,6 @@
 // The bench's output: the results document (bench/results/<timestamp>.json) and the side-by-side
 // table with JabberX's ratios to Prosody and ejabberd.
-import type { AccountWriteResult, ChatResult, IdleResult, LoginResult, PresenceResult, Errors } from './scenarios.ts';
+import type { AccountWriteResult, ChatResult, IdleResult, LoginResult, PresenceResult, RoomResult, Errors } from './scenarios.ts';
 import type { BenchOptions } from './options.ts';
 
 export interface ServerResult {
@@ -14,6 +14,7 @@ export interface ServerResult {
   presence?: PresenceResult;
   register?: AccountWriteResult;
   password?: AccountWriteResult;
+  room?: RoomResult;
   skipped?: string;
   failures: string[];
   errors?: Errors;
@@ -69,6 +70,15 @@ function rows(o: BenchOptions): Row[] {
   out.push({ label: 'password: IQ p50 ms', higherBetter: false, digits: 1, get: (r) => r.password?.p50 });
   out.push({ label: 'password: IQ p99 ms', higherBetter: false, digits: 1, get: (r) => r.password?.p99 });
   out.push({ label: 'password: server CPU ms per change', higherBetter: false, digits: 2, get: (r) => r.password?.serverCpuMsPer });
+  const room = `room ${o.roomOccupants}`;
+  out.push({ label: `${room}: deliveries/s at ${o.roomRate} msg/s`, higherBetter: true, digits: 0, get: (r) => r.room?.fixedRate.deliveredPerSec });
+  out.push({ label: `${room}: p50 ms at ${o.roomRate} msg/s`, higherBetter: false, digits: 2, get: (r) => r.room?.fixedRate.p50 });
+  out.push({ label: `${room}: p99 ms at ${o.roomRate} msg/s`, higherBetter: false, digits: 2, get: (r) => r.room?.fixedRate.p99 });
+  out.push({ label: `${room}: server CPU µs per delivery at ${o.roomRate} msg/s`, higherBetter: false, digits: 1, get: (r) => r.room?.fixedRate.serverCpuMicrosPerDelivery });
+  out.push({ label: `${room}: deliveries/s at saturation`, higherBetter: true, digits: 0, get: (r) => r.room?.saturation.deliveredPerSec });
+  out.push({ label: `${room}: p50 ms at saturation`, higherBetter: false, digits: 2, get: (r) => r.room?.saturation.p50 });
+  out.push({ label: `${room}: p99 ms at saturation`, higherBetter: false, digits: 2, get: (r) => r.room?.saturation.p99 });
+  out.push({ label: `${room}: server CPU µs per delivery at saturation`, higherBetter: false, digits: 1, get: (r) => r.room?.saturation.serverCpuMicrosPerDelivery });
   return out;
 }
 

@@ -1,6 +1,7 @@
 // `npm run bench`: issue 4's side-by-side benchmark of JabberX, Prosody and ejabberd over XMPP
 // c2s with STARTTLS (RFC 6120) — idle sessions, one-to-one chat, login rate, presence fan-out,
-// in-band registration and password change (XEP-0077).
+// in-band registration and password change (XEP-0077), and fan-out in one multi-user chat
+// room (XEP-0045).
 // Each server runs alone, from its own temporary folder and port on 127.0.0.1, with the same
 // certificate, SCRAM iteration count and storage kind (SQLite); the load comes from one or two
 // worker processes (bench/load-worker.ts). Writes bench/results/<timestamp>.json and a table.
@@ -16,7 +17,7 @@ import { JabberXServer } from './servers/jabberx.ts';
 import { ProsodyServer } from './servers/prosody.ts';
 import { EjabberdServer } from './servers/ejabberd.ts';
 import { WorkerPool } from './worker-pool.ts';
-import { runChat, runIdle, runLogin, runPassword, runPresence, runRegister, seedOverXmpp, settle, type Ctx } from './scenarios.ts';
+import { runChat, runIdle, runLogin, runPassword, runPresence, runRegister, runRoom, seedOverXmpp, settle, type Ctx } from './scenarios.ts';
 import { table, type Results, type ServerResult } from './report.ts';
 import { XmppClient } from './xmpp-client.ts';
 
@@ -57,6 +58,7 @@ function accountCounts(o: BenchOptions): { idle: number; fan: number } {
   if (o.scenarios.includes('chat')) idle = Math.max(idle, 2 * Math.max(...o.chatPairs));
   if (o.scenarios.includes('login')) idle = Math.max(idle, o.loginUsers);
   if (o.scenarios.includes('password')) idle = Math.max(idle, o.registerConcurrency + 1);
+  if (o.scenarios.includes('room')) idle = Math.max(idle, o.roomOccupants);
   return { idle, fan: o.scenarios.includes('presence') ? o.fanGroup : 0 };
 }
 
@@ -117,6 +119,7 @@ async function benchServer(server: BenchServer, creds: Credential[], opts: Bench
         log(`  FAILED ${msg}`);
         await pool.all('closeAll', () => ({ graceful: false, concurrency: 1 })).catch(() => {});
         await pool.all('fanClear').catch(() => {});
+        await pool.all('roomClear').catch(() => {});
       }
     };
     if (opts.scenarios.includes('idle')) await step('idle sessions', async () => void (res.idle = await runIdle(ctx)));
@@ -126,6 +129,8 @@ async function benchServer(server: BenchServer, creds: Credential[], opts: Bench
     }
     if (opts.scenarios.includes('login')) await step('login rate', async () => void (res.login = await runLogin(ctx)));
     if (opts.scenarios.includes('presence')) await step('presence fan-out', async () => void (res.presence = await runPresence(ctx)));
+    // Before the password scenario, which leaves some of the room's users with other passwords.
+    if (opts.scenarios.includes('room')) await step(`MUC room, ${opts.roomOccupants} occupants`, async () => void (res.room = await runRoom(ctx)));
     if (opts.scenarios.includes('register')) await step('in-band registration', async () => void (res.register = await runRegister(ctx)));
     // Last: it leaves its users with random passwords.
     if (opts.scenarios.includes('password')) await step('in-band password change', async () => void (res.password = await runPassword(ctx)));
@@ -162,7 +167,7 @@ async function main(): Promise<number> {
     const dir = join(runDir, name);
     mkdirSync(dir, { recursive: true });
     const registration = opts.scenarios.includes('register') || opts.scenarios.includes('password');
-    const setup: ServerSetup = { dir, domain: opts.domain, cert, key, iterations: opts.iterations, repo: REPO, streamManagement: opts.streamManagement, registration };
+    const setup: ServerSetup = { dir, domain: opts.domain, cert, key, iterations: opts.iterations, repo: REPO, streamManagement: opts.streamManagement, registration, muc: opts.scenarios.includes('room') };
     const check = () => (name === 'prosody' ? ProsodyServer.available() : name === 'ejabberd' ? EjabberdServer.available() : undefined);
     let missing = check();
     if (missing && opts.install) {

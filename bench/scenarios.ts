@@ -1,7 +1,7 @@
 // The measurements, run against one started server through the worker pool: idle sessions
 // (memory per session), one-to-one chat (throughput and latency), login rate (TCP + STARTTLS +
-// SCRAM-SHA-1 + bind), presence fan-out (RFC 6121 §4 broadcast) and in-band registration and
-// password change (XEP-0077).
+// SCRAM-SHA-1 + bind), presence fan-out (RFC 6121 §4 broadcast), in-band registration and
+// password change (XEP-0077) and a multi-user chat room's fan-out (XEP-0045).
 import { idleUser, type RosterPlan } from './accounts.ts';
 import { Histogram } from './histogram.ts';
 import type { BenchOptions } from './options.ts';
@@ -523,4 +523,122 @@ export async function runPresence(ctx: Ctx): Promise<PresenceResult> {
   await pool.all('fanClear');
   await settle(ctx);
   return result;
+}
+
+// ------------------------------------------------------------------ 6. MUC room fan-out
+
+export interface RoomRun extends LatencyFigures {
+  /** Groupchat messages received by occupants per second (each message reaches every occupant). */
+  deliveredPerSec: number;
+  /** Messages sent per second, counted as deliveries / occupants. */
+  messagesPerSec: number;
+  /** Messages the room refused (type='error', e.g. a rate limit). */
+  refused: number;
+  serverCpuMicrosPerDelivery: number;
+  serverCpuPercent: number;
+  generatorCpuPercent: number;
+  otherCpuPercent: number;
+}
+
+export interface RoomResult {
+  room: string;
+  occupants: number;
+  joinSeconds: number;
+  senders: number;
+  fixedRate: RoomRun & { rate: number; sustained: boolean };
+  saturation: RoomRun & { window: number };
+  errors: Errors;
+}
+
+interface RoomReply {
+  delivered: number;
+  refused: number;
+  seconds: number;
+  latency: { buckets: Array<[number, number]>; max: number };
+  errors: ErrorReport;
+}
+
+/** In-flight messages per sender in the saturation run. */
+const ROOM_WINDOW = 4;
+
+async function roomRun(ctx: Ctx, room: string, senderParts: string[][], occupants: number, mode: 'rate' | 'flood', errors: Errors): Promise<RoomRun> {
+  const { opts, pool } = ctx;
+  const { r, w } = await measured(
+    ctx,
+    () =>
+      pool.all<RoomReply>('roomRun', (i) => ({
+        room,
+        senders: senderParts[i] ?? [],
+        mode,
+        rate: (opts.roomRate * (senderParts[i]?.length ?? 0)) / opts.roomSenders,
+        window: ROOM_WINDOW,
+        warmupMs: opts.warmupMs,
+        durationMs: opts.durationMs,
+      })),
+    opts,
+  );
+  mergeErrors(errors, r);
+  const h = new Histogram();
+  for (const x of r) h.merge(Histogram.fromJSON(x.latency));
+  const seconds = Math.max(...r.map((x) => x.seconds));
+  const delivered = r.reduce((n, x) => n + x.delivered, 0);
+  return {
+    deliveredPerSec: delivered / seconds,
+    messagesPerSec: delivered / seconds / Math.max(1, occupants),
+    refused: r.reduce((n, x) => n + x.refused, 0),
+    ...latency(h),
+    serverCpuMicrosPerDelivery: delivered ? (1e6 * w.serverCpuSeconds) / delivered : NaN,
+    serverCpuPercent: pct(w.serverCpuSeconds, w.wallSeconds),
+    generatorCpuPercent: pct(w.generatorCpuSeconds, w.wallSeconds),
+    otherCpuPercent: pct(w.otherCpuSeconds, w.wallSeconds),
+  };
+}
+
+function logRoomRun(ctx: Ctx, what: string, x: RoomRun): void {
+  ctx.log(
+    `  ${what}: ${x.deliveredPerSec.toFixed(0)} deliveries/s (${x.messagesPerSec.toFixed(1)} msg/s), p50 ${x.p50.toFixed(2)} ms, p99 ${x.p99.toFixed(2)} ms, ` +
+      `server ${x.serverCpuMicrosPerDelivery.toFixed(1)} µs CPU/delivery (${x.serverCpuPercent.toFixed(0)} %), generator ${x.generatorCpuPercent.toFixed(0)} %, ` +
+      `other ${x.otherCpuPercent.toFixed(0)} %, refused ${x.refused}`,
+  );
+}
+
+/**
+ * One room (XEP-0045) with `roomOccupants` users in it, created as an instant room by the
+ * first; `roomSenders` of them send groupchat messages, first at a fixed total rate (latency at
+ * a known load), then each with a few in flight (as fast as the room reflects them).
+ */
+export async function runRoom(ctx: Ctx): Promise<RoomResult> {
+  const { opts, pool } = ctx;
+  const errors: Errors = { counts: {}, samples: [] };
+  const room = `bench@conference.${ctx.server.domain}`;
+  const users = Array.from({ length: opts.roomOccupants }, (_, i) => idleUser(i));
+  const creator = users[0] as string;
+  const t0 = performance.now();
+  // The creator first, alone: everyone else enters the unlocked room.
+  const first = await pool.call<{ occupants: number; errors: ErrorReport }>(0, 'roomJoin', { users: [], room, creator, concurrency: 1 });
+  mergeErrors(errors, [first]);
+  const parts = split(users.slice(1), pool.size);
+  const joined = await pool.all<{ occupants: number; failed: number; errors: ErrorReport }>('roomJoin', (i) => ({ users: parts[i], room, concurrency: opts.idleConcurrency }));
+  mergeErrors(errors, joined);
+  const joinSeconds = (performance.now() - t0) / 1000;
+  const occupants = joined.reduce((n, x) => n + x.occupants, 0);
+  ctx.log(`  ${occupants}/${opts.roomOccupants} occupants in ${room} after ${joinSeconds.toFixed(1)} s (${joined.reduce((n, x) => n + x.failed, 0)} failed)`);
+  for (const s of errors.samples.slice(0, 3)) ctx.log(`    ${s}`);
+  if (occupants < opts.roomOccupants) throw new Error(`only ${occupants} of ${opts.roomOccupants} occupants entered the room`);
+  // Senders spread evenly: occupant k sits in worker k % size (the creator, 0, in worker 0).
+  const senders = users.slice(0, opts.roomSenders);
+  const senderParts: string[][] = Array.from({ length: pool.size }, () => []);
+  senders.forEach((u, k) => senderParts[k === 0 ? 0 : (k - 1) % pool.size]?.push(u));
+  await settle(ctx, 10000);
+  const fixed = await roomRun(ctx, room, senderParts, occupants, 'rate', errors);
+  const fixedRate = { ...fixed, rate: opts.roomRate, sustained: fixed.messagesPerSec >= 0.95 * opts.roomRate };
+  logRoomRun(ctx, `${opts.roomSenders} senders at ${opts.roomRate} msg/s`, fixed);
+  await settle(ctx, 10000);
+  const sat = await roomRun(ctx, room, senderParts, occupants, 'flood', errors);
+  const saturation = { ...sat, window: ROOM_WINDOW };
+  logRoomRun(ctx, `${opts.roomSenders} senders, ${ROOM_WINDOW} in flight each`, sat);
+  await pool.all('closeAll', () => ({ graceful: true, concurrency: 200 }));
+  await pool.all('roomClear');
+  await settle(ctx);
+  return { room, occupants, joinSeconds, senders: opts.roomSenders, fixedRate, saturation, errors };
 }

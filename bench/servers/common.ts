@@ -42,6 +42,8 @@ export interface ServerSetup {
   streamManagement: boolean;
   /** In-band registration (XEP-0077) open to anyone and unthrottled: the register and password scenarios. */
   registration: boolean;
+  /** A multi-user chat service (XEP-0045) at conference.<domain>, rooms creatable by anyone: the room scenario. */
+  muc: boolean;
 }
 
 /**

@@ -26,6 +26,25 @@ const REGISTRATION_OPEN = `  mod_register:
 registration_timeout: infinity
 `;
 
+/**
+ * mod_muc for the room scenario at conference.<host>: anyone may create rooms, temporary ones,
+ * no history; its max_users (200 by default, also the cap of a room's own limit) raised to 500
+ * so 200 occupants plus the margin fit; min_message_interval stays 0 (no occupant throttle).
+ */
+const MUC = `  mod_muc:
+    host: "conference.@HOST@"
+    access: all
+    access_create: all
+    access_persistent: all
+    max_users: 500
+    max_users_admin_threshold: 5
+    history_size: 0
+    min_message_interval: 0
+    default_room_options:
+      persistent: false
+      max_users: 500
+`;
+
 export class EjabberdServer implements BenchServer {
   readonly name = 'ejabberd';
   readonly version = debVersion('ejabberd');
@@ -97,7 +116,7 @@ modules:
     versioning: false
   mod_offline: {}
   mod_ping: {}
-${this.#setup.streamManagement ? '  mod_stream_mgmt: {}\n' : ''}${this.#setup.registration ? REGISTRATION_OPEN : ''}`;
+${this.#setup.streamManagement ? '  mod_stream_mgmt: {}\n' : ''}${this.#setup.muc ? MUC : ''}${this.#setup.registration ? REGISTRATION_OPEN : ''}`;
     writeFileSync(join(this.#dir, 'ejabberd.yml'), cfg);
   }
 

@@ -18,6 +18,15 @@ import { VERSION } from '../../src/version.ts';
  */
 const REGISTER_OPEN = { mode: 'open', max_per_address: 1_000_000_000, max_per_range: 1_000_000_000 };
 
+/**
+ * The MUC service for the room scenario, at its default domain conference.<host>. This is a
+ * benchmark, not a test of the defences: the per-occupant message rate (5/s, burst 20) is raised
+ * out of reach so the saturation run measures the fan-out, not the throttle (Prosody 0.12 and
+ * ejabberd do not throttle occupants by default); the fixed-rate run (2 msg/s per sender) is
+ * within the default anyway. No history is kept (every occupant enters with maxstanzas='0').
+ */
+const MUC_UNTHROTTLED = { messages_per_second: 1_000_000, message_burst: 1_000_000, history_size: 0 };
+
 export class JabberXServer implements BenchServer {
   readonly name = 'jabberx';
   readonly version: string;
@@ -57,7 +66,7 @@ export class JabberXServer implements BenchServer {
       hosts: { [this.domain]: {} },
       // The clique seeding (over XMPP for JabberX) has up to 200 requests pending per user at
       // once; the default cap (100, an anti-flood limit) would drop some of them.
-      modules: { roster: { max_pending_requests: 1000 }, offline: {}, ping: {}, ...(this.#setup.registration ? { register: REGISTER_OPEN } : {}) },
+      modules: { roster: { max_pending_requests: 1000 }, offline: {}, ping: {}, ...(this.#setup.registration ? { register: REGISTER_OPEN } : {}), ...(this.#setup.muc ? { muc: MUC_UNTHROTTLED } : {}) },
     };
     writeFileSync(this.#config, stringify(cfg));
   }

@@ -16,6 +16,16 @@ const lua = (s: string) => JSON.stringify(s); // a JSON string is a valid Lua st
  * min_seconds_between_registrations implies (= 1 per that many seconds): both stay unset, as
  * 0 seconds would make a throttle of one per zero seconds. 127.0.0.1 is on its allowlist anyway.
  */
+/**
+ * The MUC component for the room scenario (0.12's mod_muc: no occupant rate limit unless
+ * mod_muc_limits is loaded, which it is not); anyone may create rooms, no history is kept.
+ */
+const mucComponent = (domain: string) => `Component ${lua(`conference.${domain}`)} "muc"
+restrict_room_creation = false
+muc_room_default_history_length = 0
+muc_room_default_persistent = false
+`;
+
 const REGISTRATION_OPEN = `allow_registration = true
 registration_allowlist = { "127.0.0.1", "::1" }
 `;
@@ -70,7 +80,7 @@ storage = "sql"
 sql = { driver = "SQLite3", database = ${lua(this.#db)} }
 ssl = { certificate = ${lua(s.cert)}, key = ${lua(s.key)} }
 ${s.registration ? REGISTRATION_OPEN : ''}VirtualHost ${lua(this.domain)}
-`;
+${s.muc ? mucComponent(this.domain) : ''}`;
     writeFileSync(join(d, 'prosody.cfg.lua'), cfg);
   }
 
