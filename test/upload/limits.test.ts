@@ -27,7 +27,8 @@ describe('HTTP File Upload limits', () => {
 
   it('deletes files after max_age, through the retention engine', async (t) => {
     const { server } = await startUploadServer({
-      upload: { max_age: '2s' },
+      // Long enough that the first download below isn't raced by the purge on a loaded machine.
+      upload: { max_age: '6s' },
       config: { security: { retention_interval: '1s' } },
       users: [['alice@localhost', 'pw-alice']],
     });
@@ -44,7 +45,7 @@ describe('HTTP File Upload limits', () => {
       const res = await fetch(slot.get);
       await res.arrayBuffer();
       return res.status === 404;
-    }, 15_000, 250);
+    }, 30_000, 250);
     assert.equal(readdirSync(dir).length, 0);
   });
 });
