@@ -299,44 +299,54 @@ async function chat(a: {
 
 // ------------------------------------------------------------------ login rate
 
+/** Flags the load loops read: whether the window is being measured, and whether to stop. */
+interface WindowState {
+  measuring: boolean;
+  stop: boolean;
+}
+
+/** Lets the loops warm up, measures for durationMs, then stops them; returns the measured seconds. */
+async function measuredWindow(a: { warmupMs: number; durationMs: number }, w: WindowState, loops: Promise<void>[]): Promise<number> {
+  await sleep(a.warmupMs);
+  w.measuring = true;
+  const t0 = now();
+  await sleep(a.durationMs);
+  w.measuring = false;
+  const t1 = now();
+  w.stop = true;
+  await Promise.all(loops);
+  await sleep(500);
+  return (t1 - t0) / 1000;
+}
+
 /** Full logins (TCP, STARTTLS, SCRAM-SHA-1, bind) back to back on `concurrency` loops, then a polite close. */
 async function loginLoop(a: { users: string[]; concurrency: number; warmupMs: number; durationMs: number }): Promise<unknown> {
   const h = new Histogram();
   let idx = 0;
   let seq = 0;
-  let measuring = false;
-  let stop = false;
+  const w: WindowState = { measuring: false, stop: false };
   let logins = 0;
   let failures = 0;
   const loop = async () => {
-    while (!stop) {
+    while (!w.stop) {
       const user = a.users[idx++ % a.users.length] as string;
       const t = now();
       try {
         const c = await login(user, `login${++seq}`);
-        if (measuring) {
+        if (w.measuring) {
           logins++;
           h.add(now() - t);
         }
         // Close politely without waiting: the server's teardown still counts in its CPU time.
         void c.close(2000);
       } catch {
-        if (measuring) failures++;
+        if (w.measuring) failures++;
         await sleep(50);
       }
     }
   };
-  const loops = Array.from({ length: a.concurrency }, loop);
-  await sleep(a.warmupMs);
-  measuring = true;
-  const t0 = now();
-  await sleep(a.durationMs);
-  measuring = false;
-  const t1 = now();
-  stop = true;
-  await Promise.all(loops);
-  await sleep(500);
-  return { logins, failures, seconds: (t1 - t0) / 1000, latency: h.toJSON(), errors: takeErrors() };
+  const seconds = await measuredWindow(a, w, Array.from({ length: a.concurrency }, loop));
+  return { logins, failures, seconds, latency: h.toJSON(), errors: takeErrors() };
 }
 
 // ------------------------------------------------------------------ in-band registration
@@ -357,14 +367,13 @@ async function registerLoop(a: { concurrency: number; warmupMs: number; duration
   const t = need();
   const h = new Histogram();
   let seq = 0;
-  let measuring = false;
-  let stop = false;
+  const w: WindowState = { measuring: false, stop: false };
   let registrations = 0;
   let failures = 0;
   // Unique within a run: every server starts from an empty account store of its own.
   const prefix = `u-${process.pid.toString(36)}-`;
   const loop = async () => {
-    while (!stop) {
+    while (!w.stop) {
       const c = new XmppClient({
         host: t.host,
         port: t.port,
@@ -377,7 +386,7 @@ async function registerLoop(a: { concurrency: number; warmupMs: number; duration
       });
       try {
         const took = await c.register();
-        if (measuring) {
+        if (w.measuring) {
           registrations++;
           h.add(took);
         }
@@ -386,22 +395,13 @@ async function registerLoop(a: { concurrency: number; warmupMs: number; duration
       } catch (e) {
         const err = e as XmppError;
         noteError(err.kind ?? 'other', err.message);
-        if (measuring) failures++;
+        if (w.measuring) failures++;
         await sleep(50);
       }
     }
   };
-  const loops = Array.from({ length: a.concurrency }, loop);
-  await sleep(a.warmupMs);
-  measuring = true;
-  const t0 = now();
-  await sleep(a.durationMs);
-  measuring = false;
-  const t1 = now();
-  stop = true;
-  await Promise.all(loops);
-  await sleep(500);
-  return { done: registrations, failures, seconds: (t1 - t0) / 1000, latency: h.toJSON(), errors: takeErrors() };
+  const seconds = await measuredWindow(a, w, Array.from({ length: a.concurrency }, loop));
+  return { done: registrations, failures, seconds, latency: h.toJSON(), errors: takeErrors() };
 }
 
 /**
