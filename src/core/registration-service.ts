@@ -22,6 +22,8 @@ export interface RegistrationService {
   checkPassword(password: string): string | undefined;
   /** undefined when the name may be registered as far as the rules go (it may still be taken), else a readable reason. */
   checkUsername(user: string): string | undefined;
+  /** The password rules in one sentence, for a form's hint. */
+  readonly passwordRules: string;
 }
 
 /** Why a registration was refused: the XMPP condition (XEP-0077) and a sentence for the user. */

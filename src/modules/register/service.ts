@@ -51,6 +51,10 @@ export class Registration implements RegistrationService {
     return checkPassword(password, this.#d.rules, user);
   }
 
+  get passwordRules(): string {
+    return `At least ${this.#d.rules.minPasswordLength} characters, not containing the user name, and not a common password.`;
+  }
+
   checkUsername(user: string): string | undefined {
     const checked = checkUsername(user, this.#d.rules);
     return 'reason' in checked ? checked.reason : undefined;

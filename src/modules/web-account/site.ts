@@ -49,7 +49,7 @@ export function passwordProblem(site: Site, password: string, confirm: string | 
 }
 
 export function passwordHint(site: Site): string {
-  return site.registration() ? 'As the service\'s rules ask.' : `At least ${MIN_PASSWORD_LENGTH} characters.`;
+  return site.registration()?.passwordRules ?? `At least ${MIN_PASSWORD_LENGTH} characters.`;
 }
 
 /** The session the request's cookie names, if live. */
