@@ -244,7 +244,15 @@ export class Server implements ServerCore {
 
   get info(): ServerInfo {
     const hosts = [...this.config.hosts.keys()];
-    return { name: 'JabberX', version: VERSION, hosts, isLocalHost: (d) => this.#hosts.has(d), serviceName: this.config.policy.service_name };
+    const p = this.config.policy;
+    return {
+      name: 'JabberX', version: VERSION, hosts, isLocalHost: (d) => this.#hosts.has(d), serviceName: p.service_name,
+      isServiceDomain: (d) => this.router.domainKind(d) === 'service',
+      contactAddresses: {
+        abuse: p.abuse_addresses, admin: p.admin_addresses, feedback: p.feedback_addresses, sales: p.sales_addresses,
+        security: p.security_addresses, status: p.status_addresses, support: p.support_addresses,
+      },
+    };
   }
 
   /**

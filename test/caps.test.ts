@@ -26,7 +26,8 @@ async function query(conn: RawConnection, ver: string): Promise<string> {
 describe('XEP-0115 Entity Capabilities', () => {
   let server: TestServer;
   before(async () => {
-    server = await startServer();
+    // XEP-0157 contact addresses: a XEP-0128 form the caps hash must cover (§5.1 step 6).
+    server = await startServer({ config: { policy: { contact: 'admin@example.org', feedback_addresses: ['https://example.org/feedback', 'xmpp:feedback@example.org'] } } });
   });
   after(() => server.stop({ remove: true }));
 
@@ -46,7 +47,16 @@ describe('XEP-0115 Entity Capabilities', () => {
     const features = [...info.matchAll(/<feature var=['"]([^'"]+)['"]/g)].map((m) => m[1] ?? '');
     const identities = [...info.matchAll(/<identity category=['"]([^'"]+)['"] type=['"]([^'"]+)['"](?: name=['"]([^'"]+)['"])?/g)].map((m) => ({ category: m[1] ?? '', type: m[2] ?? '', name: m[3] }));
     assert.ok(features.includes(NS_CAPS));
-    assert.equal(capsVer(identities, features), ver);
+    const forms = [...info.matchAll(/<x [^>]*xmlns=['"]jabber:x:data['"][^>]*>(.*?)<\/x>/gs)].map((x) => {
+      const fields = [...(x[1] ?? '').matchAll(/<field [^>]*var=['"]([^'"]+)['"][^>]*>(.*?)<\/field>/gs)].map((f) => ({
+        name: f[1] ?? '',
+        values: [...(f[2] ?? '').matchAll(/<value>([^<]*)<\/value>/g)].map((v) => v[1] ?? ''),
+      }));
+      return { formType: fields.find((f) => f.name === 'FORM_TYPE')?.values[0] ?? '', fields: fields.filter((f) => f.name !== 'FORM_TYPE') };
+    });
+    assert.deepEqual(forms.map((f) => f.formType), ['http://jabber.org/network/serverinfo']);
+    assert.equal(capsVer(identities, features, forms), ver);
+    assert.notEqual(capsVer(identities, features), ver);
     s.conn.destroy();
   });
 

@@ -304,6 +304,7 @@ describe('config: policy and http listeners', () => {
       contact: '',
       jurisdiction: '',
       extra_terms: [],
+      abuse_addresses: [], admin_addresses: [], feedback_addresses: [], sales_addresses: [], security_addresses: [], status_addresses: [], support_addresses: [],
     });
     assert.ok(c.listeners.every((l) => l.type !== 'http' && l.type !== 'https'));
   });
@@ -322,7 +323,26 @@ describe('config: policy and http listeners', () => {
       contact: 'privacy@example.org',
       jurisdiction: 'Germany (EU)',
       extra_terms: ['No spam.', 'No malware.'],
+      // XEP-0157: `contact` stands for the abuse, admin, security and support addresses by default.
+      abuse_addresses: ['mailto:privacy@example.org'], admin_addresses: ['mailto:privacy@example.org'], feedback_addresses: [], sales_addresses: [],
+      security_addresses: ['mailto:privacy@example.org'], status_addresses: [], support_addresses: ['mailto:privacy@example.org'],
     });
+  });
+
+  it('XEP-0157 addresses: set lists replace the derived ones, [] opts out, only mailto:/xmpp:/https: URIs', () => {
+    const c = parse(`policy:
+  contact: https://example.org/contact
+  abuse_addresses: ["mailto:abuse@example.org", "xmpp:abuse@example.org"]
+  security_addresses: []
+  sales_addresses: [" https://example.org/sales "]
+`);
+    assert.deepEqual(c.policy.abuse_addresses, ['mailto:abuse@example.org', 'xmpp:abuse@example.org']);
+    assert.deepEqual(c.policy.admin_addresses, ['https://example.org/contact']);
+    assert.deepEqual(c.policy.security_addresses, []);
+    assert.deepEqual(c.policy.sales_addresses, ['https://example.org/sales']);
+    assert.deepEqual(parse('policy:\n  contact: write to the post office\n').policy.support_addresses, []);
+    fails('policy:\n  abuse_addresses: ["abuse@example.org"]\n', 'policy.abuse_addresses (line 2)', 'mailto:abuse@example.org');
+    fails('policy:\n  support_addresses: ["http://example.org/help"]\n', 'policy.support_addresses (line 2)', 'mailto:, xmpp: or https: URI');
   });
 
   it('http and https listeners default to ports 5280 and 5281', () => {

@@ -8,6 +8,7 @@ import { domainToASCII, domainToUnicode } from 'node:url';
 import { LineCounter, isAlias, isMap, isScalar, isSeq, parseDocument, type Document } from 'yaml';
 import { ConfigError } from './errors.ts';
 import { parseBlockRule } from './ip-blocks.ts';
+import { CONTACT_KINDS, type ContactKind } from './modules.ts';
 import { option, parseOptions, type OptionDecl, type OptionDecls, type OptionValues } from './options.ts';
 
 export interface ListenerConfig {
@@ -184,6 +185,14 @@ export const CONFIG_SECTIONS = {
     contact: option.string('', 'how to reach the operator: an e-mail address or a web address'),
     jurisdiction: option.string('', 'which law applies, e.g. "Germany (EU)"'),
     extra_terms: option.list([], 'the operator\'s own additional rules, one sentence each, e.g. "No spam."'),
+    // XEP-0157: published in the server's disco#info (the disco module); URIs only.
+    abuse_addresses: { ...option.list([], 'where to report abuse (XEP-0157): `mailto:`, `xmpp:` or `https:` URIs'), defaultText: '`contact` as a URI' },
+    admin_addresses: { ...option.list([], 'how to reach the service\'s administrators (XEP-0157), URIs as above'), defaultText: '`contact` as a URI' },
+    feedback_addresses: option.list([], 'where to send feedback (XEP-0157), URIs as above'),
+    sales_addresses: option.list([], 'sales enquiries (XEP-0157), URIs as above'),
+    security_addresses: { ...option.list([], 'where to report security issues (XEP-0157), URIs as above'), defaultText: '`contact` as a URI' },
+    status_addresses: option.list([], 'where the service\'s status is published (XEP-0157), URIs as above'),
+    support_addresses: { ...option.list([], 'where users get help (XEP-0157), URIs as above'), defaultText: '`contact` as a URI' },
   },
 } satisfies Record<string, OptionDecls>;
 
@@ -489,8 +498,44 @@ export function parseConfigText(text: string, baseDir: string, opts: ConfigOptio
       contact: policy.values.contact.trim(),
       jurisdiction: policy.values.jurisdiction.trim(),
       extra_terms: extraTerms,
+      ...contactAddresses(policy.values, policy.lines),
     },
   };
+}
+
+type AddressKey = `${ContactKind}_addresses`;
+/** The kinds an operator's `contact` stands for when their own list is not set. */
+const FROM_CONTACT: readonly ContactKind[] = ['abuse', 'admin', 'security', 'support'];
+const CONTACT_URI = /^(mailto:[^\s@<>"]+@[^\s@<>"]+|xmpp:[^\s<>"]+|https:\/\/[^\s<>"]+)$/i;
+
+/** `contact` as a XEP-0157 URI: an e-mail address becomes mailto:, a web address stays; anything else none. */
+function contactUri(contact: string): string | undefined {
+  if (/^[^\s@<>"]+@[^\s@<>"]+\.[^\s@<>"]+$/.test(contact)) return `mailto:${contact}`;
+  if (/^https:\/\/[^\s<>"]+$/i.test(contact)) return contact;
+  if (/^xmpp:[^\s<>"]+$/i.test(contact)) return contact;
+  return undefined;
+}
+
+/** XEP-0157 lists: each set one checked (URIs only), each unset one of FROM_CONTACT derived from `contact`. */
+function contactAddresses(values: ConfigSection<'policy'>, lines: Map<string, number>): Pick<ConfigSection<'policy'>, AddressKey> {
+  const derived = contactUri(values.contact.trim());
+  const out = {} as Record<AddressKey, string[]>;
+  for (const kind of CONTACT_KINDS) {
+    const key: AddressKey = `${kind}_addresses`;
+    if (!lines.has(key)) {
+      out[key] = derived && FROM_CONTACT.includes(kind) ? [derived] : [];
+      continue;
+    }
+    out[key] = values[key].map((raw) => {
+      const uri = raw.trim();
+      if (!CONTACT_URI.test(uri)) {
+        const hint = /^[^\s@:]+@[^\s@]+$/.test(uri) ? ` (write mailto:${uri} or xmpp:${uri})` : '';
+        throw new ConfigError(`policy.${key}`, `expected a mailto:, xmpp: or https: URI, got ${JSON.stringify(raw)}${hint}`, { line: lines.get(key) });
+      }
+      return uri;
+    });
+  }
+  return out;
 }
 
 /** Loads the config file; with no path, the embedded defaults (serving `localhost`) relative to the CWD. */

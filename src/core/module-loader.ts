@@ -9,7 +9,7 @@ import type { Element } from './xml/element.ts';
 import { Hooks, type HookHandler, type HookName, type Phase } from './hooks.ts';
 import { parseOptions, type OptionDecls } from './options.ts';
 import { ConfigError } from './errors.ts';
-import type { AnyModule, Bind2Handler, PreauthIqHandler, DiscoData, DiscoIdentity, DiscoItem, DiscoNodeHandler, IqHandler, IqTarget, ModuleContext, ServerInfo, SessionState, StoreKind } from './modules.ts';
+import type { AnyModule, Bind2Handler, PreauthIqHandler, DiscoData, DiscoForm, DiscoIdentity, DiscoItem, DiscoNodeHandler, IqHandler, IqTarget, ModuleContext, ServerInfo, SessionState, StoreKind } from './modules.ts';
 import type { SessionInfo } from './session.ts';
 import type { StorageBackend, Json } from './storage.ts';
 import type { SessionManager } from './sessions.ts';
@@ -34,6 +34,7 @@ export class HostRuntime implements DiscoData {
   readonly identities: DiscoIdentity[] = [];
   readonly items: DiscoItem[] = [];
   readonly nodes = new Map<string, DiscoNodeHandler>();
+  readonly forms = new Map<string, DiscoForm>();
   readonly streamFeatures: (() => Element)[] = [];
   /** XEP-0386 Bind 2 inline features, by namespace. */
   readonly bind2Features = new Map<string, Bind2Handler>();
@@ -191,6 +192,11 @@ function makeContext(rt: HostRuntime, mod: AnyModule, options: unknown, deps: Lo
         if (rt.nodes.has(node)) throw new Error(`module ${mod.name}: disco node ${node} is already served`);
         rt.nodes.set(node, handler);
         rt.addDisposer(() => void rt.nodes.delete(node));
+      },
+      addForm(form) {
+        if (rt.forms.has(form.formType)) throw new Error(`module ${mod.name}: disco form ${form.formType} is already served`);
+        rt.forms.set(form.formType, form);
+        rt.addDisposer(() => void rt.forms.delete(form.formType));
       },
     },
     streamFeatures: {

@@ -82,13 +82,28 @@ export interface DiscoNodeHandler {
   items?(from: Jid): DiscoItem[];
 }
 
+/**
+ * XEP-0128 extended information: a data form (type 'result') in the host's disco#info, named by
+ * its hidden FORM_TYPE; part of the server's XEP-0115 caps hash.
+ */
+export interface DiscoForm {
+  formType: string;
+  fields: readonly { var: string; type?: string; values: readonly string[] }[];
+}
+
 export interface DiscoData {
   readonly identities: readonly DiscoIdentity[];
   readonly features: ReadonlySet<string>;
   readonly accountFeatures: ReadonlySet<string>;
   readonly items: readonly DiscoItem[];
   readonly nodes: ReadonlyMap<string, DiscoNodeHandler>;
+  /** XEP-0128 forms of the host's disco#info, by FORM_TYPE. */
+  readonly forms: ReadonlyMap<string, DiscoForm>;
 }
+
+/** XEP-0157 kinds of contact address (the form field is `${kind}-addresses`). */
+export const CONTACT_KINDS = ['abuse', 'admin', 'feedback', 'sales', 'security', 'status', 'support'] as const;
+export type ContactKind = (typeof CONTACT_KINDS)[number];
 
 export interface ServerInfo {
   readonly name: string;
@@ -97,6 +112,10 @@ export interface ServerInfo {
   isLocalHost(domain: string): boolean;
   /** The service's name for people (policy.service_name), where the server knows it. */
   readonly serviceName?: string;
+  /** A domain served here that is not an account host: a service a module claims (conference., upload., ...). */
+  isServiceDomain?(domain: string): boolean;
+  /** XEP-0157 contact addresses (URIs) by kind, from the `policy` section. */
+  readonly contactAddresses?: Readonly<Record<ContactKind, readonly string[]>>;
 }
 
 /**
@@ -155,6 +174,8 @@ export interface ModuleContext<O> {
     addAccountFeature(ns: string): void;
     /** A node of the domain's disco tree (one module per node). */
     addNode(node: string, handler: DiscoNodeHandler): void;
+    /** A XEP-0128 form in the domain's disco#info (one module per FORM_TYPE). */
+    addForm(form: DiscoForm): void;
   };
   readonly streamFeatures: {
     /** A stream feature offered after authentication (e.g. <ver xmlns='urn:xmpp:features:rosterver'/>). */

@@ -18,6 +18,11 @@ export interface CapsForm {
   fields: Array<{ name: string; values: string[] }>;
 }
 
+/** XEP-0128 forms as the hash reads them: FORM_TYPE, then each field's name and values. */
+export function capsForms(forms: Iterable<{ formType: string; fields: readonly { var: string; values: readonly string[] }[] }>): CapsForm[] {
+  return [...forms].map((f) => ({ formType: f.formType, fields: f.fields.map((x) => ({ name: x.var, values: [...x.values] })) }));
+}
+
 /** §5.1 steps 1–8. Throws on what §5.4 says must make verification fail (duplicates). */
 export function verificationString(identities: readonly CapsIdentity[], features: readonly string[], forms: readonly CapsForm[] = []): string {
   const ids = identities.map((i) => `${i.category}/${i.type}/${i.lang ?? ''}/${i.name ?? ''}`);

@@ -6,7 +6,7 @@ import { defineModule } from '../../core/modules.ts';
 import { option } from '../../core/options.ts';
 import type { SessionInfo } from '../../core/session.ts';
 import { el, type Element } from '../../core/xml/element.ts';
-import { CAPS_NODE, capsVer, type CapsForm, type CapsIdentity } from '../../lib/caps-ver.ts';
+import { CAPS_NODE, capsForms, capsVer, type CapsForm, type CapsIdentity } from '../../lib/caps-ver.ts';
 import { CapsCache } from './cache.ts';
 
 export const NS_CAPS = 'http://jabber.org/protocol/caps';
@@ -55,7 +55,7 @@ export const caps = defineModule({
 
     ctx.disco.addFeature(NS_CAPS);
     let serverVer: string | undefined;
-    const ownVer = (): string => (serverVer ??= capsVer(disco.identities, [...disco.features]));
+    const ownVer = (): string => (serverVer ??= capsVer(disco.identities, [...disco.features], capsForms(disco.forms.values())));
     // §6.3: the server's caps in the stream features; disco#info answers node#ver (disco module).
     ctx.streamFeatures.add(() => el('c', { xmlns: NS_CAPS, hash: 'sha-1', node: CAPS_NODE, ver: ownVer() }));
 

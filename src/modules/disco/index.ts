@@ -1,28 +1,42 @@
-// XEP-0030 Service Discovery: the server's identity and features, and each account's.
-import { defineModule } from '../../core/modules.ts';
+// XEP-0030 Service Discovery: the server's identity and features, and each account's; XEP-0128
+// forms in the server's disco#info, among them XEP-0157 contact addresses.
+import { defineModule, CONTACT_KINDS, type DiscoForm, type DiscoIdentity } from '../../core/modules.ts';
 import { el } from '../../core/xml/element.ts';
 import { itemNotFound } from '../../core/errors.ts';
-import type { DiscoIdentity } from '../../core/modules.ts';
-import { CAPS_NODE, capsVer } from '../../lib/caps-ver.ts';
+import { CAPS_NODE, capsForms, capsVer } from '../../lib/caps-ver.ts';
 
 export const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
 export const NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
+const NS_DATA = 'jabber:x:data';
+/** XEP-0157 §2: the FORM_TYPE of contact addresses. */
+export const SERVERINFO_FORM_TYPE = 'http://jabber.org/network/serverinfo';
 
-function info(node: string | undefined, identities: readonly DiscoIdentity[], features: Iterable<string>) {
+/** XEP-0128 §2: a result form whose hidden FORM_TYPE names it. */
+function formElement(form: DiscoForm) {
+  return el(
+    'x',
+    { xmlns: NS_DATA, type: 'result' },
+    el('field', { var: 'FORM_TYPE', type: 'hidden' }, el('value', {}, form.formType)),
+    ...form.fields.map((f) => el('field', { var: f.var, type: f.type }, ...f.values.map((v) => el('value', {}, v)))),
+  );
+}
+
+function info(node: string | undefined, identities: readonly DiscoIdentity[], features: Iterable<string>, forms: Iterable<DiscoForm> = []) {
   return el(
     'query',
     { xmlns: NS_DISCO_INFO, node },
     ...identities.map((i) => el('identity', { category: i.category, type: i.type, name: i.name })),
     ...[...new Set(features)].sort().map((f) => el('feature', { var: f })),
+    ...[...forms].map(formElement),
   );
 }
 
 export const disco = defineModule({
   name: 'disco',
-  description: 'Service discovery (XEP-0030): what the server and each account support.',
+  description: "Service discovery (XEP-0030) of the server and each account, with extended information (XEP-0128) such as the operator's contact addresses (XEP-0157, from the `policy` section).",
   stores: {},
   enabledByDefault: true,
-  xeps: [{ number: 30, version: '2.5rc3' }],
+  xeps: [{ number: 30, version: '2.5rc3' }, { number: 128, version: '1.0.1' }, { number: 157, version: '1.1.1' }],
   options: {},
   setup(ctx) {
     ctx.disco.addIdentity({ category: 'server', type: 'im', name: 'JabberX' });
@@ -30,6 +44,10 @@ export const disco = defineModule({
     ctx.disco.addFeature(NS_DISCO_ITEMS);
     ctx.disco.addAccountFeature(NS_DISCO_INFO);
     ctx.disco.addAccountFeature(NS_DISCO_ITEMS);
+    const contacts = ctx.server.contactAddresses;
+    const fields = CONTACT_KINDS.map((kind) => ({ var: `${kind}-addresses`, type: 'list-multi', values: contacts?.[kind] ?? [] })).filter((f) => f.values.length > 0);
+    // No addresses configured: no form at all rather than an empty one.
+    if (fields.length > 0) ctx.disco.addForm({ formType: SERVERINFO_FORM_TYPE, fields });
     const rt = ctx.discoData;
     ctx.iq.get('host', NS_DISCO_INFO, 'query', ({ payload, from }) => {
       const node = payload.attrs['node'];
@@ -40,8 +58,8 @@ export const disco = defineModule({
         return info(node, answer.identities, answer.features);
       }
       // XEP-0115 §6.2: the node#ver of our caps (stream features) names this same information.
-      if (node && node !== `${CAPS_NODE}#${capsVer(rt.identities, [...rt.features])}`) throw itemNotFound('No such node');
-      return info(node, rt.identities, rt.features);
+      if (node && node !== `${CAPS_NODE}#${capsVer(rt.identities, [...rt.features], capsForms(rt.forms.values()))}`) throw itemNotFound('No such node');
+      return info(node, rt.identities, rt.features, rt.forms.values());
     });
     ctx.iq.get('host', NS_DISCO_ITEMS, 'query', ({ payload, from }) => {
       const node = payload.attrs['node'];
