@@ -28,7 +28,18 @@ function policyState(deps: OperationsDeps): PolicyState {
     // The email module's own store declaration puts the address on /privacy.
     passwordResetByEmail: [...deps.config.hosts.values()].some((hc) => hc.modules.has('email')),
     ...fileUpload(deps),
+    endToEndRequiredOn: endToEndRequiredOn(deps),
   };
+}
+
+/** Hosts where the e2e-policy module is on with require_for_chat (its default). */
+function endToEndRequiredOn(deps: OperationsDeps): string[] {
+  const out: string[] = [];
+  for (const [host, hc] of deps.config.hosts) {
+    const m = hc.modules.get('e2e-policy');
+    if (m && m.options['require_for_chat'] !== false) out.push(host);
+  }
+  return out;
 }
 
 /** The upload module's quota and file size limit (the largest of the hosts that enable it). */

@@ -82,6 +82,11 @@ export interface PolicyFacts {
    */
   fileUpload?: { quotaBytes: number; maxFileBytes: number };
   /**
+   * The e2e-policy module: one-to-one chats must be end-to-end encrypted (OMEMO or OpenPGP);
+   * `hosts` only when not every host requires it.
+   */
+  endToEndRequired?: { hosts?: string[] };
+  /**
    * The server's current state, shown on the page but not part of the policy itself: changing
    * it (a new block, debug switched on) doesn't move the "last changed" date.
    */
@@ -110,6 +115,8 @@ export interface PolicyState {
   passwordHashes?: string[];
   /** The upload module's limits where it is enabled (src/modules/upload). */
   fileUpload?: { quotaBytes: number; maxFileBytes: number };
+  /** Hosts where the e2e-policy module requires end-to-end encryption for one-to-one chats. */
+  endToEndRequiredOn?: string[];
 }
 
 
@@ -181,12 +188,19 @@ export function derivePolicyFacts(config: ServerConfig, state: PolicyState, modu
     registration: { ...registration },
     passwordResetByEmail,
     ...(state.fileUpload ? { fileUpload: { ...state.fileUpload } } : {}),
+    ...endToEnd(state.endToEndRequiredOn ?? [], hosts),
     status: {
       blockRules: state.blockRules,
       debugActive: state.debug.active,
       ...(state.debug.active && state.debug.until !== undefined ? { debugUntil: new Date(state.debug.until).toISOString() } : {}),
     },
   };
+}
+
+function endToEnd(requiredOn: readonly string[], hosts: readonly string[]): Pick<UnstampedPolicyFacts, 'endToEndRequired'> {
+  const on = hosts.filter((h) => requiredOn.includes(h));
+  if (on.length === 0) return {};
+  return { endToEndRequired: on.length === hosts.length ? {} : { hosts: on } };
 }
 
 /**

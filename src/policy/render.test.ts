@@ -65,6 +65,20 @@ describe('each statement follows its fact', () => {
     says(privacy(facts('modules:\n  roster: {}\n')), /HTTP File Upload/, false);
   });
 
+  it('end-to-end encryption policy: stated while required, on the hosts that require it', () => {
+    const hosts = 'hosts:\n  example.org: {}\n  chat.example.org: {}\n';
+    const all = facts(hosts, { endToEndRequiredOn: ['example.org', 'chat.example.org'] });
+    says(terms(all), /Encrypt one-to-one chats end to end, with OMEMO or OpenPGP: the server refuses a message sent there without it \(group chats are exempt\)\./);
+    says(privacy(all), /One-to-one chats must be end-to-end encrypted \(OMEMO or OpenPGP\), so the server can(?:'|&#39;)t read them: it refuses a message without such encryption and keeps nothing of it\./);
+    const one = facts(hosts, { endToEndRequiredOn: ['chat.example.org'] });
+    says(terms(one), /Encrypt one-to-one chats end to end, with OMEMO or OpenPGP on chat\.example\.org:/);
+    says(privacy(one), /One-to-one chats on chat\.example\.org must be end-to-end encrypted/);
+    for (const off of [facts(hosts), facts(hosts, { endToEndRequiredOn: [] })]) {
+      says(terms(off), /OMEMO|end to end/, false);
+      says(privacy(off), /OMEMO|end-to-end/, false);
+    }
+  });
+
   it('retention: the offline limit as configured, per host when hosts differ', () => {
     const f = facts('', { retentionRules: [{ name: 'offline messages', host: 'localhost', maxAgeMs: 3 * DAY }] });
     says(privacy(f), /Offline messages: deleted once older than 3 days\./);

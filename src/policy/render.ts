@@ -133,6 +133,9 @@ function termsDoc(f: PolicyFacts): PolicyDoc {
   if (f.registration.enabled) {
     rules.push([`Do not register accounts in bulk or with automated scripts${f.registration.captcha ? ', and do not try to get around the CAPTCHA' : ''}.`]);
   }
+  if (f.endToEndRequired) {
+    rules.push([`Encrypt one-to-one chats end to end, with OMEMO or OpenPGP${onHosts(f.endToEndRequired.hosts)}: the server refuses a message sent there without it (group chats are exempt).`]);
+  }
   for (const t of f.extraTerms) rules.push([t]);
 
   const ending: Inline[][] = [
@@ -217,6 +220,10 @@ function privacyDoc(f: PolicyFacts): PolicyDoc {
       messages.push({ p: ['The one exception is the offline buffer: a message for someone with no client online waits on the server until it is delivered, and is then removed, or until it expires (see below).'] });
     }
     messages.push({ p: ["Without an archive, your messages don't synchronize between your devices from the server."] });
+  }
+  if (f.endToEndRequired) {
+    // src/modules/e2e-policy: refused messages are neither delivered, stored nor logged.
+    messages.push({ p: [`One-to-one chats${onHosts(f.endToEndRequired.hosts)} must be end-to-end encrypted (OMEMO or OpenPGP), so the server can't read them: it refuses a message without such encryption and keeps nothing of it.`] });
   }
   if (has('muc')) {
     // src/modules/muc: room history lives in memory only (history_size, history_age).
