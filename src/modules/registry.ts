@@ -23,6 +23,7 @@ import { webAccount } from './web-account/index.ts';
 import { upload } from './upload/index.ts';
 import { muc } from './muc/index.ts';
 import { e2ePolicy } from './e2e-policy/index.ts';
+import { externalServices } from './external-services/index.ts';
 
 const all: AnyModule[] = [
   disco,
@@ -47,6 +48,7 @@ const all: AnyModule[] = [
   upload,
   muc,
   e2ePolicy,
+  externalServices,
 ] as AnyModule[];
 
 export const moduleRegistry: ReadonlyMap<string, AnyModule> = new Map(all.map((m) => [m.name, m]));

@@ -1,0 +1,24 @@
+// RFC 7064/7065 URIs as the operator writes them, and the coturn REST API credentials.
+import { describe, it } from 'node:test';
+import assert from 'node:assert/strict';
+import { createHmac } from 'node:crypto';
+import { parseServiceUri } from './service-uris.ts';
+import { turnCredentials } from './credentials.ts';
+
+describe('external services', () => {
+  it('reads stun:, stuns:, turn:, turns: URIs with their default ports and transports', () => {
+    assert.deepEqual(parseServiceUri('stun:stun.example.org'), { type: 'stun', host: 'stun.example.org', port: 3478, transport: 'udp', restricted: false });
+    assert.deepEqual(parseServiceUri('turns:turn.example.org'), { type: 'turns', host: 'turn.example.org', port: 5349, transport: 'tcp', restricted: true });
+    assert.deepEqual(parseServiceUri('turn:[2001:db8::1]:3479?transport=tcp'), { type: 'turn', host: '2001:db8::1', port: 3479, transport: 'tcp', restricted: true });
+    for (const bad of ['http://turn.example.org', 'turn:', 'stun:h?transport=udp', 'turns:h?transport=udp', 'turn:h:70000', 'turn://h']) {
+      assert.throws(() => parseServiceUri(bad), (e: unknown) => typeof e === 'string', bad);
+    }
+  });
+
+  it('credentials: the expiry as user name, base64 HMAC-SHA1 of it as password, XEP-0082 expiry', () => {
+    const c = turnCredentials('s3cret', 3_600_000, Date.UTC(2025, 0, 31, 14, 5, 0, 500));
+    assert.equal(c.username, String(Date.UTC(2025, 0, 31, 15, 5, 0) / 1000));
+    assert.equal(c.password, createHmac('sha1', 's3cret').update(c.username).digest('base64'));
+    assert.equal(c.expires, '2025-01-31T15:05:00Z');
+  });
+});
