@@ -24,6 +24,7 @@ import { upload } from './upload/index.ts';
 import { muc } from './muc/index.ts';
 import { e2ePolicy } from './e2e-policy/index.ts';
 import { externalServices } from './external-services/index.ts';
+import { lastActivity } from './last-activity/index.ts';
 
 const all: AnyModule[] = [
   disco,
@@ -49,6 +50,7 @@ const all: AnyModule[] = [
   muc,
   e2ePolicy,
   externalServices,
+  lastActivity,
 ] as AnyModule[];
 
 export const moduleRegistry: ReadonlyMap<string, AnyModule> = new Map(all.map((m) => [m.name, m]));

@@ -10,7 +10,8 @@
 #   event    {"event": "stanza", "xml": "...", "name": "message", ...} (no "id")
 # Commands: connect, send_message, send_presence, send_raw, iq, roster_get, roster_set,
 #           subscribe, enable_carbons, adhoc_list, adhoc_run, upload_file, muc_join, muc_message,
-#           muc_configure, muc_nick, muc_leave, disconnect, quit.
+#           muc_configure, muc_nick, muc_leave, disconnect, quit;
+#           disco_info_forms, last_activity (issue 12, discovery extras).
 import asyncio
 import json
 import logging
@@ -410,6 +411,41 @@ class Driver:
         await self.cmd_disconnect(m)
         return {'ok': True, 'quit': True}
 
+    # ---- Issue 12, discovery extras: XEP-0030 with XEP-0128 forms, XEP-0012, through slixmpp's
+    # own plugins (commands: disco_info_forms, last_activity) ----
+    def _register(self, *names):
+        for name in names:
+            if name not in self.xmpp.plugin:
+                self.xmpp.register_plugin(name)
+
+    async def cmd_disco_info_forms(self, m):
+        """xep_0030 get_info (uncached) with xep_0128: features and each form as {var: [values]}."""
+        self._register('xep_0004', 'xep_0030', 'xep_0128')
+        from slixmpp.plugins.xep_0004 import Form
+        info = await self.xmpp['xep_0030'].get_info(jid=m.get('jid') or self.xmpp.boundjid.server, node=m.get('node'),
+                                                    cached=False, timeout=float(m.get('timeout', 10)))
+        forms = []
+        for form in info['disco_info'].iterables:
+            if not isinstance(form, Form):
+                continue
+            fields = {}
+            for var, field in form.get_fields().items():
+                value = field.get_value(convert=False)
+                fields[var] = value if isinstance(value, list) else [value]
+            forms.append({'type': form['type'], 'fields': fields})
+        return {'ok': True, 'features': list(info['disco_info']['features']), 'forms': forms}
+
+    async def cmd_last_activity(self, m):
+        """xep_0012 get_last_activity: the seconds, or the error condition and text."""
+        self._register('xep_0012')
+        try:
+            reply = await self.xmpp['xep_0012'].get_last_activity(m['jid'], timeout=float(m.get('timeout', 10)))
+        except Exception as e:
+            stanza = getattr(e, 'iq', None)
+            if stanza is None:
+                raise
+            return {'ok': True, 'error': stanza['error']['condition'], 'text': stanza['error']['text']}
+        return {'ok': True, 'seconds': reply['last_activity']['seconds']}
 
 async def main():
     loop = asyncio.get_running_loop()

@@ -5,6 +5,8 @@ export interface RosterService {
    * updated and pushed, the stanza routed. 'subscribed' before any request is a pre-approval (§3.4).
    */
   subscription(user: string, contact: string, type: 'subscribe' | 'subscribed'): Promise<void>;
+  /** The subscription state of `contact` (a bare JID) in the user's roster (RFC 6121 Appendix A); 'none' when absent. */
+  subscriptionOf(user: string, contact: string): Promise<'none' | 'to' | 'from' | 'both'>;
 }
 
 declare module '../../core/shared.ts' {

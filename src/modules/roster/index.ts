@@ -72,6 +72,7 @@ export const roster = defineModule({
         const from = parseJid(`${user}@${ctx.host}`);
         await onOutbound(r, { stanza: el('presence', { type }), from, to: parseJid(contact), origin: undefined });
       },
+      subscriptionOf: async (user, contact) => (await r.store.get(user, contact))?.subscription ?? 'none',
     });
     ctx.hooks.on('user/export', ({ user, add }) => exportRoster(r, user, add));
     ctx.hooks.on('user/import', ({ user, elements }) =>
