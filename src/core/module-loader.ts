@@ -122,14 +122,21 @@ export function orderModules(names: string[], registry: ReadonlyMap<string, AnyM
 export function validateHostModules(host: string, cfg: HostModulesConfig, registry: ReadonlyMap<string, AnyModule>): void {
   for (const mod of orderModules([...cfg.modules.keys()], registry, host)) {
     const raw = cfg.modules.get(mod.name);
-    parseOptions(mod.options, raw?.options ?? {}, `modules.${mod.name}`, { host, lines: raw?.lines });
+    crossCheck(mod, parseOptions(mod.options, raw?.options ?? {}, `modules.${mod.name}`, { host, lines: raw?.lines }), host, raw?.lines);
   }
+}
+
+/** The module's own check of its options together (ModuleSpec.validate), as a ConfigError. */
+function crossCheck(mod: AnyModule, options: unknown, host: string, lines: Map<string, number> | undefined): void {
+  const fault = mod.validate?.(options as never);
+  if (fault) throw new ConfigError(`modules.${mod.name}.${fault.option}`, fault.message, { host, line: lines?.get(fault.option) });
 }
 
 export async function loadHostModules(rt: HostRuntime, cfg: HostModulesConfig, registry: ReadonlyMap<string, AnyModule>, deps: LoaderDeps): Promise<void> {
   for (const mod of orderModules([...cfg.modules.keys()], registry, rt.name)) {
     const raw = cfg.modules.get(mod.name);
     const options = parseOptions(mod.options as OptionDecls, raw?.options ?? {}, `modules.${mod.name}`, { host: rt.name, lines: raw?.lines });
+    crossCheck(mod, options, rt.name, raw?.lines);
     const ctx = makeContext(rt, mod, options, deps);
     await mod.setup(ctx);
     rt.loaded.push(mod.name);

@@ -325,6 +325,11 @@ export interface ModuleSpec<D extends OptionDecls = OptionDecls> {
   dependencies?: string[];
   /** Modules loaded before this one when they are enabled too (e.g. a shared service it uses if present). */
   after?: string[];
+  /**
+   * Checks options against each other (each one alone is checked by its declaration), at start
+   * and by check-config: the option at fault and why, or nothing when they fit together.
+   */
+  validate?(options: OptionValues<D>): { option: keyof D & string; message: string } | undefined;
   setup(ctx: ModuleContext<OptionValues<D>>): void | Promise<void>;
 }
 

@@ -3,7 +3,7 @@
 // shared with the TURN server (coturn's use-auth-secret). Only for this host's logged-in users.
 import { defineModule } from '../../core/modules.ts';
 import { option, type OptionDecl } from '../../core/options.ts';
-import { ConfigError, badRequest, forbidden, itemNotFound } from '../../core/errors.ts';
+import { badRequest, forbidden, itemNotFound } from '../../core/errors.ts';
 import { el, type Element } from '../../core/xml/element.ts';
 import type { IqRequest } from '../../core/modules.ts';
 import { parseServiceUri, type ExternalService } from './service-uris.ts';
@@ -33,11 +33,9 @@ export const externalServices = defineModule({
     secret: option.string('', "the TURN server's shared secret (coturn: `static-auth-secret`); needed for turn:/turns: services; never logged"),
     credential_lifetime: option.period('1d', 'how long TURN credentials handed out stay valid (their user name is the expiry time)', { min: 60_000, max: 30 * 86_400_000 }),
   },
+  validate: (o) => (!o.secret && o.services.some((s) => s.restricted) ? { option: 'secret', message: "needed for turn:/turns: services (the TURN server's static-auth-secret)" } : undefined),
   setup(ctx) {
     const { services, secret, credential_lifetime: lifetime } = ctx.options;
-    if (!secret && services.some((s) => s.restricted)) {
-      throw new ConfigError('modules.external-services.secret', 'needed for turn:/turns: services (the TURN server\'s static-auth-secret)', { host: ctx.host });
-    }
     ctx.disco.addFeature(NS_EXTDISCO);
 
     const serviceElement = (s: ExternalService): Element => {

@@ -4,6 +4,8 @@ import assert from 'node:assert/strict';
 import { createHmac } from 'node:crypto';
 import { parseServiceUri } from './service-uris.ts';
 import { turnCredentials } from './credentials.ts';
+import { validateHostModules } from '../../core/module-loader.ts';
+import { moduleRegistry } from '../registry.ts';
 
 describe('external services', () => {
   it('reads stun:, stuns:, turn:, turns: URIs with their default ports and transports', () => {
@@ -20,5 +22,13 @@ describe('external services', () => {
     assert.equal(c.username, String(Date.UTC(2025, 0, 31, 15, 5, 0) / 1000));
     assert.equal(c.password, createHmac('sha1', 's3cret').update(c.username).digest('base64'));
     assert.equal(c.expires, '2025-01-31T15:05:00Z');
+  });
+
+  it('check-config: TURN services need the secret', () => {
+    const config = (options: Record<string, unknown>) => ({ modules: new Map([['external-services', { options, lines: new Map([['services', 7]]) }]]) });
+    assert.throws(() => validateHostModules('example.org', config({ services: ['turn:turn.example.org'] }), moduleRegistry), /modules\.external-services\.secret \(host example\.org\): needed for turn:\/turns: services/);
+    assert.throws(() => validateHostModules('example.org', config({ services: ['turn:turn.example.org', 'ftp:x'] }), moduleRegistry), /modules\.external-services\.services \(host example\.org, line 7\): expected a URI/);
+    validateHostModules('example.org', config({ services: ['stun:stun.example.org'] }), moduleRegistry);
+    validateHostModules('example.org', config({ services: ['turns:turn.example.org'], secret: 's' }), moduleRegistry);
   });
 });
