@@ -28,7 +28,11 @@ describe('end-to-end encryption policy (e2e-policy)', { skip }, () => {
       hosts: ['localhost', 'other.test'],
       modules: { 'e2e-policy': {} },
       // other.test: no policy, so its users' messages are checked by localhost when they arrive there.
-      config: { hosts: { 'other.test': { modules: { 'e2e-policy': false } } } },
+      config: {
+        hosts: { 'other.test': { modules: { 'e2e-policy': false } } },
+        // An http listener, for the published pages.
+        listeners: [{ type: 'c2s_starttls', port: 0, address: '127.0.0.1' }, { type: 'c2s_direct_tls', port: 0, address: '127.0.0.1' }, { type: 'http', port: 0, address: '127.0.0.1' }],
+      },
     });
     const pw = await server.adduser('alice');
     alice = await connectSlix(undefined, { jid: 'alice@localhost', password: pw, port: server.ports.c2s_starttls, resource: 'slix' });
@@ -108,5 +112,12 @@ describe('end-to-end encryption policy (e2e-policy)', { skip }, () => {
     } finally {
       await dave.close();
     }
+  });
+
+  it('the published terms and privacy policy state the rule for the host that has it', async () => {
+    const port = (server.ports as unknown as Record<string, number>)['http'];
+    const text = async (path: string) => (await (await fetch(`http://127.0.0.1:${String(port)}${path}`)).text()).replace(/\n(?: {2})?(?=\S)/g, ' ');
+    assert.match(await text('/terms.txt'), /Encrypt one-to-one chats end to end, with OMEMO or OpenPGP on localhost: the server refuses a message sent there without it/);
+    assert.match(await text('/privacy.txt'), /One-to-one chats on localhost must be end-to-end encrypted \(OMEMO or OpenPGP\)/);
   });
 });
