@@ -6,6 +6,8 @@
 // to the child, and it exits as the child did. The child also stops when this process dies
 // without relaying (SIGKILL): its IPC channel to us closes, which `jabberx start` treats as SIGTERM.
 import { spawn } from 'node:child_process';
+// A namespace import: Node 20 (which only relays below) has no enableCompileCache.
+import * as nodeModule from 'node:module';
 import { existsSync, realpathSync } from 'node:fs';
 import { dirname, join } from 'node:path';
 import { fileURLToPath } from 'node:url';
@@ -19,6 +21,9 @@ const major = Number(process.versions.node.split('.')[0]);
 const RELAYED = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 
 if (major >= 24) {
+  // Every command loads the whole server: V8's compile cache (in the OS temp folder, code only)
+  // makes the next run start about twice as fast.
+  nodeModule.enableCompileCache?.();
   await import(main);
 } else {
   const pinned = join(root, 'node_modules', 'node', 'bin', 'node');
