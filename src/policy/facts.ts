@@ -12,6 +12,9 @@ import type { ServerConfig } from '../core/config.ts';
  */
 export const POLICY_TEXT_VERSION = 2;
 
+/** The retention rule of a message archive (src/modules/mam): the policy words the archive by it. */
+export const ARCHIVE_RETENTION = 'archived messages';
+
 /** One kind of personal data the server keeps. */
 export interface StoredData {
   /** Where it comes from: 'account', 'email', or the module that keeps it (e.g. 'offline'). */

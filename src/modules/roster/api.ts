@@ -5,6 +5,8 @@ export interface RosterService {
    * updated and pushed, the stanza routed. 'subscribed' before any request is a pre-approval (§3.4).
    */
   subscription(user: string, contact: string, type: 'subscribe' | 'subscribed'): Promise<void>;
+  /** Whether the bare JID is in the user's roster as the client sees it (e.g. XEP-0441 'roster' archiving). */
+  inRoster(user: string, contact: string): Promise<boolean>;
 }
 
 declare module '../../core/shared.ts' {
