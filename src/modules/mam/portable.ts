@@ -40,7 +40,7 @@ export function readArchive(elements: readonly Element[], host: string, user: st
     try {
       prefs = parsePrefs(p, limits.maxPrefJids);
     } catch (e) {
-      throw new Error(`message archive preferences: ${e instanceof StanzaError ? e.text ?? e.condition : String(e)}`);
+      throw new Error(`message archive preferences: ${e instanceof StanzaError ? e.text ?? e.condition : String(e)}`, { cause: e });
     }
   }
   const cutoff = Date.now() - limits.maxAge;
