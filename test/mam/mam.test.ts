@@ -81,6 +81,21 @@ describe('XEP-0313 message archive (mam module)', () => {
     assert.notEqual(stanzaIdBy(forged, 'bob@localhost'), 'forged');
   });
 
+  it('offline delivery: the stored message arrives with its stanza-id and is archived once', async (t) => {
+    const [oli, pia] = await pair(t, 'oli', 'pia');
+    await pia.close();
+    await oli.send(chat('pia@localhost', 'while you were away'));
+    await oli.ping();
+    const back = await server.connectClient(t, 'pia', { resource: 'back' });
+    await back.send(xml('presence'));
+    const got = await back.waitFor((e) => e.is('message') && e.getChildText('body') === 'while you were away');
+    const id = stanzaIdBy(got, 'pia@localhost');
+    assert.ok(id);
+    assert.equal(got.getChildren('stanza-id', NS_SID).length, 1);
+    const archived = await query(back);
+    assert.deepEqual(archived.results.map((r) => [r.id, r.body]), [[id, 'while you were away']]);
+  });
+
   it('§5.1.1: archives chat/normal with a body or OMEMO payload; not groupchat, errors, chat states, no-store hints, nor strangers under the default "roster" preference', async (t) => {
     const [carol, dave] = await pair(t, 'carol', 'dave');
     const stranger = await server.connectClient(t, 'stranger');
