@@ -44,7 +44,7 @@ export const mam = defineModule({
     { number: 313, version: '1.1.3', status: 'partial', note: 'User archives only: MUC rooms keep no archive (their history is in memory only), so no include-groupchat field. A <max/> above max_page_size gets max_page_size results and an incomplete <fin/> (§4.3.1).' },
     { number: 441, version: '0.2.0' },
     { number: 359, version: '0.7.0', status: 'partial', note: '<stanza-id/> on archived messages (XEP-0313 §3.5); <origin-id/> is the client\'s and passes through.' },
-    { number: 59, version: '1.0', status: 'partial', note: 'In MAM queries: <max/>, <after/>, <before/> (empty for the last page), <count/>, <first index/>; <index/> in a request gets <feature-not-implemented/> (§2.6).' },
+    { number: 59, version: '1.0', status: 'partial', note: 'In MAM queries: <max/>, <after/>, <before/> (empty for the last page), <first/>, <last/>, <count/> (no index attribute, which is optional); <index/> in a request gets <feature-not-implemented/> (§2.6).' },
   ],
   options: {
     max_age: option.period('7d', 'Archived messages older than this are deleted by the retention engine (and the privacy policy says so).', { min: 1000, max: 3650 * 86_400_000 }),
