@@ -33,10 +33,17 @@ function isArchived(v: unknown): v is ArchivedMessage {
   return typeof r['uid'] === 'string' && (r['dir'] === 'in' || r['dir'] === 'out') && typeof r['with'] === 'string' && typeof r['message'] === 'object';
 }
 
+/** Accounts whose UIDs are kept in memory for `holds`; past this the cache starts over. */
+const UID_CACHE_MAX = 1000;
+/** How long a cached set of UIDs is trusted (a burst of offline deliveries checks each message). */
+const UID_CACHE_MS = 30_000;
+
 export class UserArchives {
   readonly #store: ArchiveStore<ArchivedMessage>;
   readonly #maxMessages: number;
   readonly #locks = new KeyedLock();
+  /** user -> the UIDs of the account's archive, read recently; new UIDs are added as they are made. */
+  readonly #uids = new Map<string, { uids: Set<string>; at: number }>();
 
   constructor(store: ArchiveStore<ArchivedMessage>, maxMessages: number) {
     this.#store = store;
@@ -47,6 +54,7 @@ export class UserArchives {
   append(user: string, entry: Omit<ArchivedMessage, 'uid'>, when: Date = new Date(), uid: string = newArchiveId()): Promise<string> {
     return this.#locks.run(user, async () => {
       await this.#store.append(user, { uid, ...entry }, when);
+      this.#uids.get(user)?.uids.add(uid);
       const over = (await this.#store.count(user)) - this.#maxMessages;
       if (over > 0) {
         const oldest = await this.#store.list(user, { limit: over });
@@ -70,9 +78,21 @@ export class UserArchives {
     return out;
   }
 
-  /** Whether every one of these UIDs is in the account's archive. */
+  /**
+   * Whether every one of these UIDs was made by the account's archive (an offline message coming
+   * back keeps its stanza-id). Read from storage at most every UID_CACHE_MS per account, so a
+   * login that collects many offline messages doesn't read the whole archive for each.
+   */
   async holds(user: string, uids: readonly string[]): Promise<boolean> {
-    const known = new Set((await this.#store.list(user)).map((e) => (isArchived(e.value) ? e.value.uid : '')));
+    let cached = this.#uids.get(user);
+    if (!cached || Date.now() - cached.at > UID_CACHE_MS) {
+      const known = new Set<string>();
+      for (const e of await this.#store.list(user)) if (isArchived(e.value)) known.add(e.value.uid);
+      if (this.#uids.size >= UID_CACHE_MAX) this.#uids.clear();
+      cached = { uids: known, at: Date.now() };
+      this.#uids.set(user, cached);
+    }
+    const { uids: known } = cached;
     return uids.every((u) => known.has(u));
   }
 
@@ -83,12 +103,20 @@ export class UserArchives {
   /** Replaces the account's archive (an import), under the account's lock. */
   replace(user: string, entries: readonly { value: ArchivedMessage; when: Date }[]): Promise<void> {
     return this.#locks.run(user, async () => {
+      this.#uids.delete(user);
       await this.#store.deleteAll(user);
       for (const e of entries.slice(-this.#maxMessages)) await this.#store.append(user, e.value, e.when);
     });
   }
 
-  purgeOlderThan(cutoff: Date): Promise<number> {
-    return this.#store.purgeOlderThan(cutoff);
+  async purgeOlderThan(cutoff: Date): Promise<number> {
+    const purged = await this.#store.purgeOlderThan(cutoff);
+    if (purged > 0) this.#uids.clear();
+    return purged;
+  }
+
+  /** The account is gone (its stores are erased by the core). */
+  forget(user: string): void {
+    this.#uids.delete(user);
   }
 }

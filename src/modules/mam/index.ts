@@ -187,5 +187,6 @@ export const mam = defineModule({
       if (read.prefs) await prefsStore.set(user, read.prefs);
     });
     // Account deletion erases every store of the account, this archive and its preferences included.
+    ctx.hooks.on('user/deleted', ({ user }) => archives.forget(user));
   },
 });
