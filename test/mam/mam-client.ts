@@ -1,7 +1,10 @@
 // XEP-0313 queries as Conversations and Gajim send them (raw stanzas over @xmpp/client), and the
 // results read back from the stream.
 import { randomUUID } from 'node:crypto';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { xml, type Element, type TestClient } from '../harness/client.ts';
+import type { TestServer } from '../harness/server.ts';
 
 export const NS_MAM = 'urn:xmpp:mam:2';
 export const NS_SID = 'urn:xmpp:sid:0';
@@ -97,4 +100,28 @@ export function chat(to: string, body: string): Element {
 /** Puts `contact` in the client's roster (RFC 6121 §2.3), as clients do on "add contact". */
 export async function addContact(client: TestClient, contact: string): Promise<void> {
   await client.iqSet(xml('query', { xmlns: 'jabber:iq:roster' }, xml('item', { jid: contact })));
+}
+
+/**
+ * Makes many accounts with one `jabberx import` (XEP-0227 users with a password, which the import
+ * turns into SCRAM credentials) instead of one `jabberx adduser` process each.
+ */
+export async function createAccounts(server: TestServer, jids: readonly string[]): Promise<void> {
+  const byHost = new Map<string, string[]>();
+  for (const jid of jids) {
+    const [user, host = server.domain] = jid.split('@') as [string, string?];
+    byHost.set(host, [...(byHost.get(host) ?? []), user]);
+  }
+  const doc = ["<server-data xmlns='urn:xmpp:pie:0'>"];
+  for (const [host, users] of byHost) {
+    doc.push(`<host jid='${host}'>`);
+    for (const u of users) doc.push(`<user name='${u}' password='pw-${u}-${host}'/>`);
+    doc.push('</host>');
+  }
+  doc.push('</server-data>');
+  const file = join(server.root, `accounts-${randomUUID()}.xml`);
+  writeFileSync(file, doc.join('\n'));
+  const r = await server.cli(['import', file]);
+  if (r.code !== 0) throw new Error(`import failed: ${r.stderr || r.stdout}`);
+  for (const [host, users] of byHost) for (const u of users) server.passwords.set(`${u}@${host}`, `pw-${u}-${host}`);
 }

@@ -7,12 +7,13 @@ import { startServer, type TestServer } from '../harness/server.ts';
 import { xml, type Element } from '../harness/client.ts';
 import { withStorage } from '../harness/store.ts';
 import { until } from '../harness/eventually.ts';
-import { addContact, chat, NS_MAM, NS_SID, query } from './mam-client.ts';
+import { addContact, chat, createAccounts, NS_MAM, NS_SID, query } from './mam-client.ts';
 
 describe('mam max_age: the retention engine purges the archive', () => {
   let server: TestServer;
   before(async () => {
     server = await startServer({ modules: { mam: { max_age: '2s' } } });
+    await createAccounts(server, ['ann', 'bea']);
   });
   after(() => server.remove());
 
@@ -38,6 +39,7 @@ describe('mam max_messages: the oldest go first while contacts keep chatting', (
   let server: TestServer;
   before(async () => {
     server = await startServer({ modules: { mam: { max_messages: 5 } } });
+    await createAccounts(server, ['amy', 'ben', 'cal']);
   });
   after(() => server.remove());
 

@@ -9,7 +9,7 @@ import { xml, type Element, type TestClient } from '../harness/client.ts';
 import { withStorage } from '../harness/store.ts';
 import { until } from '../harness/eventually.ts';
 import { connectSlix, slixmppUnavailable } from '../harness/slixmpp.ts';
-import { addContact, chat, errorOf, NS_MAM, NS_SID, query } from './mam-client.ts';
+import { addContact, chat, createAccounts, errorOf, NS_MAM, NS_SID, query } from './mam-client.ts';
 
 const OTHER = 'plain.localhost';
 const NS_CARBONS = 'urn:xmpp:carbons:2';
@@ -25,6 +25,10 @@ describe('XEP-0313 message archive (mam module)', () => {
       modules: { mam: {} },
       config: { hosts: { [OTHER]: { modules: { mam: false } } } },
     });
+    await createAccounts(server, [
+      'disco1', `disco2@${OTHER}`, 'alice', 'bob', 'carol', 'dave', 'stranger', 'erin', 'frank', 'gina', 'hank', 'ida',
+      'oli', 'pia', 'jack', 'kate', 'lou', 'mia', 'ned',
+    ]);
   });
   after(() => server.remove());
 
@@ -36,6 +40,9 @@ describe('XEP-0313 message archive (mam module)', () => {
     await addContact(cb, `${a}@localhost`);
     await ca.send(xml('presence'));
     await cb.send(xml('presence'));
+    // Both are available before anyone writes (the ping answers after the presence is handled).
+    await ca.ping();
+    await cb.ping();
     return [ca, cb];
   }
 
@@ -109,6 +116,8 @@ describe('XEP-0313 message archive (mam module)', () => {
     await carol.send(xml('message', { to: 'dave@localhost', type: 'chat' }, xml('body', {}, 'not kept either'), xml('no-permanent-store', { xmlns: 'urn:xmpp:hints' })));
     await carol.send(xml('message', { to: 'dave@localhost', type: 'groupchat', id: 'gc' }, xml('body', {}, 'groupchat')));
     await carol.send(xml('message', { to: 'dave@localhost', type: 'headline' }, xml('body', {}, 'headline')));
+    // Everything carol sent is handled (the ping answers after it) before the stranger writes.
+    await carol.ping();
     await stranger.send(chat('dave@localhost', 'from a stranger'));
     await dave.waitFor((e) => e.is('message') && e.getChildText('body') === 'from a stranger');
     const inDave = await query(dave);
@@ -234,12 +243,14 @@ describe('XEP-0313 message archive (mam module)', () => {
     await kate.send(chat('jack@localhost', 'kate always'));
     await stranger.send(chat('jack@localhost', 'lou never'));
     await jack.waitFor((e) => e.is('message') && e.getChildText('body') === 'lou never');
+    await jack.waitFor((e) => e.is('message') && e.getChildText('body') === 'kate always');
     // always, with kate never: the stranger is archived, kate is not.
     const set = await slix.command('mam_prefs_set', { default: 'always', always: [], never: ['kate@localhost'] });
     assert.equal(set['ok'], true);
     await kate.send(chat('jack@localhost', 'kate never'));
     await stranger.send(chat('jack@localhost', 'lou always'));
     await jack.waitFor((e) => e.is('message') && e.getChildText('body') === 'lou always');
+    await jack.waitFor((e) => e.is('message') && e.getChildText('body') === 'kate never');
     const got = await get();
     assert.deepEqual([got['default'], got['always'], got['never']], ['always', [], ['kate@localhost']]);
     // roster: kate (a contact) again, not the stranger.

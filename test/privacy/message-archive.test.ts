@@ -9,7 +9,7 @@ import { readFileSync } from 'node:fs';
 import { listFiles, startServer, type TestServer } from '../harness/server.ts';
 import { xml, type Element } from '../harness/client.ts';
 import { withStorage } from '../harness/store.ts';
-import { addContact, chat, errorOf, NS_MAM, NS_SID, query } from '../mam/mam-client.ts';
+import { addContact, chat, createAccounts, errorOf, NS_MAM, NS_SID, query } from '../mam/mam-client.ts';
 
 const HTTP = { type: 'http', port: 0, address: '127.0.0.1' };
 const LISTENERS = [{ type: 'c2s_starttls', port: 0, address: '127.0.0.1' }, { type: 'c2s_direct_tls', port: 0, address: '127.0.0.1' }, HTTP];
@@ -45,6 +45,7 @@ describe('default install: no message archive', () => {
   let server: TestServer;
   before(async () => {
     server = await startServer({ config: { listeners: LISTENERS } });
+    await createAccounts(server, ['sender', 'recipient']);
   });
   after(() => server.remove());
 
@@ -76,6 +77,7 @@ describe('mam enabled: the archive is sealed and the policy states its retention
   let server: TestServer;
   before(async () => {
     server = await startServer({ config: { listeners: LISTENERS, modules: { mam: { max_age: '30d' } } } });
+    await createAccounts(server, ['sender', 'recipient']);
   });
   after(() => server.remove());
 
