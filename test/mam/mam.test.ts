@@ -81,6 +81,12 @@ describe('XEP-0313 message archive (mam module)', () => {
     assert.ok(inBob.complete);
     const inAlice = await query(alicePhone, { fields: { ids: aliceId } });
     assert.deepEqual(inAlice.results.map((r) => [r.body, r.to]), [['hello bob', 'bob@localhost']]);
+    // A note to self: archived once (as sent), delivered with its id.
+    await alice.send(chat('alice@localhost', 'note to self'));
+    const note = await alice.waitFor((e) => e.is('message') && e.getChildText('body') === 'note to self');
+    const noteId = stanzaIdBy(note, 'alice@localhost');
+    assert.ok(noteId);
+    assert.deepEqual((await query(alice, { fields: { with: 'alice@localhost' } })).results.map((r) => [r.id, r.body]), [[noteId, 'note to self']]);
     // XEP-0359 §5: a stanza-id claiming the recipient's archive, sent by someone else, is removed.
     await alice.send(xml('message', { to: 'bob@localhost', type: 'chat' }, xml('body', {}, 'forged id'), xml('stanza-id', { xmlns: NS_SID, by: 'bob@localhost', id: 'forged' })));
     const forged = await bob.waitFor((e) => e.is('message') && e.getChildText('body') === 'forged id');

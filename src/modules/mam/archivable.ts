@@ -24,8 +24,9 @@ function hasBody(message: Element): boolean {
 /** Whether a one-to-one message belongs in a user archive (before preferences are applied). */
 export function isArchivable(message: Element): boolean {
   if (message.name !== 'message') return false;
-  const type = message.attrs['type'] ?? 'normal';
-  if (type !== 'chat' && type !== 'normal') return false;
+  // RFC 6121 §5.2.2: a type the server does not know is handled as 'normal'.
+  const type = message.attrs['type'];
+  if (type === 'groupchat' || type === 'headline' || type === 'error') return false;
   // XEP-0334 §4.2/§4.3: "no-permanent-store" and "no-store" keep it out of any archive.
   if (message.getChild('no-store', NS_HINTS) || message.getChild('no-permanent-store', NS_HINTS)) return false;
   // Copies and archive results carry a message inside: the message itself is archived once.

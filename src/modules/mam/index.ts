@@ -66,8 +66,10 @@ export const mam = defineModule({
     ctx.disco.addAccountFeature(NS_SID);
 
     const prefsOf = async (user: string): Promise<MamPrefs> => (await prefsStore.get(user)) ?? { default: o.default_pref, always: [], never: [] };
+    // Notes to self count as with a contact: the account is always in its own conversation.
     const wanted = async (user: string, contact: Jid): Promise<boolean> =>
-      prefsAllow(await prefsOf(user), contact, async () => (await ctx.shared.get('roster')?.inRoster(user, contact.bareString)) ?? false);
+      prefsAllow(await prefsOf(user), contact, async () =>
+        contact.bareString === `${user}@${ctx.host}` || ((await ctx.shared.get('roster')?.inRoster(user, contact.bareString)) ?? false));
 
     /** Archives a copy as the server routes it; the UID, or undefined when storage failed (delivery goes on). */
     const store = async (user: string, dir: 'in' | 'out', other: Jid, stanza: Element, from: Jid, to: Jid): Promise<string | undefined> => {
@@ -126,6 +128,8 @@ export const mam = defineModule({
         stripStanzaIdsBy(stanza, owner);
       }
       if (!isArchivable(stanza) || !(await wanted(to.local, from))) return false;
+      // RFC 6121 §8.5.3.2.1: a normal message to a resource that is gone bounces; it is not kept.
+      if (to.resource !== '' && (stanza.attrs['type'] ?? 'normal') === 'normal' && !ctx.sessions.get(to.toString())) return false;
       const uid = await store(to.local, 'in', from, stanza, from, to);
       if (uid !== undefined) stanza.append(stanzaIdElement(owner, uid));
       return false;
