@@ -4,6 +4,8 @@
 // XEP-0227 export, across a restart and an account deletion.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
+import { writeFileSync } from 'node:fs';
+import { join } from 'node:path';
 import { startServer, type TestServer } from '../harness/server.ts';
 import { xml, type Element, type TestClient } from '../harness/client.ts';
 import { withStorage } from '../harness/store.ts';
@@ -301,5 +303,15 @@ describe('XEP-0313 message archive (mam module)', () => {
     assert.equal(del.code, 0, del.stderr);
     assert.equal(await withStorage(server, (s) => s.archive('localhost', 'mam').count('ned')), 0);
     assert.equal(await withStorage(server, (s) => s.archive('localhost', 'mam').count('mia')), 1, "the contact's own archive stays");
+
+    // The export brings the archive back, with the same ids (XEP-0227 import).
+    const file = join(server.root, 'ned.xml');
+    writeFileSync(file, exported.stdout);
+    const imported = await server.cli(['import', file]);
+    assert.equal(imported.code, 0, imported.stderr);
+    const ned2 = await server.connectClient(t, 'ned');
+    const restored = await query(ned2);
+    assert.deepEqual(restored.results.map((r) => r.body), ['before the restart']);
+    assert.ok(exported.stdout.includes(`id="${restored.results[0]?.id}"`) || exported.stdout.includes(`id='${restored.results[0]?.id}'`));
   });
 });
