@@ -89,7 +89,7 @@ describe('XEP-0313 message archive (mam module)', () => {
     const noteId = stanzaIdBy(note, 'alice@localhost');
     assert.ok(noteId);
     assert.deepEqual((await query(alice, { fields: { with: 'alice@localhost' } })).results.map((r) => [r.id, r.body]), [[noteId, 'note to self']]);
-    // XEP-0359 §5: a stanza-id claiming the recipient's archive, sent by someone else, is removed.
+    // XEP-0359: a stanza-id claiming the recipient's archive, sent by someone else, is removed.
     await alice.send(xml('message', { to: 'bob@localhost', type: 'chat' }, xml('body', {}, 'forged id'), xml('stanza-id', { xmlns: NS_SID, by: 'bob@localhost', id: 'forged' })));
     const forged = await bob.waitFor((e) => e.is('message') && e.getChildText('body') === 'forged id');
     assert.equal(forged.getChildren('stanza-id', NS_SID).length, 1);
@@ -111,7 +111,7 @@ describe('XEP-0313 message archive (mam module)', () => {
     assert.deepEqual(archived.results.map((r) => [r.id, r.body]), [[id, 'while you were away']]);
   });
 
-  it('§5.1.1: archives chat/normal with a body or OMEMO payload; not groupchat, errors, chat states, no-store hints, nor strangers under the default "roster" preference', async (t) => {
+  it('§6.1.1: archives chat/normal with a body or OMEMO payload; not groupchat, errors, chat states, no-store hints, nor strangers under the default "roster" preference', async (t) => {
     const [carol, dave] = await pair(t, 'carol', 'dave');
     const stranger = await server.connectClient(t, 'stranger');
     await carol.send(chat('dave@localhost', 'kept 1'));
@@ -207,7 +207,7 @@ describe('XEP-0313 message archive (mam module)', () => {
     assert.deepEqual([counted.results.length, counted.count], [0, 2]);
   });
 
-  it('§6 metadata and the error conditions: item-not-found, bad-request, feature-not-implemented, forbidden', async (t) => {
+  it('§5 metadata and the error conditions: item-not-found, bad-request, feature-not-implemented, forbidden', async (t) => {
     const [hank] = await pair(t, 'hank', 'ida');
     assert.equal((await hank.iqGet(xml('metadata', { xmlns: NS_MAM }))).children.length, 0, 'an empty archive has empty metadata');
     await hank.send(chat('ida@localhost', 'm1'));

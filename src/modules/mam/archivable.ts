@@ -1,4 +1,4 @@
-// XEP-0313 §5.1.1 (user archives): which one-to-one messages go into the archive. "All of the
+// XEP-0313 §6.1.1 (user archives): which one-to-one messages go into the archive. "All of the
 // messages a user sends or receives of type 'normal' or 'chat' that contain a <body>", plus other
 // conversation payloads (end-to-end encrypted messages carry no readable body), never groupchat
 // or errors, and never what XEP-0334 asks not to keep.

@@ -123,7 +123,7 @@ export const mam = defineModule({
       const claimed = stanzaIdsBy(stanza, owner).map((s) => s.attrs['id'] ?? '');
       if (claimed.length > 0) {
         // An archived message coming back (offline delivery): it keeps its stanza-id. Anything
-        // else claiming this archive's ids is forged (XEP-0359 §5) and loses them.
+        // else claiming this archive's ids is forged (XEP-0359) and loses them.
         if (await archives.holds(to.local, claimed)) return false;
         stripStanzaIdsBy(stanza, owner);
       }
@@ -150,7 +150,7 @@ export const mam = defineModule({
     // §4: a query: the results as messages to the querying resource, then the IQ result.
     ctx.iq.set('account', NS_MAM, 'query', async (req) => {
       const user = own(req);
-      // §5.3 (XEP-0442): 'node' is for pubsub archives, which accounts are not.
+      // §6.1.3 (XEP-0442): 'node' is for pubsub archives, which accounts are not.
       if (req.payload.attrs['node'] !== undefined) throw new StanzaError('item-not-found', 'This archive has no nodes');
       const q = parseQuery(req.payload, limits);
       const all = await archives.items(user);
@@ -168,7 +168,7 @@ export const mam = defineModule({
       return finElement(page);
     });
 
-    // §6 (#extended): the first and last entries.
+    // §5 (#extended): the first and last entries.
     ctx.iq.get('account', NS_MAM, 'metadata', async (req) => metadataElement(await archives.items(own(req))));
 
     // XEP-0441: the preferences.

@@ -1,4 +1,4 @@
-// XEP-0227 (v1.1) §5.6-style message archive: <archive xmlns='urn:xmpp:pie:0#mam'/> holding the
+// XEP-0227 (v1.1) message archive: <archive xmlns='urn:xmpp:pie:0#mam'/> holding the
 // XEP-0441 <prefs/> and each archived message as a XEP-0313 <result/> (forwarded, with its delay
 // stamp), oldest first. On import the stamp becomes the stored time again, so max_age counts from
 // the original message; what is already past max_age, or over max_messages, is not imported.

@@ -1,6 +1,6 @@
 // XEP-0313 §4.2 results: each archived message forwarded (XEP-0297) with its XEP-0203 delay in a
 // <result/> from the archive's address, then the IQ result's <fin/> with the RSM <set/>; and the
-// §6 (#extended) archive metadata.
+// §5 (#extended) archive metadata.
 import { randomUUID } from 'node:crypto';
 import { el, type Element } from '../../core/xml/element.ts';
 import type { ArchiveItem } from './archive-store.ts';
@@ -38,7 +38,7 @@ export function finElement(page: Page): Element {
   return el('fin', { xmlns: NS_MAM, complete: page.complete ? 'true' : undefined }, set);
 }
 
-/** §6: the first and last entries of the archive; empty for an empty archive. */
+/** §5: the first and last entries of the archive; empty for an empty archive. */
 export function metadataElement(all: readonly ArchiveItem[]): Element {
   const first = all[0];
   const last = all.at(-1);

@@ -28,7 +28,7 @@ function condition(fn: () => unknown): string {
   return 'none';
 }
 
-describe('archivable (XEP-0313 §5.1.1, XEP-0334)', () => {
+describe('archivable (XEP-0313 §6.1.1, XEP-0334)', () => {
   it('keeps chat and normal messages with content, nothing else', () => {
     assert.ok(isArchivable(msg({ type: 'chat' }, body('hi'))));
     assert.ok(isArchivable(msg({}, body('normal without a type'))));

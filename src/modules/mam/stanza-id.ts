@@ -20,7 +20,7 @@ export function stanzaIdsBy(message: Element, by: string): Element[] {
 }
 
 /**
- * XEP-0359 §5: an entity "MUST remove" stanza-ids claiming its own 'by' from stanzas it did not
+ * XEP-0359: an entity "MUST remove" stanza-ids claiming its own 'by' from stanzas it did not
  * stamp, so nobody can plant a fake archive id; removes them in place.
  */
 export function stripStanzaIdsBy(message: Element, by: string): void {
