@@ -34,7 +34,7 @@ function isArchived(v: unknown): v is ArchivedMessage {
 }
 
 /** Accounts whose UIDs are kept in memory for `holds`; past this the cache starts over. */
-const UID_CACHE_MAX = 1000;
+const UID_CACHE_MAX = 100;
 /** How long a cached set of UIDs is trusted (a burst of offline deliveries checks each message). */
 const UID_CACHE_MS = 30_000;
 
