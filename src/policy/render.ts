@@ -234,8 +234,8 @@ function privacyDoc(f: PolicyFacts): PolicyDoc {
   const messages: Block[] = [];
   if (f.archive.enabled) {
     messages.push(...archiveBlocks(f));
-    if (f.archive.hosts && has('offline')) {
-      messages.push({ p: ['Where no archive is kept, a message for someone with no client online waits on the server until it is delivered, and is then removed, or until it expires (see below).'] });
+    if (has('offline')) {
+      messages.push({ p: ['Besides, a message for someone with no client online waits in the offline buffer until it is delivered, and is then removed from there, or until it expires (see below).'] });
     }
   } else {
     messages.push({ p: ['No chat history is kept: the server passes messages on to the recipient and does not keep an archive of them.'] });
