@@ -24,7 +24,7 @@ const CORE_SPECS: [spec: string, what: string, status: string][] = [
   ['XEP-0198 (v1.6)', 'stream management: acks both ways, resumption (limits.sm_*), unacknowledged stanzas of a session that times out go to offline storage or bounce', "a client's message is acknowledged once out of the server's hands; offline messages deleted once acknowledged"],
   ['XEP-0199 (v2.0.1)', 'the server pings bound clients without stream management that stay silent for limits.idle_timeout, and drops them after limits.ping_timeout', 'complete'],
   ['XEP-0368', 'direct TLS listener', 'complete'],
-  ['XEP-0386 (v1.0.0)', 'Bind 2: the resource is "[tag]/[id]", stable per client (a keyed hash of its SASL2 user-agent id, which never shows) and its earlier session is ended; carbons, CSI and stream management enabled inline', 'partial: offline messages are delivered as after RFC 6120 binding instead of being cleared (there is no MAM archive to take them over); no MAM metadata'],
+  ['XEP-0386 (v1.0.0)', 'Bind 2: the resource is "[tag]/[id]", stable per client (a keyed hash of its SASL2 user-agent id, which never shows) and its earlier session is ended; carbons, CSI and stream management enabled inline', 'partial: offline messages are delivered as after RFC 6120 binding instead of being cleared (the MAM archive is opt-in); no MAM metadata inline'],
   ['XEP-0388 (v0.4.0)', 'SASL2: the SASL mechanisms after TLS only, -PLUS with channel binding, the same throttle; Bind 2, XEP-0198 resumption and FAST inline; no stream restart', 'complete; no <continue/> tasks are offered (no hash upgrade or second factor)'],
   ['XEP-0440', 'SASL channel-binding type capability', 'complete'],
   ['XEP-0474', 'SASL SCRAM downgrade protection', 'complete'],
