@@ -135,6 +135,11 @@ describe('XEP-0313 message archive (mam module)', () => {
     assert.equal(inCarol.results.length, 3);
     // The stranger's own archive: dave is not in its roster either.
     assert.equal((await query(stranger)).results.length, 0);
+    // §6.1: a message the recipient rejects (XEP-0191 block) is not in the recipient's archive.
+    await dave.iqSet(xml('block', { xmlns: 'urn:xmpp:blocking' }, xml('item', { jid: 'carol@localhost' })));
+    await carol.send(xml('message', { to: 'dave@localhost', type: 'chat', id: 'blocked' }, xml('body', {}, 'blocked')));
+    await carol.waitFor((e) => e.is('message') && e.attrs['id'] === 'blocked' && e.attrs['type'] === 'error');
+    assert.equal((await query(dave)).results.length, 3);
   });
 
   it('§4.1, §4.3: filters by contact (bare/full) and date, pages forwards and backwards with RSM, flips pages, after-id/before-id, count', async (t) => {
