@@ -25,6 +25,7 @@ import { muc } from './muc/index.ts';
 import { e2ePolicy } from './e2e-policy/index.ts';
 import { externalServices } from './external-services/index.ts';
 import { lastActivity } from './last-activity/index.ts';
+import { mam } from './mam/index.ts';
 
 const all: AnyModule[] = [
   disco,
@@ -51,6 +52,7 @@ const all: AnyModule[] = [
   e2ePolicy,
   externalServices,
   lastActivity,
+  mam,
 ] as AnyModule[];
 
 export const moduleRegistry: ReadonlyMap<string, AnyModule> = new Map(all.map((m) => [m.name, m]));

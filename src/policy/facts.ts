@@ -10,7 +10,10 @@ import type { ServerConfig } from '../core/config.ts';
  * Bump when render.ts changes what the pages say (not just their layout): the version is part of
  * the fingerprint, so the "last changed" date moves with the wording too.
  */
-export const POLICY_TEXT_VERSION = 2;
+export const POLICY_TEXT_VERSION = 3;
+
+/** The retention rule of a message archive (src/modules/mam): the policy words the archive by it. */
+export const ARCHIVE_RETENTION = 'archived messages';
 
 /** One kind of personal data the server keeps. */
 export interface StoredData {
@@ -42,8 +45,12 @@ export interface PolicyFacts {
   retention: RetentionFact[];
   /** The retention engine runs at start and at least this often (security.retention_interval). */
   retentionIntervalMs: number;
-  /** A message archive (chat history kept after delivery, e.g. XEP-0313) on any host. */
-  archive: { enabled: boolean };
+  /**
+   * A message archive (chat history kept after delivery, e.g. XEP-0313) on any host; `hosts` names
+   * them when only some hosts keep one. How long it keeps messages is the retention rule named
+   * ARCHIVE_RETENTION.
+   */
+  archive: { enabled: boolean; hosts?: string[] };
   encryptionAtRest: { enabled: boolean; algorithm: string; keyOutsideStore: boolean };
   /** `required`: no login before TLS (STARTTLS is mandatory, see src/core/stream/client-stream.ts). */
   tls: { minVersion: string; required: boolean };
@@ -146,7 +153,7 @@ export function derivePolicyFacts(config: ServerConfig, state: PolicyState, modu
   }
   // Module data in a stable order: the first host's module order, then any other host's.
   const byModule = new Map<string, { privacy: ModulePrivacy; hosts: string[] }>();
-  let archive = false;
+  const archiveHosts: string[] = [];
   for (const [host, hc] of config.hosts) {
     for (const name of hc.modules.keys()) {
       let entry = byModule.get(name);
@@ -156,7 +163,7 @@ export function derivePolicyFacts(config: ServerConfig, state: PolicyState, modu
         entry = { privacy: privacyOf(mod), hosts: [] };
         byModule.set(name, entry);
       }
-      if (entry.privacy.archive) archive = true;
+      if (entry.privacy.archive && !archiveHosts.includes(host)) archiveHosts.push(host);
       entry.hosts.push(host);
     }
   }
@@ -174,7 +181,7 @@ export function derivePolicyFacts(config: ServerConfig, state: PolicyState, modu
     stored,
     retention: retentionFacts(state.retentionRules, hosts),
     retentionIntervalMs: config.security.retention_interval,
-    archive: { enabled: archive },
+    archive: archiveHosts.length === 0 ? { enabled: false } : archiveHosts.length === hosts.length ? { enabled: true } : { enabled: true, hosts: archiveHosts },
     encryptionAtRest: { ...state.encryptionAtRest },
     tls: { minVersion: config.tls.min_version, required: true },
     addresses: {

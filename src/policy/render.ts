@@ -2,7 +2,7 @@
 // rendered from PolicyFacts as HTML and plain text. Pure: no I/O. Each statement is chosen by a
 // fact, both formats come from one document model, and every string is escaped on output.
 import { createHash } from 'node:crypto';
-import type { PolicyFacts, RetentionFact, StoredData } from './facts.ts';
+import { ARCHIVE_RETENTION, type PolicyFacts, type RetentionFact, type StoredData } from './facts.ts';
 
 type Inline = string | { text: string; href: string };
 type Block = { p: Inline[] } | { ul: Inline[][] };
@@ -184,6 +184,29 @@ function retentionItem(r: RetentionFact): Inline[] {
   return [`${name}: deleted once older than ${humanDuration(r.maxAgeMs)}${onHosts(r.hosts)}.`];
 }
 
+/**
+ * The archive in words: where it is kept and for how long, from the retention rule of the archive
+ * (one sentence per limit, naming the hosts when they differ), and where none is kept.
+ */
+function archiveBlocks(f: PolicyFacts): Block[] {
+  const archiveHosts = f.archive.hosts ?? f.hosts;
+  const partial = f.archive.hosts !== undefined;
+  const limits = f.retention.filter((r) => r.name === ARCHIVE_RETENTION);
+  const out: Block[] = [{
+    p: [`A message archive is kept${partial ? onHosts(archiveHosts) : ''}: the one-to-one messages you send and receive are stored on the server, encrypted, so that your clients can fetch your chat history. Group chat messages are not archived.`],
+  }];
+  const kept = limits.map((r) => {
+    const where = r.hosts ?? (partial ? archiveHosts : undefined);
+    const sentence = `messages are kept for ${humanDuration(r.maxAgeMs)}, then deleted.`;
+    return where ? `On ${joinWords(where)}, ${sentence}` : `Archived ${sentence}`;
+  });
+  if (kept.length === 0) kept.push('Archived messages are kept until you delete your account.');
+  out.push({ p: [kept.join(' '), ' Past a limit per account the oldest messages are dropped first. From your chat client you can choose to archive all your messages, none, or only those with your contacts, and name people whose messages are always or never archived.'] });
+  const without = f.hosts.filter((h) => !archiveHosts.includes(h));
+  if (without.length > 0) out.push({ p: [`On ${joinWords(without)}, no chat history is kept: the server passes messages on to the recipient and does not keep an archive of them.`] });
+  return out;
+}
+
 function privacyDoc(f: PolicyFacts): PolicyDoc {
   const operator = f.operator.name;
   const Operator = sentenceStart(operator);
@@ -213,7 +236,10 @@ function privacyDoc(f: PolicyFacts): PolicyDoc {
   // Messages
   const messages: Block[] = [];
   if (f.archive.enabled) {
-    messages.push({ p: ['A message archive is kept: messages you send and receive are stored on the server so that your clients can fetch your chat history.'] });
+    messages.push(...archiveBlocks(f));
+    if (has('offline')) {
+      messages.push({ p: ['Besides, a message for someone with no client online waits in the offline buffer until it is delivered, and is then removed from there, or until it expires (see below).'] });
+    }
   } else {
     messages.push({ p: ['No chat history is kept: the server passes messages on to the recipient and does not keep an archive of them.'] });
     if (has('offline')) {

@@ -394,6 +394,48 @@ class Driver:
         self._muc().leave_muc(m['room'], m['nick'], m.get('status', ''))
         return {'ok': True}
 
+    # ---- XEP-0313 / XEP-0441 (mam module tests): stock xep_0313 and xep_0441 plugins ----
+
+    def _mam(self):
+        for name in ('xep_0004', 'xep_0059', 'xep_0297', 'xep_0313', 'xep_0441'):
+            if name not in self.xmpp.plugin:
+                self.xmpp.register_plugin(name)
+        return self.xmpp.plugin['xep_0313'], self.xmpp.plugin['xep_0441']
+
+    async def cmd_mam_prefs_get(self, m):
+        _, prefs = self._mam()
+        default, always, never = await prefs.get_preferences(timeout=float(m.get('timeout', 10)))
+        return {'ok': True, 'default': default, 'always': sorted(str(j) for j in always), 'never': sorted(str(j) for j in never)}
+
+    async def cmd_mam_prefs_set(self, m):
+        _, prefs = self._mam()
+        from slixmpp import JID
+        result = await prefs.set_preferences(
+            default=m['default'], always=[JID(j) for j in m.get('always', [])], never=[JID(j) for j in m.get('never', [])],
+            timeout=float(m.get('timeout', 10)))
+        return {'ok': True, 'xml': tostring(result.xml)}
+
+    async def cmd_mam_iterate(self, m):
+        """Every archived message through slixmpp's RSM iterator (pages of `max`), in the order it yields."""
+        from slixmpp import JID
+        mam, _ = self._mam()
+        bodies = []
+        ids = []
+        with_jid = JID(m['with']) if m.get('with') else None
+        async for msg in mam.iterate(jid=JID(m['archive']), with_jid=with_jid, reverse=bool(m.get('reverse')), rsm={'max': int(m.get('max', 10))}):
+            bodies.append(msg['mam_result']['forwarded']['stanza']['body'])
+            ids.append(msg['mam_result']['id'])
+        return {'ok': True, 'bodies': bodies, 'ids': ids}
+
+    async def cmd_mam_metadata(self, m):
+        from slixmpp import JID
+        mam, _ = self._mam()
+        result = await mam.get_archive_metadata(jid=JID(m['archive']), timeout=float(m.get('timeout', 10)))
+        meta = result['mam_metadata']
+        return {'ok': True, 'start': meta['start']['id'] or None, 'end': meta['end']['id'] or None, 'xml': tostring(result.xml)}
+
+    # ---- end of the mam block ----
+
     async def cmd_disconnect(self, m):
         if self.xmpp is None:
             return {'ok': True}

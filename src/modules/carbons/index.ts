@@ -23,7 +23,7 @@ export const carbons = defineModule({
   enabledByDefault: true,
   xeps: [
     { number: 280, version: '0.11.0' },
-    { number: 334, version: '0.2', status: 'partial', note: 'This module honours <no-copy/>; <no-store/> and <store/> are honoured by the offline module (src/modules/offline/storable.ts); <no-permanent-store/> needs nothing, as nothing is archived.' },
+    { number: 334, version: '0.2', status: 'partial', note: 'This module honours <no-copy/>; <no-store/> and <store/> are honoured by the offline module (src/modules/offline/storable.ts); <no-store/>, <no-permanent-store/> and <store/> by the opt-in mam archive (src/modules/mam/archivable.ts).' },
   ],
   options: {},
   setup(ctx) {

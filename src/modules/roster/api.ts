@@ -7,6 +7,8 @@ export interface RosterService {
   subscription(user: string, contact: string, type: 'subscribe' | 'subscribed'): Promise<void>;
   /** The subscription state of `contact` (a bare JID) in the user's roster (RFC 6121 Appendix A); 'none' when absent. */
   subscriptionOf(user: string, contact: string): Promise<'none' | 'to' | 'from' | 'both'>;
+  /** Whether the bare JID is in the user's roster as the client sees it (e.g. XEP-0441 'roster' archiving). */
+  inRoster(user: string, contact: string): Promise<boolean>;
 }
 
 declare module '../../core/shared.ts' {

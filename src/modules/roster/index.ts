@@ -73,6 +73,10 @@ export const roster = defineModule({
         await onOutbound(r, { stanza: el('presence', { type }), from, to: parseJid(contact), origin: undefined });
       },
       subscriptionOf: async (user, contact) => (await r.store.get(user, contact))?.subscription ?? 'none',
+      async inRoster(user, contact) {
+        const item = await r.store.get(user, contact);
+        return item !== undefined && !item.hidden;
+      },
     });
     ctx.hooks.on('user/export', ({ user, add }) => exportRoster(r, user, add));
     ctx.hooks.on('user/import', ({ user, elements }) =>
