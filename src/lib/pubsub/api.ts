@@ -4,6 +4,7 @@
 // notification sink, and routes what it returns. Additive changes only: other modules build on it.
 import type { Element } from '../../core/xml/element.ts';
 import type { Jid } from '../../core/jid.ts';
+import type { XmlJson } from '../../core/xml/xml-json.ts';
 
 export const NS_PUBSUB = 'http://jabber.org/protocol/pubsub';
 export const NS_PUBSUB_OWNER = 'http://jabber.org/protocol/pubsub#owner';
@@ -242,7 +243,7 @@ export type NodeRecord = {
 
 /** An item as stored (the payload as XmlJson, src/core/xml/xml-json.ts). */
 export type StoredItem = {
-  payload: import('../../core/xml/xml-json.ts').XmlJson;
+  payload: XmlJson;
   publisher: string;
   published: string;
 };
