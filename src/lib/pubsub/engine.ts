@@ -19,8 +19,9 @@ import { VolatileItems } from './volatile-items.ts';
 import { handlePubsubIq } from './iq.ts';
 import { exportService, importService } from './portable.ts';
 
-/** Nodes whose non-persistent items are kept in memory at once, across all services. */
+/** Nodes whose non-persistent items are kept in memory at once, across all services, and their bytes. */
 const MAX_VOLATILE_NODES = 10_000;
+const MAX_VOLATILE_BYTES = 64 * 1024 * 1024;
 /** Longest node name and item id accepted (bytes of UTF-8). */
 export const MAX_NAME_BYTES = 1024;
 
@@ -47,7 +48,7 @@ function toItem(id: string, stored: StoredItem): PubsubItem {
 class Engine implements EngineInternals {
   readonly options: PubsubEngineOptions;
   readonly #lock = new KeyedLock();
-  readonly #volatile = new VolatileItems(MAX_VOLATILE_NODES);
+  readonly #volatile = new VolatileItems(MAX_VOLATILE_NODES, MAX_VOLATILE_BYTES);
 
   constructor(options: PubsubEngineOptions) {
     this.options = options;
