@@ -130,6 +130,8 @@ export interface PubsubEngineOptions {
   notify(event: PubsubEvent): void | Promise<void>;
   /** New item ids when the publisher gives none (default: random UUIDs). */
   newItemId?(): string;
+  /** Only owners publish and retract, whatever the affiliations and publish_model (PEP, XEP-0163). */
+  ownersOnlyPublish?: boolean;
 }
 
 /** Item retrieval options (§6.5). */

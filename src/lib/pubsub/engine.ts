@@ -129,7 +129,8 @@ class Engine implements EngineInternals {
         await this.#checkNodeCount(service);
         rec = this.#newRecord({ ...this.defaults(), ...options }, bare, service);
       } else {
-        await checkPublish(rec, bare, this.#owners(service), this.options.relation, rec.subscriptions[bare] !== undefined);
+        if (this.options.ownersOnlyPublish) checkOwner(rec, bare, this.#owners(service));
+        else await checkPublish(rec, bare, this.#owners(service), this.options.relation, rec.subscriptions[bare] !== undefined);
         if (options) checkPreconditions(rec.config, options);
       }
       const max = effectiveMaxItems(rec.config, limits.maxItemsPerNode);
@@ -197,7 +198,7 @@ class Engine implements EngineInternals {
       const aff = affiliationOf(rec, bare, this.#owners(service));
       const item = await this.loadItem(service, node, id, rec);
       // §7.2.3.1: owners and publishers retract anything; publish-only entities their own items.
-      const allowed = aff === 'owner' || aff === 'publisher' || (aff === 'publish-only' && item?.publisher === bare);
+      const allowed = aff === 'owner' || (!this.options.ownersOnlyPublish && (aff === 'publisher' || (aff === 'publish-only' && item?.publisher === bare)));
       if (!allowed) throw new StanzaError('forbidden', 'You may not retract items of this node');
       if (!item) throw new StanzaError('item-not-found', 'No such item');
       if (rec.config.persistItems) {

@@ -53,6 +53,8 @@ export const pep = defineModule({
       // XEP-0163 defaults: presence access, the last item sent on presence; one item (the current state).
       defaults: { accessModel: 'presence', maxItems: 1, sendLastPublishedItem: 'on_sub_and_presence' },
       autoCreate: true,
+      // XEP-0163: the account is the only publisher of its PEP nodes.
+      ownersOnlyPublish: true,
       mayCreate: (service, requester) => requester.bare().toString() === ownerJid(pepHost, service),
       serviceOwners: (service) => [ownerJid(pepHost, service)],
       async relation(owner, requester) {
