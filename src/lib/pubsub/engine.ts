@@ -9,8 +9,8 @@ import type { Element } from '../../core/xml/element.ts';
 import { elementFromJson, elementToJson } from '../../core/xml/xml-json.ts';
 import { KeyedLock } from '../keyed-lock.ts';
 import type {
-  Affiliation, ItemsPage, ItemsQuery, NodeConfig, NodeRecord, NodeSummary, PubsubEngine, PubsubEngineOptions,
-  PubsubEvent, PubsubIqRequest, PubsubItem, StoredItem,
+  Affiliation, ItemsPage, ItemsQuery, NodeConfig, NodeRecord, NodeSummary, OwnerRelation, PubsubEngine, PubsubEngineOptions,
+  PubsubEvent, PubsubIqRequest, PubsubItem, RelationResolver, StoredItem,
 } from './api.ts';
 import { affiliationOf, checkOwner, checkPublish, checkRead, mayRead } from './access.ts';
 import { BASE_DEFAULTS, checkConfigValues, checkPreconditions, effectiveMaxItems } from './config.ts';
@@ -283,8 +283,16 @@ class Engine implements EngineInternals {
   async nodes(service: string, requester: Jid): Promise<NodeSummary[]> {
     const bare = requester.bare().toString();
     const out: NodeSummary[] = [];
+    // One roster lookup per owner for the whole listing, however many nodes ask.
+    const known = new Map<string, Promise<OwnerRelation>>();
+    const relation: RelationResolver = (owner, who) => {
+      const key = JSON.stringify([owner, who]);
+      let r = known.get(key);
+      if (!r) known.set(key, (r = this.options.relation(owner, who)));
+      return r;
+    };
     for (const [node, record] of await this.allRecords(service)) {
-      if (await mayRead(record, bare, this.#owners(service), this.options.relation)) out.push({ node, config: record.config });
+      if (await mayRead(record, bare, this.#owners(service), relation)) out.push({ node, config: record.config });
     }
     return out.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   }
