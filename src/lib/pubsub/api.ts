@@ -49,7 +49,7 @@ export type NodeConfig = {
   notifyDelete: boolean;
   /** pubsub#notify_config: subscribers hear of configuration changes. */
   notifyConfig: boolean;
-  /** pubsub#purge_offline is not offered; pubsub#send_last_published_item. */
+  /** pubsub#send_last_published_item (PEP: on_sub_and_presence). */
   sendLastPublishedItem: SendLastPublished;
   /** pubsub#title. */
   title: string;
@@ -86,13 +86,13 @@ export type RelationResolver = (owner: string, requester: string) => Promise<Own
 
 /** Bounds the engine enforces (module options of the host). */
 export interface PubsubLimits {
-  /** Nodes per service (per account for PEP): beyond it creation answers <not-allowed/> + <max-nodes-exceeded/>. */
+  /** Nodes per service (per account for PEP): beyond it creation answers <policy-violation/> + <max-nodes-exceeded/>. */
   maxNodes: number;
   /** The most items a node keeps, and what max_items 'max' means. */
   maxItemsPerNode: number;
   /** Largest item payload, serialized, in bytes: beyond it <not-acceptable/> + <payload-too-big/>. */
   maxPayloadBytes: number;
-  /** Explicit subscriptions per node: beyond it <not-allowed/> + <too-many-subscriptions/>... as <policy-violation/>. */
+  /** Explicit subscriptions per node: beyond it <policy-violation/> + <too-many-subscriptions/>. */
   maxSubscriptionsPerNode: number;
 }
 
@@ -126,7 +126,10 @@ export interface PubsubEngineOptions {
   mayCreate(service: string, requester: Jid): boolean;
   /** Owners of every node of `service` whatever the node's affiliations (PEP: the account's bare JID). */
   serviceOwners(service: string): readonly string[];
-  /** Receives every event after it is stored; the host builds and routes notifications. */
+  /**
+   * Receives every event after it is stored, outside the service's lock (so it may call the
+   * engine again); the host decides the recipients and routes notificationMessage (event.ts).
+   */
   notify(event: PubsubEvent): void | Promise<void>;
   /** New item ids when the publisher gives none (default: random UUIDs). */
   newItemId?(): string;
