@@ -94,6 +94,11 @@ export interface PubsubLimits {
   maxPayloadBytes: number;
   /** Explicit subscriptions per node: beyond it <policy-violation/> + <too-many-subscriptions/>. */
   maxSubscriptionsPerNode: number;
+  /**
+   * Payload bytes one items result carries at most (default 1 MiB): past it the result is cut,
+   * with XEP-0059 facts so the client can page on (§6.5.4).
+   */
+  maxResultBytes?: number;
 }
 
 /** Something that happened to a node, for the host to notify (§7): the engine never routes. */
@@ -154,6 +159,8 @@ export interface ItemsPage {
   count: number;
   /** Index of the first item of the page among all (RSM <first index=.../>). */
   firstIndex: number;
+  /** The page was cut at maxResultBytes: more items follow the last one. */
+  truncated?: boolean;
 }
 
 /** A node as listed (disco#items, §5.2), with the title. */

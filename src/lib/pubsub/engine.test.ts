@@ -17,14 +17,14 @@ const OWNER = parseJid('owner@example.org');
 const FRIEND = parseJid('friend@example.org/phone');
 const STRANGER = parseJid('stranger@example.net');
 
-async function setup(relations: Record<string, OwnerRelation> = {}): Promise<{ engine: PubsubEngine; events: PubsubEvent[] }> {
+async function setup(relations: Record<string, OwnerRelation> = {}, maxResultBytes?: number): Promise<{ engine: PubsubEngine; events: PubsubEvent[] }> {
   const db = new EncryptedBackend({ backend: new MemoryBackend(), masterKey: randomBytes(32) });
   await db.open();
   const events: PubsubEvent[] = [];
   const engine = createPubsubEngine({
     storage: new StorePubsubStorage(db.map<NodeRecord>('h', 'nodes'), db.map<StoredItem>('h', 'items')),
     relation: async (_owner, requester) => relations[requester] ?? { subscription: 'none', groups: [] },
-    limits: { maxNodes: 10, maxItemsPerNode: 5, maxPayloadBytes: 200, maxSubscriptionsPerNode: 2 },
+    limits: { maxNodes: 10, maxItemsPerNode: 5, maxPayloadBytes: 200, maxSubscriptionsPerNode: 2, maxResultBytes },
     defaults: { accessModel: 'presence', maxItems: 1 },
     autoCreate: true,
     mayCreate: (_service, requester) => requester.bare().equals(OWNER),
@@ -70,6 +70,17 @@ describe('PubSub engine', () => {
     // Republishing an id moves it to newest.
     await engine.publish('s', OWNER, 'n', { id: '4', payload: note('4 again') });
     assert.deepEqual((await engine.items('s', OWNER, 'n', { max: 2 })).items.map((i) => i.id), ['4', '7']);
+  });
+
+  it('cuts an items result at maxResultBytes, saying so for RSM paging', async () => {
+    const { engine } = await setup({}, 100);
+    for (const id of ['1', '2', '3']) await engine.publish('s', OWNER, 'n', { id, payload: note('x'.repeat(30)) }, { maxItems: 'max' });
+    const page = await engine.items('s', OWNER, 'n');
+    assert.deepEqual([page.items.map((i) => i.id), page.count, page.truncated], [['3'], 3, true]);
+    const iq = await engine.handleIq({ service: 's', from: OWNER, type: 'get', payload: el('pubsub', { xmlns: NS_PUBSUB }, el('items', { node: 'n' })) });
+    assert.equal(iq?.getChild('set', 'http://jabber.org/protocol/rsm')?.getChildText('count'), '3');
+    const next = await engine.items('s', OWNER, 'n', { rsm: { after: '3' } });
+    assert.deepEqual(next.items.map((i) => i.id), ['2']);
   });
 
   it('answers each access model with its error condition', async () => {

@@ -22,6 +22,8 @@ import { exportService, importService } from './portable.ts';
 /** Nodes whose non-persistent items are kept in memory at once, across all services, and their bytes. */
 const MAX_VOLATILE_NODES = 10_000;
 const MAX_VOLATILE_BYTES = 64 * 1024 * 1024;
+/** Payload bytes of one items result when the host sets no maxResultBytes. */
+const DEFAULT_MAX_RESULT_BYTES = 1024 * 1024;
 /** Longest node name and item id accepted (bytes of UTF-8). */
 export const MAX_NAME_BYTES = 1024;
 
@@ -183,9 +185,15 @@ class Engine implements EngineInternals {
       ids = ids.slice(first, pageEnd);
     }
     const items: PubsubItem[] = [];
+    const budget = this.options.limits.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
+    let bytes = 0;
     for (const id of ids) {
       const item = await this.loadItem(service, node, id, record);
-      if (item) items.push(item);
+      if (!item) continue;
+      bytes += Buffer.byteLength(item.payload.toString());
+      // At least one item, whatever its size (it fit the payload limit when published).
+      if (bytes > budget && items.length > 0) return { items, count, firstIndex: first, truncated: true };
+      items.push(item);
     }
     return { items, count, firstIndex: first };
   }
