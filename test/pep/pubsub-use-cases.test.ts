@@ -94,6 +94,12 @@ describe('XEP-0060 use cases on PEP', () => {
     await olivia.iqSet(publish('urn:test:open', 'o2', note('news')));
     await sam.waitFor(eventFor(OLIVIA, 'urn:test:open', hasItem('o2')), 10_000, 'notification of the subscription');
     await fred.waitFor(eventFor(OLIVIA, 'urn:test:open', hasItem('o2')), 10_000, 'notification by +notify');
+    // XEP-0191: once Olivia blocks Sam, her published data no longer reaches him.
+    await olivia.iqSet(xml('block', { xmlns: 'urn:xmpp:blocking' }, xml('item', { jid: SAM })));
+    await olivia.iqSet(publish('urn:test:open', 'o3', note('not for sam')));
+    await fred.waitFor(eventFor(OLIVIA, 'urn:test:open', hasItem('o3')), 10_000, 'notification to fred');
+    await sam.expectNone(eventFor(OLIVIA, 'urn:test:open', hasItem('o3')), 2000, 'a notification to a blocked subscriber');
+    await olivia.iqSet(xml('unblock', { xmlns: 'urn:xmpp:blocking' }, xml('item', { jid: SAM })));
     assert.deepEqual(await refused(sam.iqSet(xml('pubsub', { xmlns: NS_PUBSUB }, xml('subscribe', { node: 'urn:test:presence', jid: SAM })), OLIVIA)), ['not-authorized', 'presence-subscription-required']);
     assert.deepEqual(await refused(sam.iqSet(xml('pubsub', { xmlns: NS_PUBSUB }, xml('subscribe', { node: 'urn:test:open', jid: FRED })), OLIVIA)), ['bad-request', 'invalid-jid']);
     await sam.iqSet(xml('pubsub', { xmlns: NS_PUBSUB }, xml('unsubscribe', { node: 'urn:test:open', jid: SAM })), OLIVIA);
