@@ -349,7 +349,7 @@ class Engine implements EngineInternals {
     const bare = requester.bare().toString();
     const owner = affiliationOf(await this.record(service, node), bare, this.#owners(service)) === 'owner';
     // §6.2.3.3: only the subscriber (or an owner) may cancel a subscription.
-    if (!owner && !jid.bare().equals(requester.bare())) throw pubsubError('bad-request', 'invalid-jid', 'You may unsubscribe only your own address');
+    if (!owner && !jid.bare().equals(requester.bare())) throw new StanzaError('forbidden', 'You may unsubscribe only your own address');
     await this.#lock.run(service, async () => {
       const rec = await this.#existing(service, node);
       const key = jid.toString();
