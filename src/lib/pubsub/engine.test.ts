@@ -83,6 +83,19 @@ describe('PubSub engine', () => {
     assert.deepEqual(next.items.map((i) => i.id), ['2']);
   });
 
+  it('keeps items of a non-persistent node in memory only (not exported), and drops them when persistence changes', async () => {
+    const { engine, events } = await setup();
+    await engine.publish('s', OWNER, 't', { id: 'now', payload: note('typing') }, { persistItems: false });
+    assert.equal((await engine.lastItem('s', 't'))?.id, 'now');
+    assert.equal(events.at(-1)?.kind, 'published');
+    const exported = (await engine.exportService('s')).map(String).join('');
+    assert.ok(!exported.includes('typing'), exported);
+    await engine.configure('s', OWNER, 't', { persistItems: true });
+    assert.equal(await engine.lastItem('s', 't'), undefined);
+    await engine.publish('s', OWNER, 't', { id: 'kept', payload: note('kept') });
+    assert.ok((await engine.exportService('s')).map(String).join('').includes('kept'));
+  });
+
   it('answers each access model with its error condition', async () => {
     const { engine } = await setup({ 'friend@example.org': { subscription: 'both', groups: ['Family'] } });
     await engine.publish('s', OWNER, 'p', { payload: note('p') });
