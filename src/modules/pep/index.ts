@@ -31,7 +31,7 @@ export const pep = defineModule({
   },
   enabledByDefault: true,
   xeps: [
-    { number: 163, version: '1.2.2', status: 'partial', note: 'Notifications and last items reach contacts on this server (there is no server-to-server yet); contacts get the last items when they come online or their subscription is approved.' },
+    { number: 163, version: '1.2.2', status: 'partial', note: 'Presence-based notifications and last items reach contacts on the same host (there is no server-to-server yet; other hosts of this server get them through explicit subscriptions); contacts get the last items when they come online or their subscription is approved.' },
     { number: 60, version: '1.26.0', status: 'partial', note: 'On PEP: no collections, no authorize access model or pending subscriptions, no subscription options, no instant nodes, one item per publish.' },
     { number: 59, version: '1.0', status: 'partial', note: 'Used for paging PEP items (max, after, before, index, count) only.' },
   ],
