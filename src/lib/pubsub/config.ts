@@ -214,3 +214,15 @@ export function configForm(config: NodeConfig, type: 'form' | 'result', maxItems
 export function effectiveMaxItems(config: NodeConfig, limit: number): number {
   return config.maxItems === 'max' ? limit : Math.min(config.maxItems, limit);
 }
+
+/** The node's config as a submitted form (XEP-0004 §3.2: values only), as XEP-0227 carries it. */
+export function configSubmitForm(config: NodeConfig, maxItemsLimit: number): Element {
+  const x = configForm(config, 'form', maxItemsLimit);
+  x.attrs['type'] = 'submit';
+  for (const field of x.getChildren('field')) {
+    if (field.attrs['var'] !== 'FORM_TYPE') delete field.attrs['type'];
+    delete field.attrs['label'];
+    field.removeChildren('option');
+  }
+  return x;
+}

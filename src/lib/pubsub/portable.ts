@@ -6,7 +6,7 @@ import { el, type Element } from '../../core/xml/element.ts';
 import { elementToJson } from '../../core/xml/xml-json.ts';
 import { findForm } from '../data-form.ts';
 import { NS_NODE_CONFIG, NS_PUBSUB, NS_PUBSUB_OWNER, type Affiliation, type NodeRecord, type StoredItem } from './api.ts';
-import { configForm, readConfigForm, effectiveMaxItems } from './config.ts';
+import { configSubmitForm, readConfigForm, effectiveMaxItems } from './config.ts';
 import { StanzaError } from '../../core/errors.ts';
 import type { EngineInternals } from './engine.ts';
 
@@ -19,9 +19,7 @@ export async function exportService(engine: EngineInternals, service: string): P
   const ownerPart = el('pubsub', { xmlns: NS_PUBSUB_OWNER });
   const itemsPart = el('pubsub', { xmlns: NS_PUBSUB });
   for (const [node, record] of records) {
-    const form = configForm(record.config, 'form', limit);
-    form.attrs['type'] = 'submit';
-    ownerPart.append(el('configure', { node }, form));
+    ownerPart.append(el('configure', { node }, configSubmitForm(record.config, limit)));
     const affs = Object.entries(record.affiliations);
     if (affs.length > 0) ownerPart.append(el('affiliations', { node }, ...affs.map(([jid, affiliation]) => el('affiliation', { jid, affiliation }))));
     const items: Element[] = [];
