@@ -31,11 +31,23 @@ async function recipients(pep: Pep, user: string, ev: PubsubEvent): Promise<Set<
   const out = new Set<string>();
   const host = ctx.host;
   for (const s of ctx.sessions.available(host, user)) if (wantsNotify(pep, s, ev.node)) out.add(s.jid.toString());
-  const deleted = ev.kind === 'deleted';
   const readable = async (bare: string): Promise<boolean> => {
     const jid = tryParseJid(bare);
-    // A deleted node can't be asked: who subscribed (or saw it) hears of the deletion.
-    return jid !== undefined && (deleted || (await engine.mayRead(user, ev.node, jid)));
+    if (jid === undefined) return false;
+    if (ev.kind !== 'deleted') return engine.mayRead(user, ev.node, jid);
+    // A deleted node can't be asked: its last access model decides, without the member list
+    // (gone with it), so a whitelist node's deletion reaches only the owner and its subscribers.
+    switch (ev.config.accessModel) {
+      case 'open':
+      case 'presence':
+        return true;
+      case 'roster': {
+        const rel = await ctx.shared.get('roster')?.relation(user, jid.bare().toString());
+        return rel?.groups.some((g) => ev.config.rosterGroupsAllowed.includes(g)) === true;
+      }
+      case 'whitelist':
+        return false;
+    }
   };
   const contacts = (await ctx.shared.get('roster')?.presenceSubscribers(user)) ?? [];
   for (const contact of contacts) {
@@ -47,7 +59,8 @@ async function recipients(pep: Pep, user: string, ev: PubsubEvent): Promise<Set<
   }
   for (const sub of ev.subscribers) {
     const jid = tryParseJid(sub);
-    if (jid && (await readable(jid.bare().toString()))) out.add(sub);
+    // Subscribers were let in when they subscribed: they hear of the deletion whatever the model.
+    if (jid && (ev.kind === 'deleted' || (await readable(jid.bare().toString())))) out.add(sub);
   }
   return out;
 }
