@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Element } from './xml/element.ts';
 import type { Jid } from './jid.ts';
 import type { SessionDirectory, SessionInfo } from './session.ts';
-import type { HookHandler, HookName, Phase } from './hooks.ts';
+import type { HookHandler, HookMap, HookName, Phase } from './hooks.ts';
 import type { ArchiveStore, Json, KeyValueStore, MapStore } from './storage.ts';
 import type { OptionDecls, OptionValues } from './options.ts';
 import type { SharedMap, SharedName } from './shared.ts';
@@ -91,6 +91,19 @@ export interface DiscoForm {
   fields: readonly { var: string; type?: string; values: readonly string[] }[];
 }
 
+/**
+ * What a module adds to the disco of local accounts' bare JIDs, answered on the account's behalf
+ * (e.g. PEP, XEP-0163: the pubsub/pep identity and the account's nodes). Asked per requester.
+ */
+export interface AccountDiscoHandler {
+  /** Identities added to the account's disco#info (no node). */
+  readonly identities?: readonly DiscoIdentity[];
+  /** disco#info of a node of the account; undefined when it is not this module's node. */
+  nodeInfo?(owner: Jid, from: Jid, node: string): Promise<{ identities: DiscoIdentity[]; features: string[]; forms?: Element[] } | undefined>;
+  /** Items of the account (node undefined) or of one of its nodes; undefined for a node that is not this module's. */
+  items?(owner: Jid, from: Jid, node: string | undefined): Promise<DiscoItem[] | undefined>;
+}
+
 export interface DiscoData {
   readonly identities: readonly DiscoIdentity[];
   readonly features: ReadonlySet<string>;
@@ -99,6 +112,7 @@ export interface DiscoData {
   readonly nodes: ReadonlyMap<string, DiscoNodeHandler>;
   /** XEP-0128 forms of the host's disco#info, by FORM_TYPE. */
   readonly forms: ReadonlyMap<string, DiscoForm>;
+  readonly accountHandlers: readonly AccountDiscoHandler[];
 }
 
 /** XEP-0157 kinds of contact address (the form field is `${kind}-addresses`). */
@@ -161,6 +175,8 @@ export interface ModuleContext<O> {
   readonly hooks: {
     /** Listens to a hook for this module's host only (events carry the host via JIDs or fields). */
     on<K extends HookName>(name: K, handler: HookHandler<K>, phase?: Phase): void;
+    /** Runs a hook a module declares (e.g. 'pep/published') on this host; true when a handler took it. */
+    emit<K extends HookName>(name: K, event: HookMap[K]): Promise<boolean>;
   };
   /** The host's disco data as registered by all modules (read by the disco module). */
   readonly discoData: DiscoData;
@@ -176,6 +192,8 @@ export interface ModuleContext<O> {
     addNode(node: string, handler: DiscoNodeHandler): void;
     /** A XEP-0128 form in the domain's disco#info (one module per FORM_TYPE). */
     addForm(form: DiscoForm): void;
+    /** Identities, nodes and items of every local account's disco (bare JIDs). */
+    addAccountHandler(handler: AccountDiscoHandler): void;
   };
   readonly streamFeatures: {
     /** A stream feature offered after authentication (e.g. <ver xmlns='urn:xmpp:features:rosterver'/>). */

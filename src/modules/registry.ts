@@ -26,6 +26,7 @@ import { e2ePolicy } from './e2e-policy/index.ts';
 import { externalServices } from './external-services/index.ts';
 import { lastActivity } from './last-activity/index.ts';
 import { mam } from './mam/index.ts';
+import { pep } from './pep/index.ts';
 
 const all: AnyModule[] = [
   disco,
@@ -53,6 +54,7 @@ const all: AnyModule[] = [
   externalServices,
   lastActivity,
   mam,
+  pep,
 ] as AnyModule[];
 
 export const moduleRegistry: ReadonlyMap<string, AnyModule> = new Map(all.map((m) => [m.name, m]));

@@ -10,6 +10,7 @@ import { StanzaError, badRequest, forbidden } from '../../core/errors.ts';
 import { JidError, parseJid, tryParseJid, type Jid } from '../../core/jid.ts';
 import type { StanzaEvent } from '../../core/hooks.ts';
 import { Blocklists } from './blocklists.ts';
+import { NS_PUBSUB_EVENT } from '../../lib/pubsub/api.ts';
 import { isAddressItem, isCovered } from './matching.ts';
 
 export const NS_BLOCKING = 'urn:xmpp:blocking';
@@ -151,8 +152,10 @@ export const blocking = defineModule({
           return true;
         }
         // Presence a local account's server sends on its behalf (broadcasts, probe answers) to a
-        // contact that account blocks: the contact must keep seeing it offline.
-        if (stanza.name === 'presence' && from.local !== '' && !isExempt(from, to)) {
+        // contact that account blocks: the contact must keep seeing it offline. Likewise the
+        // account's PEP notifications (XEP-0163): its published data doesn't reach the blocked.
+        const onBehalf = stanza.name === 'presence' || (stanza.name === 'message' && stanza.getChild('event', NS_PUBSUB_EVENT) !== undefined);
+        if (onBehalf && from.local !== '' && !isExempt(from, to)) {
           const senderLists = byHost.get(from.domain);
           if (senderLists && isCovered(await senderLists.get(from.local), to)) return true;
         }
