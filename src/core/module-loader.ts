@@ -180,6 +180,7 @@ function makeContext(rt: HostRuntime, mod: AnyModule, options: unknown, deps: Lo
       on<K extends HookName>(name: K, handler: HookHandler<K>, phase?: Phase) {
         rt.addDisposer(rt.hooks.on(name, handler, phase));
       },
+      emit: (name, event) => rt.hooks.emit(name, event),
     },
     discoData: rt,
     disco: {

@@ -4,7 +4,7 @@ import type { Logger } from 'pino';
 import type { Element } from './xml/element.ts';
 import type { Jid } from './jid.ts';
 import type { SessionDirectory, SessionInfo } from './session.ts';
-import type { HookHandler, HookName, Phase } from './hooks.ts';
+import type { HookHandler, HookMap, HookName, Phase } from './hooks.ts';
 import type { ArchiveStore, Json, KeyValueStore, MapStore } from './storage.ts';
 import type { OptionDecls, OptionValues } from './options.ts';
 import type { SharedMap, SharedName } from './shared.ts';
@@ -142,6 +142,8 @@ export interface ModuleContext<O> {
   readonly hooks: {
     /** Listens to a hook for this module's host only (events carry the host via JIDs or fields). */
     on<K extends HookName>(name: K, handler: HookHandler<K>, phase?: Phase): void;
+    /** Runs a hook a module declares (e.g. 'pep/published') on this host; true when a handler took it. */
+    emit<K extends HookName>(name: K, event: HookMap[K]): Promise<boolean>;
   };
   /** The host's disco data as registered by all modules (read by the disco module). */
   readonly discoData: DiscoData;

@@ -5,6 +5,10 @@ export interface RosterService {
    * updated and pushed, the stanza routed. 'subscribed' before any request is a pre-approval (§3.4).
    */
   subscription(user: string, contact: string, type: 'subscribe' | 'subscribed'): Promise<void>;
+  /** How `contact` (a bare JID) stands in the user's roster: 'none' and no groups when absent. */
+  relation(user: string, contact: string): Promise<{ subscription: 'none' | 'to' | 'from' | 'both'; groups: readonly string[] }>;
+  /** Bare JIDs that receive the user's presence (subscription 'from' or 'both'). */
+  presenceSubscribers(user: string): Promise<string[]>;
 }
 
 declare module '../../core/shared.ts' {

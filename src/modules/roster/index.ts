@@ -72,6 +72,16 @@ export const roster = defineModule({
         const from = parseJid(`${user}@${ctx.host}`);
         await onOutbound(r, { stanza: el('presence', { type }), from, to: parseJid(contact), origin: undefined });
       },
+      async relation(user, contact) {
+        const item = await r.store.get(user, contact);
+        if (!item || item.hidden) return { subscription: 'none', groups: [] };
+        return { subscription: item.subscription, groups: item.groups };
+      },
+      async presenceSubscribers(user) {
+        const out: string[] = [];
+        for (const [jid, item] of await r.store.visible(user)) if (item.subscription === 'from' || item.subscription === 'both') out.push(jid);
+        return out;
+      },
     });
     ctx.hooks.on('user/export', ({ user, add }) => exportRoster(r, user, add));
     ctx.hooks.on('user/import', ({ user, elements }) =>

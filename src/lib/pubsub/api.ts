@@ -1,0 +1,227 @@
+// The public face of the PubSub engine (XEP-0060 v1.26.0): types and entry points shared by every
+// host of it (PEP on each account, XEP-0163; a pubsub.<host> service). The engine knows nothing of
+// rosters, sessions or routing: the hosting module gives it storage, an access callback and a
+// notification sink, and routes what it returns. Additive changes only: other modules build on it.
+import type { Element } from '../../core/xml/element.ts';
+import type { Jid } from '../../core/jid.ts';
+
+export const NS_PUBSUB = 'http://jabber.org/protocol/pubsub';
+export const NS_PUBSUB_OWNER = 'http://jabber.org/protocol/pubsub#owner';
+export const NS_PUBSUB_EVENT = 'http://jabber.org/protocol/pubsub#event';
+export const NS_PUBSUB_ERRORS = 'http://jabber.org/protocol/pubsub#errors';
+/** FORM_TYPE of the node configuration form (§16.4.4). */
+export const NS_NODE_CONFIG = 'http://jabber.org/protocol/pubsub#node_config';
+/** FORM_TYPE of publish-options (§7.1.5). */
+export const NS_PUBLISH_OPTIONS = 'http://jabber.org/protocol/pubsub#publish-options';
+/** FORM_TYPE of the metadata in disco#info of a node (§5.4). */
+export const NS_META_DATA = 'http://jabber.org/protocol/pubsub#meta-data';
+export const NS_RSM = 'http://jabber.org/protocol/rsm';
+
+/** pubsub#access_model (§4.5). 'authorize' is not offered: requests answer feature-not-implemented. */
+export type AccessModel = 'open' | 'presence' | 'roster' | 'whitelist';
+/** pubsub#publish_model (§16.4.4). */
+export type PublishModel = 'publishers' | 'subscribers' | 'open';
+/** pubsub#send_last_published_item (§16.4.4). */
+export type SendLastPublished = 'never' | 'on_sub' | 'on_sub_and_presence';
+/** Affiliations (§4.1), strongest first. */
+export type Affiliation = 'owner' | 'publisher' | 'publish-only' | 'member' | 'none' | 'outcast';
+
+/** A node's configuration (the pubsub#node_config form, §16.4.4), as stored. */
+export type NodeConfig = {
+  /** pubsub#access_model. */
+  accessModel: AccessModel;
+  /** pubsub#roster_groups_allowed: the owner's roster groups the 'roster' access model lets in. */
+  rosterGroupsAllowed: string[];
+  /** pubsub#publish_model. */
+  publishModel: PublishModel;
+  /** pubsub#max_items: a number, or 'max' (the service's limit). */
+  maxItems: number | 'max';
+  /** pubsub#persist_items: false keeps items in memory only (lost on restart). */
+  persistItems: boolean;
+  /** pubsub#deliver_payloads: notifications carry the item payload. */
+  deliverPayloads: boolean;
+  /** pubsub#deliver_notifications: any notification at all. */
+  deliverNotifications: boolean;
+  /** pubsub#notify_retract: subscribers hear of retractions. */
+  notifyRetract: boolean;
+  /** pubsub#notify_delete: subscribers hear of the node's deletion. */
+  notifyDelete: boolean;
+  /** pubsub#notify_config: subscribers hear of configuration changes. */
+  notifyConfig: boolean;
+  /** pubsub#purge_offline is not offered; pubsub#send_last_published_item. */
+  sendLastPublishedItem: SendLastPublished;
+  /** pubsub#title. */
+  title: string;
+  /** pubsub#description. */
+  description: string;
+  /** pubsub#type: the payload namespace, informative. */
+  type: string;
+  /** pubsub#notification_type: the message type of notifications. */
+  notificationType: 'headline' | 'normal';
+};
+
+/** An item as the engine hands it out. */
+export interface PubsubItem {
+  id: string;
+  payload: Element;
+  /** Bare JID of whoever published it. */
+  publisher: string;
+  published: Date;
+}
+
+/** How a requester relates to a node owner (RFC 6121 roster, from the owner's side). */
+export interface OwnerRelation {
+  /** The owner's roster item's subscription for the requester ('from'/'both': the requester sees the owner's presence). */
+  subscription: 'none' | 'to' | 'from' | 'both';
+  /** The groups the owner put the requester in. */
+  groups: readonly string[];
+}
+
+/**
+ * The access callback the hosting module gives: how `requester` (bare JID) stands in the roster of
+ * `owner` (a bare JID, any entity). A service without rosters answers { subscription: 'none', groups: [] }.
+ */
+export type RelationResolver = (owner: string, requester: string) => Promise<OwnerRelation>;
+
+/** Bounds the engine enforces (module options of the host). */
+export interface PubsubLimits {
+  /** Nodes per service (per account for PEP): beyond it creation answers <not-allowed/> + <max-nodes-exceeded/>. */
+  maxNodes: number;
+  /** The most items a node keeps, and what max_items 'max' means. */
+  maxItemsPerNode: number;
+  /** Largest item payload, serialized, in bytes: beyond it <not-acceptable/> + <payload-too-big/>. */
+  maxPayloadBytes: number;
+  /** Explicit subscriptions per node: beyond it <not-allowed/> + <too-many-subscriptions/>... as <policy-violation/>. */
+  maxSubscriptionsPerNode: number;
+}
+
+/** Something that happened to a node, for the host to notify (§7): the engine never routes. */
+export type PubsubEvent =
+  | { kind: 'published'; service: string; node: string; config: NodeConfig; items: PubsubItem[]; publisher: Jid }
+  | { kind: 'retracted'; service: string; node: string; config: NodeConfig; ids: string[] }
+  | { kind: 'purged'; service: string; node: string; config: NodeConfig }
+  | { kind: 'deleted'; service: string; node: string; config: NodeConfig; redirect?: string }
+  | { kind: 'configured'; service: string; node: string; config: NodeConfig }
+  /** The last item for a new subscriber (send_last_published_item on_sub*), to `to` only. */
+  | { kind: 'last'; service: string; node: string; config: NodeConfig; item: PubsubItem; to: Jid };
+
+/** How the engine is built by a host (see createPubsubEngine in engine.ts). */
+export interface PubsubEngineOptions {
+  storage: PubsubStorage;
+  relation: RelationResolver;
+  limits: PubsubLimits;
+  /** The configuration of a new node before any requested option (PEP: access_model presence). */
+  defaults: Partial<NodeConfig>;
+  /** Publishing to a missing node creates it (#auto-create), with the publish-options as its config. */
+  autoCreate: boolean;
+  /** Whether `requester` may create nodes on `service` (PEP: only the account itself). */
+  mayCreate(service: string, requester: Jid): boolean;
+  /** Owners of every node of `service` whatever the node's affiliations (PEP: the account's bare JID). */
+  serviceOwners(service: string): readonly string[];
+  /** Receives every event after it is stored; the host builds and routes notifications. */
+  notify(event: PubsubEvent): void | Promise<void>;
+  /** New item ids when the publisher gives none (default: random UUIDs). */
+  newItemId?(): string;
+}
+
+/** Item retrieval options (§6.5). */
+export interface ItemsQuery {
+  /** max_items: the newest n. */
+  max?: number;
+  /** Only these ids (§6.5.8). */
+  ids?: readonly string[];
+  /** XEP-0059: page size and position (item ids). */
+  rsm?: { max?: number; after?: string; before?: string; index?: number };
+}
+
+/** Item retrieval result, newest first as §6.5.7 orders them, with the XEP-0059 page facts. */
+export interface ItemsPage {
+  items: PubsubItem[];
+  /** The node's item count (for RSM <count/>). */
+  count: number;
+  /** Index of the first item of the page among all (RSM <first index=.../>). */
+  firstIndex: number;
+}
+
+/** A node as listed (disco#items, §5.2), with the title. */
+export interface NodeSummary {
+  node: string;
+  config: NodeConfig;
+}
+
+/** An IQ for the engine: from the requester to the service, payload is <pubsub/> in either namespace. */
+export interface PubsubIqRequest {
+  service: string;
+  from: Jid;
+  type: 'get' | 'set';
+  payload: Element;
+}
+
+/**
+ * The engine's entry points. `service` is the host's key for one pubsub service (PEP: the account's
+ * localpart; a pubsub.<host> component: any fixed key). Errors are StanzaErrors carrying the
+ * XEP-0060 application conditions exactly as §6-§8 list them.
+ */
+export interface PubsubEngine {
+  /** Answers a <pubsub/> IQ of the #pubsub or #owner namespace (§6-§8): the result payload or nothing. */
+  handleIq(req: PubsubIqRequest): Promise<Element | undefined>;
+  /** §7.1 publish, with publish-options (§7.1.5) as node_config field values; returns the item id. */
+  publish(service: string, requester: Jid, node: string, item: { id?: string; payload: Element }, options?: Partial<NodeConfig>): Promise<string>;
+  /** §6.5 items the requester may read. */
+  items(service: string, requester: Jid, node: string, query?: ItemsQuery): Promise<ItemsPage>;
+  /** §7.2 retract (notify: whether subscribers hear of it, as the retract element's notify attribute). */
+  retract(service: string, requester: Jid, node: string, id: string, notify?: boolean): Promise<void>;
+  /** §8.1 create, with config values (undefined: defaults). */
+  createNode(service: string, requester: Jid, node: string, config?: Partial<NodeConfig>): Promise<void>;
+  /** §8.4 delete. */
+  deleteNode(service: string, requester: Jid, node: string): Promise<void>;
+  /** §8.5 purge. */
+  purge(service: string, requester: Jid, node: string): Promise<void>;
+  /** §8.2 configure (owner). */
+  configure(service: string, requester: Jid, node: string, config: Partial<NodeConfig>): Promise<void>;
+  /** The node's config, or undefined when there is no such node (no access check). */
+  nodeConfig(service: string, node: string): Promise<NodeConfig | undefined>;
+  /** Nodes the requester may see (disco#items, §5.2). */
+  nodes(service: string, requester: Jid): Promise<NodeSummary[]>;
+  /** Whether `requester` may read the node's items (access model, affiliations). */
+  mayRead(service: string, node: string, requester: Jid): Promise<boolean>;
+  /** The newest item, whatever the access (for the host's own last-item delivery). */
+  lastItem(service: string, node: string): Promise<PubsubItem | undefined>;
+  /** Explicit subscribers (bare or full JIDs as they subscribed) of a node. */
+  subscribers(service: string, node: string): Promise<string[]>;
+  /** Forgets a whole service (account deletion): every node, item and subscription. */
+  deleteService(service: string): Promise<void>;
+  /** XEP-0227: the service's nodes with config, affiliations and items, as <pubsub xmlns=NS_PUBSUB/> children (§? owner form). */
+  exportService(service: string): Promise<Element | undefined>;
+  /** XEP-0227 import of what exportService wrote (limits apply; throws Error with a readable text). */
+  importService(service: string, pubsub: Element): Promise<void>;
+}
+
+/** Where the engine keeps nodes and items (store-adapter.ts implements it over module stores). */
+export interface PubsubStorage {
+  getNode(service: string, node: string): Promise<NodeRecord | undefined>;
+  allNodes(service: string): Promise<Map<string, NodeRecord>>;
+  /** Writes the node record and item changes together (one transaction). */
+  write(service: string, node: string, record: NodeRecord | undefined, items: { set?: Map<string, StoredItem>; delete?: readonly string[] }): Promise<void>;
+  getItem(service: string, node: string, id: string): Promise<StoredItem | undefined>;
+  deleteService(service: string): Promise<void>;
+}
+
+/** A node as stored: plain JSON so the stores seal it as it is. */
+export type NodeRecord = {
+  config: NodeConfig;
+  /** Bare JID -> affiliation ('none' never stored). */
+  affiliations: Record<string, Affiliation>;
+  /** Subscriber JID (as subscribed) -> subscription id. */
+  subscriptions: Record<string, string>;
+  /** Item ids, oldest first. */
+  items: string[];
+  created: string;
+};
+
+/** An item as stored (the payload as XmlJson, src/core/xml/xml-json.ts). */
+export type StoredItem = {
+  payload: import('../../core/xml/xml-json.ts').XmlJson;
+  publisher: string;
+  published: string;
+};
