@@ -22,6 +22,7 @@ import { email } from './email/index.ts';
 import { webAccount } from './web-account/index.ts';
 import { upload } from './upload/index.ts';
 import { muc } from './muc/index.ts';
+import { pubsub } from './pubsub/index.ts';
 
 const all: AnyModule[] = [
   disco,
@@ -45,6 +46,7 @@ const all: AnyModule[] = [
   webAccount,
   upload,
   muc,
+  pubsub,
 ] as AnyModule[];
 
 export const moduleRegistry: ReadonlyMap<string, AnyModule> = new Map(all.map((m) => [m.name, m]));
