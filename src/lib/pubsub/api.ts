@@ -4,6 +4,7 @@
 // notification sink, and routes what it returns. Additive changes only: other modules build on it.
 import type { Element } from '../../core/xml/element.ts';
 import type { Jid } from '../../core/jid.ts';
+import type { XmlJson } from '../../core/xml/xml-json.ts';
 
 export const NS_PUBSUB = 'http://jabber.org/protocol/pubsub';
 export const NS_PUBSUB_OWNER = 'http://jabber.org/protocol/pubsub#owner';
@@ -96,14 +97,21 @@ export interface PubsubLimits {
 }
 
 /** Something that happened to a node, for the host to notify (§7): the engine never routes. */
-export type PubsubEvent =
-  | { kind: 'published'; service: string; node: string; config: NodeConfig; items: PubsubItem[]; publisher: Jid }
-  | { kind: 'retracted'; service: string; node: string; config: NodeConfig; ids: string[] }
-  | { kind: 'purged'; service: string; node: string; config: NodeConfig }
-  | { kind: 'deleted'; service: string; node: string; config: NodeConfig; redirect?: string }
-  | { kind: 'configured'; service: string; node: string; config: NodeConfig }
+export type PubsubEvent = (
+  | { kind: 'published'; items: PubsubItem[]; publisher: Jid }
+  | { kind: 'retracted'; ids: string[] }
+  | { kind: 'purged' }
+  | { kind: 'deleted'; redirect?: string }
+  | { kind: 'configured' }
   /** The last item for a new subscriber (send_last_published_item on_sub*), to `to` only. */
-  | { kind: 'last'; service: string; node: string; config: NodeConfig; item: PubsubItem; to: Jid };
+  | { kind: 'last'; item: PubsubItem; to: Jid }
+) & {
+  service: string;
+  node: string;
+  config: NodeConfig;
+  /** The node's explicit subscribers when it happened (for 'deleted': before the deletion). */
+  subscribers: string[];
+};
 
 /** How the engine is built by a host (see createPubsubEngine in engine.ts). */
 export interface PubsubEngineOptions {
@@ -173,8 +181,8 @@ export interface PubsubEngine {
   retract(service: string, requester: Jid, node: string, id: string, notify?: boolean): Promise<void>;
   /** §8.1 create, with config values (undefined: defaults). */
   createNode(service: string, requester: Jid, node: string, config?: Partial<NodeConfig>): Promise<void>;
-  /** §8.4 delete. */
-  deleteNode(service: string, requester: Jid, node: string): Promise<void>;
+  /** §8.4 delete (`redirect`: the URI subscribers are pointed to). */
+  deleteNode(service: string, requester: Jid, node: string, redirect?: string): Promise<void>;
   /** §8.5 purge. */
   purge(service: string, requester: Jid, node: string): Promise<void>;
   /** §8.2 configure (owner). */
@@ -189,12 +197,26 @@ export interface PubsubEngine {
   lastItem(service: string, node: string): Promise<PubsubItem | undefined>;
   /** Explicit subscribers (bare or full JIDs as they subscribed) of a node. */
   subscribers(service: string, node: string): Promise<string[]>;
+  /** §6.1 subscribe `jid` (the requester's bare or full JID); the last item follows as a 'last' event when configured. */
+  subscribe(service: string, requester: Jid, node: string, jid: Jid): Promise<{ subid: string }>;
+  /** §6.2 unsubscribe (the subscriber itself, or an owner). */
+  unsubscribe(service: string, requester: Jid, node: string, jid: Jid): Promise<void>;
+  /** §8.9.1 the node's affiliations (owner only), service owners included. */
+  affiliations(service: string, requester: Jid, node: string): Promise<Record<string, Affiliation>>;
+  /** §8.9.2 changes affiliations (owner only); 'none' removes one; outcasts lose their subscriptions. */
+  setAffiliations(service: string, requester: Jid, node: string, changes: Record<string, Affiliation>): Promise<void>;
+  /** §8.8.2 changes subscriptions (owner only): 'subscribed' adds, 'none' removes. */
+  setSubscriptions(service: string, requester: Jid, node: string, changes: Record<string, 'subscribed' | 'none'>): Promise<void>;
   /** Forgets a whole service (account deletion): every node, item and subscription. */
   deleteService(service: string): Promise<void>;
-  /** XEP-0227: the service's nodes with config, affiliations and items, as <pubsub xmlns=NS_PUBSUB/> children (§? owner form). */
-  exportService(service: string): Promise<Element | undefined>;
-  /** XEP-0227 import of what exportService wrote (limits apply; throws Error with a readable text). */
-  importService(service: string, pubsub: Element): Promise<void>;
+  /**
+   * XEP-0227: the service's nodes as Prosody's exporter writes PEP: <pubsub xmlns=#owner> with a
+   * <configure node/> (submitted node_config form) and <affiliations node/> per node, and
+   * <pubsub xmlns=NS_PUBSUB> with <items node/> (oldest first). Empty when the service has no node.
+   */
+  exportService(service: string): Promise<Element[]>;
+  /** XEP-0227 import of those elements among `elements` (limits apply; throws Error with a readable text). */
+  importService(service: string, elements: readonly Element[]): Promise<void>;
 }
 
 /** Where the engine keeps nodes and items (store-adapter.ts implements it over module stores). */
@@ -221,7 +243,7 @@ export type NodeRecord = {
 
 /** An item as stored (the payload as XmlJson, src/core/xml/xml-json.ts). */
 export type StoredItem = {
-  payload: import('../../core/xml/xml-json.ts').XmlJson;
+  payload: XmlJson;
   publisher: string;
   published: string;
 };
