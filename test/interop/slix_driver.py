@@ -396,7 +396,7 @@ class Driver:
 
     # ---- PubSub (XEP-0060), avatars (XEP-0084, XEP-0153/0054), bookmarks (XEP-0048) ----------
     # Stock plugins only; an IQ error comes back as ok with 'error' (condition) and 'app'
-    # (the pubsub#errors condition, if any).
+    # (the pubsub#errors condition, if any). Item ids are 'item' ('id' is the command's).
 
     def _plugins(self, *names):
         for name in names:
@@ -434,8 +434,8 @@ class Driver:
         ps = self._plugins('xep_0004', 'xep_0060')['xep_0060']
         payload = SET.fromstring(m['payload'])
         options = self._form(dict(m['options'], FORM_TYPE='http://jabber.org/protocol/pubsub#publish-options')) if m.get('options') else None
-        return await self._answer(ps.publish(m['service'], m['node'], id=m.get('id'), payload=payload, options=options, timeout=10),
-                                  lambda r: {'id': r['pubsub']['publish']['item']['id']})
+        return await self._answer(ps.publish(m['service'], m['node'], id=m.get('item'), payload=payload, options=options, timeout=10),
+                                  lambda r: {'item': r['pubsub']['publish']['item']['id']})
 
     async def cmd_pubsub_subscribe(self, m):
         ps = self._plugins('xep_0060')['xep_0060']
@@ -454,7 +454,7 @@ class Driver:
 
     async def cmd_pubsub_retract(self, m):
         ps = self._plugins('xep_0060')['xep_0060']
-        return await self._answer(ps.retract(m['service'], m['node'], m['id'], notify=m.get('notify'), timeout=10))
+        return await self._answer(ps.retract(m['service'], m['node'], m['item'], notify=m.get('notify'), timeout=10))
 
     async def cmd_pubsub_delete(self, m):
         ps = self._plugins('xep_0060')['xep_0060']
@@ -497,7 +497,7 @@ class Driver:
         if first.get('error'):
             return first
         info = {'id': av.generate_id(data), 'type': m['type'], 'bytes': len(data)}
-        return await self._answer(av.publish_avatar_metadata(info, timeout=10), lambda r: {'id': info['id']})
+        return await self._answer(av.publish_avatar_metadata(info, timeout=10), lambda r: {'avatar': info['id']})
 
     async def cmd_avatar_stop_pep(self, m):
         av = self._plugins('xep_0060', 'xep_0163', 'xep_0084')['xep_0084']

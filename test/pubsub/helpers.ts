@@ -15,10 +15,28 @@ export async function ps(client: SlixClient, cmd: string, args: Record<string, u
   return (await client.command(`pubsub_${cmd}`, { service: SERVICE, ...args })) as unknown as PsReply;
 }
 
-export async function slixUser(t: TestContext, server: TestServer, user: string, resource = 'slix'): Promise<SlixClient> {
+/** Passwords of the accounts made here, kept across a restart of the server (a new TestServer). */
+const passwords = new Map<string, string>();
+
+/** A slixmpp session closed with `t`, or with `clients` (closed by the suite's after()) when t is undefined. */
+export async function slixUser(t: TestContext | undefined, server: TestServer, user: string, resource = 'slix'): Promise<SlixClient> {
   const jid = `${user}@localhost`;
-  const password = server.passwords.get(jid) ?? (await server.adduser(jid));
-  return connectSlix(t, { jid, password, port: server.ports.c2s_starttls, resource });
+  let password = passwords.get(jid) ?? server.passwords.get(jid);
+  if (password === undefined) {
+    password = await server.adduser(jid);
+    passwords.set(jid, password);
+  }
+  const client = await connectSlix(t, { jid, password, port: server.ports.c2s_starttls, resource });
+  if (!t) clients.push(client);
+  // Available, as a client is: headline notifications go to available resources (RFC 6121 §8.5.2.1.1).
+  await client.sendPresence();
+  return client;
+}
+
+export const clients: SlixClient[] = [];
+
+export async function closeClients(): Promise<void> {
+  await Promise.all(clients.splice(0).map((c) => c.close()));
 }
 
 /** The next message from the service whose XML matches `pattern`. */

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../harness/server.ts';
 import { xml, type Element } from '../harness/client.ts';
 import { slixmppUnavailable, type SlixClient } from '../harness/slixmpp.ts';
-import { NS_OWNER, NS_PUBSUB, SERVICE, notification, ps, slixUser } from './helpers.ts';
+import { NS_OWNER, NS_PUBSUB, SERVICE, closeClients, notification, ps, slixUser } from './helpers.ts';
 
 const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
 const NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
@@ -19,7 +19,10 @@ describe('XEP-0060 service on pubsub.<host>', { skip: slixmppUnavailable() }, ()
   before(async () => {
     server = await startServer({ modules: MODULES });
   });
-  after(() => server.remove());
+  after(async () => {
+    await closeClients();
+    await server.remove();
+  });
 
   it('§5.1/§5.2: the host lists the service; it is a pubsub/service with the features it offers', async (t) => {
     const c = await server.connectClient(t, 'looker');
@@ -39,8 +42,8 @@ describe('XEP-0060 service on pubsub.<host>', { skip: slixmppUnavailable() }, ()
   let reader: SlixClient;
 
   it('§8.1 create (named and instant), §6.1 subscribe, §7.1 publish: the subscriber is notified with the payload', async (t) => {
-    owner = await slixUser(t, server, 'owner');
-    reader = await slixUser(t, server, 'reader');
+    owner = await slixUser(undefined, server, 'owner');
+    reader = await slixUser(undefined, server, 'reader');
     const created = await ps(owner, 'create', { node: 'news', config: { 'pubsub#access_model': 'open', 'pubsub#title': 'News' } });
     assert.equal(created.error, undefined, created.xml);
     const instant = await ps(owner, 'create', {});
@@ -53,7 +56,7 @@ describe('XEP-0060 service on pubsub.<host>', { skip: slixmppUnavailable() }, ()
     assert.equal(sub.error, undefined, sub.xml);
     assert.equal(sub['subscription'], 'subscribed');
 
-    const published = await ps(owner, 'publish', { node: 'news', id: 'one', payload: entry(1) });
+    const published = await ps(owner, 'publish', { node: 'news', item: 'one', payload: entry(1) });
     assert.equal(published.error, undefined, published.xml);
     const event = await notification(reader, /<items node="news"><item id="one"><entry xmlns="urn:example:news">story 1<\/entry>/);
     assert.match(event, /http:\/\/jabber.org\/protocol\/pubsub#event/);
@@ -66,16 +69,16 @@ describe('XEP-0060 service on pubsub.<host>', { skip: slixmppUnavailable() }, ()
 
   it('deliver_payloads false: the notification names the item without its payload; §7.2 retract is notified', async () => {
     assert.equal((await ps(owner, 'configure', { node: 'news', config: { 'pubsub#deliver_payloads': '0', 'pubsub#notify_retract': '1' } })).error, undefined);
-    await ps(owner, 'publish', { node: 'news', id: 'two', payload: entry(2) });
+    await ps(owner, 'publish', { node: 'news', item: 'two', payload: entry(2) });
     const bare = await notification(reader, /<item id="two"/);
     assert.doesNotMatch(bare, /story 2/);
-    assert.equal((await ps(owner, 'retract', { node: 'news', id: 'two', notify: true })).error, undefined);
+    assert.equal((await ps(owner, 'retract', { node: 'news', item: 'two', notify: true })).error, undefined);
     await notification(reader, /<retract id="two"/);
     assert.equal((await ps(owner, 'configure', { node: 'news', config: { 'pubsub#deliver_payloads': '1' } })).error, undefined);
   });
 
   it('§6.5 items, newest first, by id and with XEP-0059 paging', async (t) => {
-    for (const n of [3, 4, 5]) await ps(owner, 'publish', { node: 'news', id: `n${String(n)}`, payload: entry(n) });
+    for (const n of [3, 4, 5]) await ps(owner, 'publish', { node: 'news', item: `n${String(n)}`, payload: entry(n) });
     const all = await ps(reader, 'items', { node: 'news' });
     assert.equal(all.error, undefined, all.xml);
     const ids = (all['items'] as { id: string }[]).map((i) => i.id);
@@ -102,14 +105,14 @@ describe('XEP-0060 service on pubsub.<host>', { skip: slixmppUnavailable() }, ()
     const publisher = await slixUser(t, server, 'publisher');
     const outcast = await slixUser(t, server, 'outcast');
     // Not yet a publisher: §7.1.3.1 forbidden.
-    assert.equal((await ps(publisher, 'publish', { node: 'news', id: 'p0', payload: entry(0) })).error, 'forbidden');
+    assert.equal((await ps(publisher, 'publish', { node: 'news', item: 'p0', payload: entry(0) })).error, 'forbidden');
     assert.equal((await ps(reader, 'set_affiliations', { node: 'news', affiliations: [['publisher@localhost', 'publisher']] })).error, 'forbidden', 'only owners manage affiliations');
     const set = await ps(owner, 'set_affiliations', { node: 'news', affiliations: [['publisher@localhost', 'publisher'], ['outcast@localhost', 'outcast']] });
     assert.equal(set.error, undefined, set.xml);
     const list = await ps(owner, 'affiliations', { node: 'news' });
     assert.deepEqual((list['affiliations'] as string[][]).sort(), [['outcast@localhost', 'outcast'], ['owner@localhost', 'owner'], ['publisher@localhost', 'publisher']]);
 
-    assert.equal((await ps(publisher, 'publish', { node: 'news', id: 'p1', payload: entry(11) })).error, undefined);
+    assert.equal((await ps(publisher, 'publish', { node: 'news', item: 'p1', payload: entry(11) })).error, undefined);
     await notification(reader, /<item id="p1"/);
     // §6.1.3.8 and §6.5.9: an outcast may neither subscribe nor read.
     assert.equal((await ps(outcast, 'subscribe', { node: 'news' })).error, 'forbidden');
@@ -163,17 +166,16 @@ describe('XEP-0060 service on pubsub.<host>', { skip: slixmppUnavailable() }, ()
     assert.equal((await ps(reader, 'items', { node: 'short-lived' })).error, 'item-not-found');
   });
 
-  it('nodes, items and subscriptions survive a restart (persist_items)', async (t) => {
-    await owner.close();
-    await reader.close();
+  it('nodes, items and subscriptions survive a restart (persist_items)', async () => {
+    await closeClients();
     await server.stop();
     server = await startServer({ root: server.root, modules: MODULES });
-    owner = await slixUser(t, server, 'owner');
-    reader = await slixUser(t, server, 'reader');
+    owner = await slixUser(undefined, server, 'owner');
+    reader = await slixUser(undefined, server, 'reader');
     const items = await ps(reader, 'items', { node: 'news', ids: ['one'] });
     assert.equal(items.error, undefined, items.xml);
     assert.match(String((items['items'] as { xml: string }[])[0]?.xml), /story 1/);
-    await ps(owner, 'publish', { node: 'news', id: 'after-restart', payload: entry(99) });
+    await ps(owner, 'publish', { node: 'news', item: 'after-restart', payload: entry(99) });
     await notification(reader, /<item id="after-restart"/);
   });
 
@@ -196,7 +198,7 @@ describe('XEP-0060 service on pubsub.<host>', { skip: slixmppUnavailable() }, ()
     const affiliations = (await ps(owner, 'affiliations', { node: 'news' }))['affiliations'] as string[][];
     assert.ok(!affiliations.some(([jid]) => jid === 'leaver@localhost'));
     // The others carry on.
-    await ps(owner, 'publish', { node: 'news', id: 'still-here', payload: entry(100) });
+    await ps(owner, 'publish', { node: 'news', item: 'still-here', payload: entry(100) });
     await notification(reader, /<item id="still-here"/);
   });
 

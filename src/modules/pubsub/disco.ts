@@ -12,10 +12,10 @@ export const NS_DISCO_ITEMS = 'http://jabber.org/protocol/disco#items';
 /** §10: the features this service offers, as NS_PUBSUB#feature. */
 const FEATURES = [
   'access-open', 'access-presence', 'access-roster', 'access-whitelist', 'config-node', 'config-node-max', 'create-and-configure',
-  'create-nodes', 'delete-items', 'delete-nodes', 'get-pending', 'instant-nodes', 'item-ids', 'manage-subscriptions',
+  'create-nodes', 'delete-items', 'delete-nodes', 'instant-nodes', 'item-ids', 'manage-subscriptions',
   'member-affiliation', 'meta-data', 'modify-affiliations', 'outcast-affiliation', 'persistent-items', 'publish',
   'publish-options', 'publisher-affiliation', 'purge-nodes', 'retract-items', 'retrieve-affiliations', 'retrieve-default',
-  'retrieve-items', 'retrieve-subscriptions', 'subscribe', 'subscription-notifications', 'rsm',
+  'retrieve-items', 'retrieve-subscriptions', 'subscribe', 'rsm',
 ];
 
 export function serviceInfo(): Element {

@@ -1,5 +1,6 @@
 // XEP-0060 Publish-Subscribe service on pubsub.<host>, on the shared engine (src/lib/pubsub/):
 // nodes are owned by JIDs, subscriptions and items persist (sealed) in this module's stores.
+import { randomBytes } from 'node:crypto';
 import { defineModule } from '../../core/modules.ts';
 import { option } from '../../core/options.ts';
 import { StanzaError } from '../../core/errors.ts';
@@ -65,7 +66,7 @@ export const pubsub = defineModule({
       autoCreate: false,
       mayCreate: (_service, requester) => (o.create_nodes === 'admins' ? ctx.isAdmin(requester.bare()) : requester.domain === ctx.host && requester.local !== ''),
       serviceOwners: () => [],
-      notify: (event) => notify(engine, domain, event, (stanza) => ctx.route(stanza)),
+      notify: (event) => notify(engine, domain, o.max_items, event, (stanza) => ctx.route(stanza)),
     });
 
     /** Nodes per owner, checked before a create reaches the engine (which bounds the whole service). */
@@ -74,7 +75,7 @@ export const pubsub = defineModule({
       let owned = 0;
       for (const record of (await storage.allNodes(service)).values()) if (record.affiliations[bare] === 'owner') owned++;
       if (owned >= o.max_nodes_per_owner) {
-        throw new StanzaError('not-allowed', `You own ${String(owned)} nodes, the most this service allows`, undefined, el('max-nodes-exceeded', { xmlns: NS_PUBSUB_ERRORS }));
+        throw new StanzaError('policy-violation', `You own ${String(owned)} nodes, the most this service allows`, undefined, el('max-nodes-exceeded', { xmlns: NS_PUBSUB_ERRORS }));
       }
     };
 
@@ -93,8 +94,17 @@ export const pubsub = defineModule({
         return node === undefined ? serviceItems(engine, service, domain, from) : nodeItems(engine, service, domain, node, from);
       }
       if (payload.name === 'pubsub' && (ns === NS_PUBSUB || ns === NS_PUBSUB_OWNER)) {
-        if (type === 'set' && ns === NS_PUBSUB && payload.getChild('create')) await checkOwnerQuota(from);
-        return engine.handleIq({ service, from, type, payload });
+        const create = type === 'set' && ns === NS_PUBSUB ? payload.getChild('create') : undefined;
+        if (!create) return engine.handleIq({ service, from, type, payload });
+        await checkOwnerQuota(from);
+        if (create.attrs['node']) return engine.handleIq({ service, from, type, payload });
+        // §8.1.2 instant node: the service names it and says the name in the result.
+        const named = payload.clone();
+        const node = randomBytes(12).toString('hex');
+        const namedCreate = named.getChild('create');
+        if (namedCreate) namedCreate.attrs['node'] = node;
+        await engine.handleIq({ service, from, type, payload: named });
+        return el('pubsub', { xmlns: NS_PUBSUB }, el('create', { node }));
       }
       throw new StanzaError('service-unavailable');
     };

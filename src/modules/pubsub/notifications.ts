@@ -1,48 +1,42 @@
-// XEP-0060 §7-§8 event notifications of the pubsub.<host> service: what the engine reports is
-// turned into <message/>s to the subscribers who may still read the node.
+// XEP-0060 §7-§8 event notifications of the pubsub.<host> service: the engine reports what
+// happened, this decides who hears it (the node's notify_* settings, the subscribers who may
+// still read the node) and routes the engine's notification messages.
 import { randomUUID } from 'node:crypto';
 import { parseJid, type Jid } from '../../core/jid.ts';
-import { el, type Element } from '../../core/xml/element.ts';
-import { NS_PUBSUB_EVENT, type PubsubEngine, type PubsubEvent, type PubsubItem } from '../../lib/pubsub/api.ts';
+import type { Element } from '../../core/xml/element.ts';
+import type { PubsubEngine, PubsubEvent } from '../../lib/pubsub/api.ts';
+import { notificationMessage } from '../../lib/pubsub/event.ts';
 
-const NS_DELAY = 'urn:xmpp:delay';
-
-/** The <event/> for one event, or undefined when the node's configuration says not to tell. */
-export function eventElement(event: PubsubEvent): Element | undefined {
+/** Whether the node's configuration asks for this notification at all. */
+export function isNotified(event: PubsubEvent): boolean {
   const c = event.config;
-  const items = (...children: Element[]) => el('event', { xmlns: NS_PUBSUB_EVENT }, el('items', { node: event.node }, ...children));
-  const item = (i: PubsubItem) => el('item', { id: i.id }, c.deliverPayloads ? i.payload.clone() : null);
   switch (event.kind) {
     case 'published':
-      // §7.1.2.1 with payload, §7.1.2.2 without (deliver_payloads false).
-      return c.deliverNotifications ? items(...event.items.map(item)) : undefined;
     case 'last':
-      return c.deliverNotifications ? items(item(event.item)) : undefined;
+      // §7.1.2.1 (deliver_payloads decides only whether the payload goes along, §7.1.2.2).
+      return c.deliverNotifications;
     case 'retracted':
       // §7.2.2.1.
-      return c.notifyRetract && c.deliverNotifications ? items(...event.ids.map((id) => el('retract', { id }))) : undefined;
+      return c.deliverNotifications && c.notifyRetract;
     case 'purged':
-      // §8.5.2.
-      return c.notifyRetract ? el('event', { xmlns: NS_PUBSUB_EVENT }, el('purge', { node: event.node })) : undefined;
+      // §8.5.2: a purge is a retraction of everything.
+      return c.notifyRetract;
     case 'deleted':
-      // §8.4.2 (with the redirect URI when the owner gave one).
-      return c.notifyDelete
-        ? el('event', { xmlns: NS_PUBSUB_EVENT }, el('delete', { node: event.node }, event.redirect ? el('redirect', { uri: event.redirect }) : null))
-        : undefined;
+      return c.notifyDelete;
     case 'configured':
-      // §8.2.5.2 without payload: the node's name only.
-      return c.notifyConfig ? el('event', { xmlns: NS_PUBSUB_EVENT }, el('configuration', { node: event.node })) : undefined;
+      return c.notifyConfig;
   }
 }
 
 /**
  * Routes the event to each subscriber the access model still lets in (a presence subscription can
- * have ended since), once per JID; the last item goes to its new subscriber only.
+ * have ended since), once per JID; the last item goes to its new subscriber only. Deletions and
+ * purges reach every subscriber: nothing is left to read.
  */
-export async function notify(engine: PubsubEngine, domain: string, event: PubsubEvent, route: (stanza: Element) => Promise<void>): Promise<void> {
-  const payload = eventElement(event);
-  if (!payload) return;
+export async function notify(engine: PubsubEngine, domain: string, maxItems: number, event: PubsubEvent, route: (stanza: Element) => Promise<void>): Promise<void> {
+  if (!isNotified(event)) return;
   const recipients = event.kind === 'last' ? [event.to.toString()] : [...new Set(event.subscribers)];
+  const readers = event.kind === 'published' || event.kind === 'last' || event.kind === 'retracted';
   for (const to of recipients) {
     let jid: Jid;
     try {
@@ -50,11 +44,7 @@ export async function notify(engine: PubsubEngine, domain: string, event: Pubsub
     } catch {
       continue;
     }
-    // Deletion and purges reach every subscriber: there is nothing left to read.
-    if ((event.kind === 'published' || event.kind === 'last') && !(await engine.mayRead(event.service, event.node, jid))) continue;
-    const message = el('message', { from: domain, to, type: event.config.notificationType === 'normal' ? undefined : 'headline', id: randomUUID() }, payload.clone());
-    // §6.1.7: the last item sent on subscription says when it was published.
-    if (event.kind === 'last') message.append(el('delay', { xmlns: NS_DELAY, from: domain, stamp: event.item.published.toISOString() }));
-    await route(message);
+    if (readers && !(await engine.mayRead(event.service, event.node, jid))) continue;
+    await route(notificationMessage(event, domain, to, randomUUID(), maxItems));
   }
 }
