@@ -9,7 +9,7 @@ import type { Element } from './xml/element.ts';
 import { Hooks, type HookHandler, type HookName, type Phase } from './hooks.ts';
 import { parseOptions, type OptionDecls } from './options.ts';
 import { ConfigError } from './errors.ts';
-import type { AnyModule, Bind2Handler, PreauthIqHandler, DiscoData, DiscoIdentity, DiscoItem, DiscoNodeHandler, IqHandler, IqTarget, ModuleContext, ServerInfo, SessionState, StoreKind } from './modules.ts';
+import type { AccountDiscoHandler, AnyModule, Bind2Handler, PreauthIqHandler, DiscoData, DiscoIdentity, DiscoItem, DiscoNodeHandler, IqHandler, IqTarget, ModuleContext, ServerInfo, SessionState, StoreKind } from './modules.ts';
 import type { SessionInfo } from './session.ts';
 import type { StorageBackend, Json } from './storage.ts';
 import type { SessionManager } from './sessions.ts';
@@ -34,6 +34,7 @@ export class HostRuntime implements DiscoData {
   readonly identities: DiscoIdentity[] = [];
   readonly items: DiscoItem[] = [];
   readonly nodes = new Map<string, DiscoNodeHandler>();
+  readonly accountHandlers: AccountDiscoHandler[] = [];
   readonly streamFeatures: (() => Element)[] = [];
   /** XEP-0386 Bind 2 inline features, by namespace. */
   readonly bind2Features = new Map<string, Bind2Handler>();
@@ -188,6 +189,7 @@ function makeContext(rt: HostRuntime, mod: AnyModule, options: unknown, deps: Lo
       addFeature: (ns) => rt.addDisposer(addTo(rt.features, ns)),
       addIdentity: (id) => rt.addDisposer(pushTo(rt.identities, id)),
       addAccountFeature: (ns) => rt.addDisposer(addTo(rt.accountFeatures, ns)),
+      addAccountHandler: (handler) => rt.addDisposer(pushTo(rt.accountHandlers, handler)),
       addNode(node, handler) {
         if (rt.nodes.has(node)) throw new Error(`module ${mod.name}: disco node ${node} is already served`);
         rt.nodes.set(node, handler);

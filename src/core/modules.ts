@@ -82,12 +82,26 @@ export interface DiscoNodeHandler {
   items?(from: Jid): DiscoItem[];
 }
 
+/**
+ * What a module adds to the disco of local accounts' bare JIDs, answered on the account's behalf
+ * (e.g. PEP, XEP-0163: the pubsub/pep identity and the account's nodes). Asked per requester.
+ */
+export interface AccountDiscoHandler {
+  /** Identities added to the account's disco#info (no node). */
+  readonly identities?: readonly DiscoIdentity[];
+  /** disco#info of a node of the account; undefined when it is not this module's node. */
+  nodeInfo?(owner: Jid, from: Jid, node: string): Promise<{ identities: DiscoIdentity[]; features: string[]; forms?: Element[] } | undefined>;
+  /** Items of the account (node undefined) or of one of its nodes; undefined for a node that is not this module's. */
+  items?(owner: Jid, from: Jid, node: string | undefined): Promise<DiscoItem[] | undefined>;
+}
+
 export interface DiscoData {
   readonly identities: readonly DiscoIdentity[];
   readonly features: ReadonlySet<string>;
   readonly accountFeatures: ReadonlySet<string>;
   readonly items: readonly DiscoItem[];
   readonly nodes: ReadonlyMap<string, DiscoNodeHandler>;
+  readonly accountHandlers: readonly AccountDiscoHandler[];
 }
 
 export interface ServerInfo {
@@ -157,6 +171,8 @@ export interface ModuleContext<O> {
     addAccountFeature(ns: string): void;
     /** A node of the domain's disco tree (one module per node). */
     addNode(node: string, handler: DiscoNodeHandler): void;
+    /** Identities, nodes and items of every local account's disco (bare JIDs). */
+    addAccountHandler(handler: AccountDiscoHandler): void;
   };
   readonly streamFeatures: {
     /** A stream feature offered after authentication (e.g. <ver xmlns='urn:xmpp:features:rosterver'/>). */

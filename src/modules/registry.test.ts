@@ -10,7 +10,8 @@ import { builtinModuleNames, defaultModuleNames, moduleRegistry } from './regist
  * store data on every existing install after an upgrade, and the privacy policy changes with it.
  */
 // muc: the policy promises group chats; it stores nothing until someone makes a persistent room.
-const STORING_AND_ON_BY_DEFAULT = ['roster', 'vcard', 'private', 'blocking', 'offline', 'muc'];
+// pep: issue 12 requires OMEMO (XEP-0384 keys in PEP) to work on a default install.
+const STORING_AND_ON_BY_DEFAULT = ['roster', 'vcard', 'private', 'blocking', 'offline', 'muc', 'pep'];
 
 describe('module registry', () => {
   it('derives the default module set from each module\'s enabledByDefault: every built-in but the opt-in ones that store data', () => {

@@ -22,6 +22,7 @@ import { email } from './email/index.ts';
 import { webAccount } from './web-account/index.ts';
 import { upload } from './upload/index.ts';
 import { muc } from './muc/index.ts';
+import { pep } from './pep/index.ts';
 import { pubsub } from './pubsub/index.ts';
 
 const all: AnyModule[] = [
@@ -46,6 +47,7 @@ const all: AnyModule[] = [
   webAccount,
   upload,
   muc,
+  pep,
   pubsub,
 ] as AnyModule[];
 

@@ -11,6 +11,8 @@
 # Commands: connect, send_message, send_presence, send_raw, iq, roster_get, roster_set,
 #           subscribe, enable_carbons, adhoc_list, adhoc_run, upload_file, muc_join, muc_message,
 #           muc_configure, muc_nick, muc_leave, disconnect, quit;
+#           PEP: pep_setup, pep_nick, pep_private_store, pep_private_retrieve, pep_avatar_publish,
+#           pep_avatar_retrieve, pep_get_items;
 #           pubsub_* (XEP-0060), avatar_* and vcard_photo (XEP-0084/0153), bookmarks_* (XEP-0048).
 import asyncio
 import json
@@ -572,6 +574,71 @@ class Driver:
         await self.cmd_disconnect(m)
         return {'ok': True, 'quit': True}
 
+
+    # ---- PEP (XEP-0060, XEP-0163, XEP-0084, XEP-0172, XEP-0223): issue 12 ----------------------
+    # Stock plugins only: they build every stanza; the commands only call them and report.
+
+    def _pep(self):
+        for name in ('xep_0004', 'xep_0030', 'xep_0060', 'xep_0115', 'xep_0163', 'xep_0084', 'xep_0172', 'xep_0223'):
+            if name not in self.xmpp.plugin:
+                self.xmpp.register_plugin(name)
+        return self.xmpp
+
+    async def _pep_call(self, coro):
+        from slixmpp.exceptions import IqError, IqTimeout
+        try:
+            iq = await coro
+        except IqError as e:
+            return {'ok': True, 'error': e.iq['error']['condition'], 'xml': tostring(e.iq.xml)}
+        except IqTimeout:
+            return {'ok': False, 'error': 'timeout'}
+        return {'ok': True, 'xml': tostring(iq.xml) if iq is not None else None}
+
+    async def cmd_pep_setup(self, m):
+        """Registers the PEP plugins (xep_0084 and xep_0172 add their +notify interests to the
+        XEP-0115 caps) and sends available presence carrying those caps."""
+        xmpp = self._pep()
+        await xmpp['xep_0115'].update_caps(broadcast=False)
+        xmpp.send_presence()
+        return {'ok': True, 'ver': str(xmpp['xep_0115'].get_verstring(xmpp.boundjid) or '')}
+
+    async def cmd_pep_nick(self, m):
+        """XEP-0172 §4.5: publish_nick."""
+        return await self._pep_call(self._pep()['xep_0172'].publish_nick(m['nick']))
+
+    async def cmd_pep_private_store(self, m):
+        """XEP-0223 with xep_0223.store: publish-options persist_items and access_model whitelist."""
+        from slixmpp.xmlstream import ElementBase
+        payload = ElementBase(xml=SET.fromstring(m['xml']))
+        return await self._pep_call(self._pep()['xep_0223'].store(payload, node=m['node'], id=m.get('item_id')))
+
+    async def cmd_pep_private_retrieve(self, m):
+        """XEP-0223 with xep_0223.retrieve (items of the own node)."""
+        return await self._pep_call(self._pep()['xep_0223'].retrieve(m['node'], item_ids=m.get('item_ids')))
+
+    async def cmd_pep_avatar_publish(self, m):
+        """XEP-0084 §4.1-4.2: publish_avatar (data node, id = SHA-1), then publish_avatar_metadata."""
+        import base64
+        xep84 = self._pep()['xep_0084']
+        data = base64.b64decode(m['data_b64'])
+        first = await self._pep_call(xep84.publish_avatar(data))
+        if first.get('error'):
+            return first
+        info = {'id': xep84.generate_id(data), 'type': m.get('type', 'image/png'), 'bytes': len(data),
+                'width': str(m.get('width', '')), 'height': str(m.get('height', ''))}
+        second = await self._pep_call(xep84.publish_avatar_metadata(items=[info]))
+        second['avatar_id'] = info['id']
+        return second
+
+    async def cmd_pep_avatar_retrieve(self, m):
+        """XEP-0084 §4.3: retrieve_avatar(jid, id) from the data node."""
+        return await self._pep_call(self._pep()['xep_0084'].retrieve_avatar(m['jid'], m['avatar_id']))
+
+    async def cmd_pep_get_items(self, m):
+        """XEP-0060 §6.5 with xep_0060.get_items."""
+        return await self._pep_call(self._pep()['xep_0060'].get_items(m['jid'], m['node'], item_ids=m.get('item_ids'), max_items=m.get('max_items')))
+
+    # ---- end of PEP commands ---------------------------------------------------------------------
 
 async def main():
     loop = asyncio.get_running_loop()

@@ -8,6 +8,7 @@ import type { SessionInfo } from '../../core/session.ts';
 import { el, type Element } from '../../core/xml/element.ts';
 import { CAPS_NODE, capsVer, type CapsForm, type CapsIdentity } from '../../lib/caps-ver.ts';
 import { CapsCache } from './cache.ts';
+import './api.ts';
 
 export const NS_CAPS = 'http://jabber.org/protocol/caps';
 const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
@@ -49,6 +50,20 @@ export const caps = defineModule({
   },
   setup(ctx) {
     const cache = new CapsCache(ctx.options.max_cached);
+    // The verified 'ver' of each available session (one entry per session, dropped when it goes
+    // unavailable or closes), and the sessions waiting for a 'ver' being asked about.
+    const sessionVer = ctx.sessionState<string>();
+    const waiting = new Map<string, Set<SessionInfo>>();
+    const known = async (session: SessionInfo, features: ReadonlySet<string>): Promise<void> => {
+      await ctx.hooks.emit('caps/known', { session, features });
+    };
+    ctx.shared.provide('caps', {
+      featuresOf(fullJid) {
+        const session = ctx.sessions.get(fullJid);
+        const ver = session ? sessionVer.get(session) : undefined;
+        return ver === undefined ? undefined : cache.get(ver);
+      },
+    });
     /** 'ver' values being asked about, so a crowd of one client kind costs one query. */
     const asking = new Set<string>();
     const disco = ctx.discoData;
@@ -68,25 +83,54 @@ export const caps = defineModule({
         const parts = discoInfoParts(query);
         // §5.4 step 3.7: only a result that hashes to the announced 'ver' is cached (no poisoning);
         // one with duplicates (capsVer throws, §5.4 3.3–3.5) is not either.
-        if (capsVer(parts.identities, parts.features, parts.forms) === ver) cache.set(ver, new Set(parts.features));
+        if (capsVer(parts.identities, parts.features, parts.forms) === ver) {
+          const features = new Set(parts.features);
+          cache.set(ver, features);
+          for (const s of waiting.get(ver) ?? []) {
+            if (s.presence === undefined || sessionVer.get(s) !== undefined) continue;
+            sessionVer.set(s, ver);
+            await known(s, features);
+          }
+        }
       } catch (err) {
         ctx.log.debug({ err }, 'client caps not learnt');
       } finally {
         asking.delete(ver);
+        waiting.delete(ver);
       }
     };
 
-    ctx.hooks.on('presence/broadcast', ({ stanza, origin }) => {
+    ctx.hooks.on('presence/broadcast', async ({ stanza, origin }) => {
+      if (stanza.attrs['type'] === 'unavailable') sessionVer.delete(origin);
       if (stanza.attrs['type'] !== undefined) return;
       const c = stanza.getChild('c', NS_CAPS);
       // Legacy caps (no 'hash', §8.4) can't be verified: ignored.
       const ver = c?.attrs['ver'];
       const node = c?.attrs['node'];
-      if (!c || c.attrs['hash'] !== 'sha-1' || !ver || !node) return;
-      if (cache.get(ver) || asking.has(ver) || asking.size >= ctx.options.max_queries) return;
+      if (!c || c.attrs['hash'] !== 'sha-1' || !ver || !node) {
+        sessionVer.delete(origin);
+        return;
+      }
+      const features = cache.get(ver);
+      if (features) {
+        if (sessionVer.get(origin) === ver) return;
+        sessionVer.set(origin, ver);
+        await known(origin, features);
+        return;
+      }
+      sessionVer.delete(origin);
+      if (asking.has(ver)) {
+        waiting.get(ver)?.add(origin);
+        return;
+      }
+      if (asking.size >= ctx.options.max_queries) return;
+      waiting.set(ver, new Set([origin]));
       void learn(origin, node, ver);
     });
 
-    ctx.onClose(() => asking.clear());
+    ctx.onClose(() => {
+      asking.clear();
+      waiting.clear();
+    });
   },
 });

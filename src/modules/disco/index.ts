@@ -2,7 +2,7 @@
 import { defineModule } from '../../core/modules.ts';
 import { el } from '../../core/xml/element.ts';
 import { itemNotFound } from '../../core/errors.ts';
-import type { DiscoIdentity } from '../../core/modules.ts';
+import type { DiscoIdentity, DiscoItem } from '../../core/modules.ts';
 import { CAPS_NODE, capsVer } from '../../lib/caps-ver.ts';
 
 export const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
@@ -54,13 +54,32 @@ export const disco = defineModule({
       return el('query', { xmlns: NS_DISCO_ITEMS, node }, ...items.map((i) => el('item', { jid: i.jid, node: i.node, name: i.name })));
     });
     // Accounts (bare JIDs): the server answers on the account's behalf (XEP-0030 §3.1, RFC 6121 §8.5.2).
-    ctx.iq.get('account', NS_DISCO_INFO, 'query', ({ payload }) => {
-      if (payload.attrs['node']) throw itemNotFound('No such node');
-      return info(undefined, [{ category: 'account', type: 'registered' }], rt.accountFeatures);
+    // Modules add identities, nodes and items of their own (e.g. PEP, XEP-0163).
+    ctx.iq.get('account', NS_DISCO_INFO, 'query', async ({ payload, from, to }) => {
+      const node = payload.attrs['node'];
+      if (node) {
+        for (const h of rt.accountHandlers) {
+          const answer = await h.nodeInfo?.(to, from, node);
+          if (answer) return info(node, answer.identities, answer.features).append(...(answer.forms ?? []));
+        }
+        throw itemNotFound('No such node');
+      }
+      const identities = [{ category: 'account', type: 'registered' }, ...rt.accountHandlers.flatMap((h) => h.identities ?? [])];
+      return info(undefined, identities, rt.accountFeatures);
     });
-    ctx.iq.get('account', NS_DISCO_ITEMS, 'query', ({ payload }) => {
-      if (payload.attrs['node']) throw itemNotFound('No such node');
-      return el('query', { xmlns: NS_DISCO_ITEMS });
+    ctx.iq.get('account', NS_DISCO_ITEMS, 'query', async ({ payload, from, to }) => {
+      const node = payload.attrs['node'];
+      const items: DiscoItem[] = [];
+      let known = !node;
+      for (const h of rt.accountHandlers) {
+        const found = await h.items?.(to, from, node);
+        if (found) {
+          known = true;
+          items.push(...found);
+        }
+      }
+      if (!known) throw itemNotFound('No such node');
+      return el('query', { xmlns: NS_DISCO_ITEMS, node }, ...items.map((i) => el('item', { jid: i.jid, node: i.node, name: i.name })));
     });
   },
 });

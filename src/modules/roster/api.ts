@@ -9,6 +9,8 @@ export interface RosterService {
   relation(user: string, contact: string): Promise<{ subscription: 'none' | 'to' | 'from' | 'both'; groups: readonly string[] }>;
   /** Bare JIDs that receive the user's presence (subscription 'from' or 'both'). */
   presenceSubscribers(user: string): Promise<string[]>;
+  /** Bare JIDs whose presence the user receives (subscription 'to' or 'both'). */
+  presenceSubscriptions(user: string): Promise<string[]>;
 }
 
 declare module '../../core/shared.ts' {

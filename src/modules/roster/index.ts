@@ -82,6 +82,11 @@ export const roster = defineModule({
         for (const [jid, item] of await r.store.visible(user)) if (item.subscription === 'from' || item.subscription === 'both') out.push(jid);
         return out;
       },
+      async presenceSubscriptions(user) {
+        const out: string[] = [];
+        for (const [jid, item] of await r.store.visible(user)) if (item.subscription === 'to' || item.subscription === 'both') out.push(jid);
+        return out;
+      },
     });
     ctx.hooks.on('user/export', ({ user, add }) => exportRoster(r, user, add));
     ctx.hooks.on('user/import', ({ user, elements }) =>

@@ -1,0 +1,91 @@
+// XEP-0163 §4.3 notifications: to the owner's own available resources and to the available
+// resources of contacts that see the owner's presence, each filtered by its XEP-0115 caps
+// (`node+notify`, §4.3.2 filtered notifications) and by the node's access model; to explicit
+// subscribers as they subscribed. Remote contacts' caps are not learnt: they get no presence-based
+// notifications (an explicit subscription still works).
+import { randomUUID } from 'node:crypto';
+import type { ModuleContext } from '../../core/modules.ts';
+import { parseJid, tryParseJid } from '../../core/jid.ts';
+import type { PubsubEngine, PubsubEvent } from '../../lib/pubsub/api.ts';
+import { notificationMessage } from '../../lib/pubsub/event.ts';
+import type { SessionInfo } from '../../core/session.ts';
+
+export interface Pep {
+  ctx: ModuleContext<unknown>;
+  engine: PubsubEngine;
+  maxItemsPerNode: number;
+}
+
+export function ownerJid(pep: Pep, user: string): string {
+  return `${user}@${pep.ctx.host}`;
+}
+
+/** Whether a session asked for notifications of `node` (its verified caps carry node+notify). */
+export function wantsNotify(pep: Pep, session: SessionInfo, node: string): boolean {
+  return pep.ctx.shared.get('caps')?.featuresOf(session.jid.toString())?.has(`${node}+notify`) === true;
+}
+
+/** Full or bare JIDs to notify of an event on `user`'s node, each once. */
+async function recipients(pep: Pep, user: string, ev: PubsubEvent): Promise<Set<string>> {
+  const { ctx, engine } = pep;
+  const out = new Set<string>();
+  const host = ctx.host;
+  for (const s of ctx.sessions.available(host, user)) if (wantsNotify(pep, s, ev.node)) out.add(s.jid.toString());
+  const deleted = ev.kind === 'deleted';
+  const readable = async (bare: string): Promise<boolean> => {
+    const jid = tryParseJid(bare);
+    // A deleted node can't be asked: who subscribed (or saw it) hears of the deletion.
+    return jid !== undefined && (deleted || (await engine.mayRead(user, ev.node, jid)));
+  };
+  const contacts = (await ctx.shared.get('roster')?.presenceSubscribers(user)) ?? [];
+  for (const contact of contacts) {
+    const jid = tryParseJid(contact);
+    if (!jid || jid.domain !== host) continue;
+    const sessions = ctx.sessions.available(host, jid.local).filter((s) => wantsNotify(pep, s, ev.node));
+    if (sessions.length === 0 || !(await readable(contact))) continue;
+    for (const s of sessions) out.add(s.jid.toString());
+  }
+  for (const sub of ev.subscribers) {
+    const jid = tryParseJid(sub);
+    if (jid && (await readable(jid.bare().toString()))) out.add(sub);
+  }
+  return out;
+}
+
+/** Sends an event's notifications (or the 'last' item to its one addressee). */
+export async function sendEvent(pep: Pep, ev: PubsubEvent): Promise<void> {
+  const user = ev.service;
+  const from = ownerJid(pep, user);
+  if (!ev.config.deliverNotifications) return;
+  const targets = ev.kind === 'last' ? new Set([ev.to.toString()]) : await recipients(pep, user, ev);
+  for (const to of targets) {
+    await pep.ctx.route(notificationMessage(ev, from, to, randomUUID(), pep.maxItemsPerNode)).catch((err: unknown) => pep.ctx.log.debug({ err }, 'PEP notification not routed'));
+  }
+}
+
+/**
+ * §4.3.3 last published items for a session whose caps became known: the newest item of each
+ * node it +notifies, of its own account and of each local contact whose presence it receives
+ * (access model permitting), where the node sends its last item on presence.
+ */
+export async function sendLastItems(pep: Pep, session: SessionInfo, features: ReadonlySet<string>): Promise<void> {
+  const { ctx, engine } = pep;
+  const wanted = new Set<string>();
+  for (const f of features) if (f.endsWith('+notify')) wanted.add(f.slice(0, -'+notify'.length));
+  if (wanted.size === 0) return;
+  const services = [session.user];
+  for (const contact of (await ctx.shared.get('roster')?.presenceSubscriptions(session.user)) ?? []) {
+    const jid = tryParseJid(contact);
+    if (jid && jid.domain === ctx.host && jid.local !== session.user) services.push(jid.local);
+  }
+  const requester = parseJid(ownerJid(pep, session.user));
+  for (const service of services) {
+    for (const { node, config } of await engine.nodes(service, requester)) {
+      if (!wanted.has(node) || config.sendLastPublishedItem !== 'on_sub_and_presence' || !config.deliverNotifications) continue;
+      const item = await engine.lastItem(service, node);
+      if (!item) continue;
+      const ev: PubsubEvent = { kind: 'last', service, node, config, subscribers: [], item, to: session.jid };
+      await sendEvent(pep, ev);
+    }
+  }
+}
