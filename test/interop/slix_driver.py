@@ -510,12 +510,12 @@ class Driver:
         import base64, hashlib
         plugins = self._plugins('xep_0060', 'xep_0163', 'xep_0084')
         meta = await self._answer(plugins['xep_0060'].get_items(m['jid'], 'urn:xmpp:avatar:metadata', max_items=1, timeout=10),
-                                  lambda r: {'infos': [dict(i.xml.attrib) for it in r['pubsub']['items'] for i in it.xml.iter('{urn:xmpp:avatar:metadata}info')]})
+                                  lambda r: {'infos': [dict(i.attrib) for i in r.xml.iter('{urn:xmpp:avatar:metadata}info')]})
         if meta.get('error') or not meta['infos']:
             return meta
         item_id = meta['infos'][0]['id']
         data = await self._answer(plugins['xep_0084'].retrieve_avatar(m['jid'], item_id, timeout=10),
-                                  lambda r: {'sha1': hashlib.sha1(base64.b64decode(r['pubsub']['items']['item'].xml[0].text or '')).hexdigest()})
+                                  lambda r: {'sha1': hashlib.sha1(base64.b64decode(''.join(d.text or '' for d in r.xml.iter('{urn:xmpp:avatar:data}data')))).hexdigest()})
         data['infos'] = meta['infos']
         return data
 
