@@ -11,12 +11,12 @@ export const NS_VCARD = 'vcard-temp';
 
 export const vcard = defineModule({
   name: 'vcard',
-  description: 'Stores each account\'s vCard (XEP-0054) and shows it to whoever asks, as the XEP says vCards are public.',
+  description: 'Stores each account\'s vCard (XEP-0054) and shows it to whoever asks, as the XEP says vCards are public; with the pep module, its photo and the PEP avatar are kept as one (XEP-0398).',
   stores: {
     vcard: {
       kind: 'keyval',
       what: 'Profile (vCard)',
-      detail: 'what your client publishes as your profile, including any avatar; profiles are public: anyone who asks the server can read them',
+      detail: 'what your client publishes as your profile, including any avatar; profiles are public: anyone who asks the server can read them, except a photo that is also your PEP avatar, shown only to those the avatar is shared with',
     },
   },
   enabledByDefault: true,
