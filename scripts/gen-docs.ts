@@ -28,7 +28,7 @@ const CORE_SPECS: [spec: string, what: string, status: string][] = [
   ['XEP-0388 (v0.4.0)', 'SASL2: the SASL mechanisms after TLS only, -PLUS with channel binding, the same throttle; Bind 2, XEP-0198 resumption and FAST inline; no stream restart', 'complete; no <continue/> tasks are offered (no hash upgrade or second factor)'],
   ['XEP-0440', 'SASL channel-binding type capability', 'complete'],
   ['XEP-0474', 'SASL SCRAM downgrade protection', 'complete'],
-  ['XEP-0227 (v1.1)', 'portable import/export: `jabberx export` writes an account as a document (SCRAM credentials, roster, vCard, private XML, offline messages, XEP-0191 blocklist as an extension element); `jabberx import` reads ours, Prosody\'s migrator output and ejabberd\'s export_piefxis', 'partial: no PEP nodes (no PEP module yet), no MAM archive; roster pending inbound requests, privacy lists and FAST tokens are not carried'],
+  ['XEP-0227 (v1.1)', 'portable import/export: `jabberx export` writes an account as a document (SCRAM credentials, roster, vCard, private XML, offline messages, PEP nodes and items, XEP-0191 blocklist as an extension element); `jabberx import` reads ours, Prosody\'s migrator output and ejabberd\'s export_piefxis', 'partial: no MAM archive; roster pending inbound requests, PEP subscriptions, privacy lists and FAST tokens are not carried'],
   ['XEP-0484 (v0.1.0)', 'FAST login tokens with HT-SHA-256-EXPR, -ENDP, -UNIQ and -NONE (draft-schmaus-kitten-sasl-ht-08): token per client bound to its mechanism, rotation, logout, replay counter, revocation (`jabberx revoke-tokens`, password change, deletion); only hashes stored (fast.*)', 'complete but TLS 0-RTT, which is not offered'],
 ];
 

@@ -45,12 +45,12 @@ describe('derivePolicyFacts', () => {
 
   it('lists what is stored: the account, then each enabled module that keeps data', () => {
     const f = derivePolicyFacts(config(''), state(), moduleRegistry);
-    assert.deepEqual(f.stored.map((s) => s.source), ['account', 'fast', 'roster', 'vcard', 'private', 'blocking', 'offline', 'muc']);
+    assert.deepEqual(f.stored.map((s) => s.source), ['account', 'fast', 'roster', 'vcard', 'private', 'blocking', 'offline', 'muc', 'pep']);
     assert.match(f.stored[0]?.detail ?? '', /SCRAM-SHA-1 and SCRAM-SHA-256/);
     assert.match(f.stored[0]?.detail ?? '', /never the password itself/);
     assert.ok(f.stored.every((s) => s.hosts === undefined));
     const fewer = derivePolicyFacts(config('modules:\n  vcard: false\n  offline: false\n'), state(), moduleRegistry);
-    assert.deepEqual(fewer.stored.map((s) => s.source), ['account', 'fast', 'roster', 'private', 'blocking', 'muc']);
+    assert.deepEqual(fewer.stored.map((s) => s.source), ['account', 'fast', 'roster', 'private', 'blocking', 'muc', 'pep']);
   });
 
   it('lists FAST login tokens (XEP-0484) only while FAST is offered, as hashes', () => {

@@ -81,7 +81,19 @@ const ACCEPTED_AS_IS: Record<string, (v: FormValues, n: string) => boolean> = {
   'pubsub#subscribe': (v, n) => v.boolean(n) !== false,
   'pubsub#max_payload_size': () => true,
   'pubsub#item_expire': () => true,
+  // Who gets replies to items: nobody replies through this service.
+  'pubsub#itemreply': () => true,
 };
+
+/**
+ * What an imported form's unusable value becomes (another server's export): an access model we
+ * lack becomes the closest stricter one, a too high max_items our limit; anything else is dropped.
+ */
+function lenientValue(name: string, value: string | undefined, maxItemsLimit: number): Partial<NodeConfig> {
+  if (name === 'pubsub#access_model' && value === 'authorize') return { accessModel: 'whitelist' };
+  if (name === 'pubsub#max_items' && value !== undefined && /^\d+$/.test(value)) return { maxItems: Math.max(1, Math.min(Number(value), maxItemsLimit)) };
+  return {};
+}
 
 function parseMaxItems(raw: string | undefined, limit: number): number | 'max' {
   if (raw === 'max') return 'max';
@@ -96,7 +108,7 @@ function parseMaxItems(raw: string | undefined, limit: number): number | 'max' {
  * Reads a submitted pubsub#node_config (or publish-options) form into config values. Bad values
  * are <not-acceptable/> (§8.2.5) for a configuration; the caller maps them for publish-options.
  */
-export function readConfigForm(x: Element, formType: string, maxItemsLimit: number): Partial<NodeConfig> {
+export function readConfigForm(x: Element, formType: string, maxItemsLimit: number, opts: { lenient?: boolean } = {}): Partial<NodeConfig> {
   let values: FormValues;
   try {
     values = parseForm(x);
@@ -115,6 +127,10 @@ export function readConfigForm(x: Element, formType: string, maxItemsLimit: numb
       if (reader) Object.assign(out, reader(values, name, maxItemsLimit));
       else if (!ACCEPTED_AS_IS[name]?.(values, name)) throw new FormError(`${name} is not supported`);
     } catch (e) {
+      if (e instanceof FormError && opts.lenient) {
+        Object.assign(out, lenientValue(name, values.text(name), maxItemsLimit));
+        continue;
+      }
       if (e instanceof FormError) {
         if (formType === NS_PUBLISH_OPTIONS) throw preconditionNotMet(e.message);
         throw notAcceptable(e.message);

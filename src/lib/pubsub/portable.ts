@@ -63,7 +63,7 @@ export async function importService(engine: EngineInternals, service: string, el
       const form = findForm(c);
       if (!form) continue;
       try {
-        record.config = { ...record.config, ...readConfigForm(form, NS_NODE_CONFIG, limits.maxItemsPerNode) };
+        record.config = { ...record.config, ...readConfigForm(form, NS_NODE_CONFIG, limits.maxItemsPerNode, { lenient: true }) };
       } catch (e) {
         fail(`the configuration of node ${node}: ${e instanceof StanzaError ? e.message : String(e)}`);
       }

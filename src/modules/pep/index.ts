@@ -23,20 +23,17 @@ export const pep = defineModule({
   stores: {
     'pep-items': {
       kind: 'map',
-      what: 'Personal events (PEP items)',
-      detail: 'what your clients publish on your account for yourself or your contacts: end-to-end encryption public keys (OMEMO), avatar, nickname, bookmarks and the like, each with who may read it',
+      what: 'Personal events (PEP)',
+      detail: 'what your clients publish on your account for yourself or your contacts (end-to-end encryption public keys for OMEMO, avatar, nickname, bookmarks and the like), each kind with its settings: who may read it, the addresses you allowed or banned, and the addresses subscribed to it',
     },
-    'pep-nodes': {
-      kind: 'map',
-      what: 'Personal event settings (PEP nodes)',
-      detail: 'the settings of each kind of personal event: who may read it, the addresses you allowed or banned, and the addresses subscribed to it',
-    },
+    // Node settings (access model, affiliations, subscriptions): described with the items.
+    'pep-nodes': { kind: 'map', partOf: 'pep-items' },
   },
   enabledByDefault: true,
   xeps: [
-    { number: 163, version: '1.2.2', status: 'partial', note: 'Contacts on other servers get notifications only through explicit subscriptions (their capabilities are not learnt).' },
+    { number: 163, version: '1.2.2', status: 'partial', note: 'Notifications and last items reach contacts on this server (there is no server-to-server yet); the last items come when a contact comes online, not at the moment a subscription is approved.' },
     { number: 60, version: '1.26.0', status: 'partial', note: 'On PEP: no collections, no authorize access model or pending subscriptions, no subscription options, no instant nodes, one item per publish.' },
-    { number: 59, version: '1.0', status: 'partial', note: 'Paging of pubsub items.' },
+    { number: 59, version: '1.0', status: 'partial', note: 'Used for paging PEP items (max, after, before, index, count) only.' },
   ],
   options: {
     max_nodes: option.integer(1000, 'Most PEP nodes one account may have (OMEMO makes one per device).', { min: 1, max: 1_000_000 }),
@@ -84,7 +81,10 @@ export const pep = defineModule({
       }
     }
 
-    ctx.hooks.on('caps/known', ({ session, features }) => sendLastItems(pepHost, session, features).catch((err: unknown) => ctx.log.warn({ err }, 'PEP last items not sent')));
+    // Not awaited: the presence that made the caps known goes on without waiting for storage reads.
+    ctx.hooks.on('caps/known', ({ session, features }) => {
+      void sendLastItems(pepHost, session, features).catch((err: unknown) => ctx.log.warn({ err }, 'PEP last items not sent'));
+    });
 
     const self = (user: string) => parseJid(ownerJid(pepHost, user));
     ctx.shared.provide('pep', {

@@ -79,9 +79,12 @@ export async function sendLastItems(pep: Pep, session: SessionInfo, features: Re
     if (jid && jid.domain === ctx.host && jid.local !== session.user) services.push(jid.local);
   }
   const requester = parseJid(ownerJid(pep, session.user));
+  // Only the nodes the client +notifies are looked at: a handful, however many nodes exist.
   for (const service of services) {
-    for (const { node, config } of await engine.nodes(service, requester)) {
-      if (!wanted.has(node) || config.sendLastPublishedItem !== 'on_sub_and_presence' || !config.deliverNotifications) continue;
+    for (const node of wanted) {
+      const config = await engine.nodeConfig(service, node);
+      if (!config || config.sendLastPublishedItem !== 'on_sub_and_presence' || !config.deliverNotifications) continue;
+      if (!(await engine.mayRead(service, node, requester))) continue;
       const item = await engine.lastItem(service, node);
       if (!item) continue;
       const ev: PubsubEvent = { kind: 'last', service, node, config, subscribers: [], item, to: session.jid };
