@@ -3,7 +3,8 @@
 // a real server process; items and subscriptions survive a restart.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
-import { startServer, type TestServer } from '../harness/server.ts';
+import { readFileSync } from 'node:fs';
+import { listFiles, startServer, type TestServer } from '../harness/server.ts';
 import { xml, type Element } from '../harness/client.ts';
 import { slixmppUnavailable, type SlixClient } from '../harness/slixmpp.ts';
 import { NS_OWNER, NS_PUBSUB, SERVICE, closeClients, notification, ps, slixUser } from './helpers.ts';
@@ -119,7 +120,7 @@ describe('XEP-0060 service on pubsub.<host>', { skip: slixmppUnavailable() }, ()
     assert.equal((await ps(outcast, 'items', { node: 'news' })).error, 'forbidden');
   });
 
-  it('§8.8 subscriptions: the owner lists and removes a subscriber, who hears nothing more', async () => {
+  it('§8.8 subscriptions: only the owner lists them, and removes a subscriber', async () => {
     const list = await ps(owner, 'subscriptions', { node: 'news' });
     assert.equal(list.error, undefined, list.xml);
     assert.deepEqual(list['subscriptions'], [['reader@localhost', 'subscribed']]);
@@ -166,9 +167,14 @@ describe('XEP-0060 service on pubsub.<host>', { skip: slixmppUnavailable() }, ()
     assert.equal((await ps(reader, 'items', { node: 'short-lived' })).error, 'item-not-found');
   });
 
-  it('nodes, items and subscriptions survive a restart (persist_items)', async () => {
+  it('nodes, items and subscriptions survive a restart (persist_items), sealed at rest', async () => {
     await closeClients();
     await server.stop();
+    // Node names, subscribers' addresses and payloads are nowhere in clear on disk.
+    for (const f of [...listFiles(server.dataDir), server.logFile]) {
+      const bytes = readFileSync(f).toString('latin1');
+      for (const marker of ['reader@localhost', 'story 1', 'urn:example:news']) assert.ok(!bytes.includes(marker), `${marker} readable in ${f}`);
+    }
     server = await startServer({ root: server.root, modules: MODULES });
     owner = await slixUser(undefined, server, 'owner');
     reader = await slixUser(undefined, server, 'reader');
@@ -202,8 +208,17 @@ describe('XEP-0060 service on pubsub.<host>', { skip: slixmppUnavailable() }, ()
     await notification(reader, /<item id="still-here"/);
   });
 
-  it('refuses malformed requests with proper stanza errors', async (t) => {
+  it('§8.3 default configuration; §6.3 subscription options are not offered; malformed requests get proper stanza errors', async (t) => {
     const c = await server.connectClient(t, 'clumsy');
+    const defaults = await c.iqGet(xml('pubsub', { xmlns: NS_OWNER }, xml('default')), SERVICE);
+    const form = defaults.getChild('default')?.getChild('x', 'jabber:x:data');
+    const fields = new Map(form?.getChildren('field').map((f: Element) => [f.attrs['var'], f.getChildText('value')]));
+    assert.equal(fields.get('FORM_TYPE'), 'http://jabber.org/protocol/pubsub#node_config');
+    assert.equal(fields.get('pubsub#access_model'), 'open');
+    await assert.rejects(
+      c.iqGet(xml('pubsub', { xmlns: NS_PUBSUB }, xml('options', { node: 'news', jid: 'clumsy@localhost' })), SERVICE),
+      (e: { condition?: string; application?: Element }) => e.condition === 'feature-not-implemented' && e.application?.attrs['feature'] === 'subscription-options',
+    );
     await assert.rejects(c.iqGet(xml('pubsub', { xmlns: NS_PUBSUB }, xml('items', {})), SERVICE), (e: { condition?: string }) => e.condition === 'bad-request');
     await assert.rejects(c.iqGet(xml('pubsub', { xmlns: NS_PUBSUB }, xml('items', { node: 'no-such-node' })), SERVICE), (e: { condition?: string }) => e.condition === 'item-not-found');
     await assert.rejects(c.iqGet(xml('pubsub', { xmlns: NS_OWNER }, xml('affiliations', { node: 'news' })), SERVICE), (e: { condition?: string }) => e.condition === 'forbidden');
