@@ -28,7 +28,16 @@ async function cmd(client: SlixClient, name: string, args: Record<string, unknow
 describe('XEP-0398 avatar conversion and XEP-0048/XEP-0402 bookmarks compatibility', { skip: slixmppUnavailable() }, () => {
   let server: TestServer;
   before(async () => {
-    server = await startServer({ modules: { disco: {}, roster: {}, caps: {}, vcard: {}, private: {}, pep: {} } });
+    // An install from before PEP: XEP-0048 bookmarks in private storage only (what Gajim sends).
+    const before = await startServer({ modules: { disco: {}, roster: {}, private: {} } });
+    const gajim = await before.connectClient(undefined, 'upgrader');
+    await gajim.iqSet(
+      xml('query', { xmlns: 'jabber:iq:private' }, xml('storage', { xmlns: 'storage:bookmarks' }, xml('conference', { jid: 'old@conference.localhost', name: 'Old room', autojoin: '1' }, xml('nick', {}, 'U')))),
+    );
+    await gajim.close();
+    await before.stop();
+    server = await startServer({ root: before.root, modules: { disco: {}, roster: {}, caps: {}, vcard: {}, private: {}, pep: {} } });
+    server.passwords.set('upgrader@localhost', before.passwords.get('upgrader@localhost') ?? '');
   });
   after(async () => {
     await closeClients();
@@ -83,6 +92,15 @@ describe('XEP-0398 avatar conversion and XEP-0048/XEP-0402 bookmarks compatibili
     assert.equal(cleared['type'], 'result');
     const after = (await cmd(legacy, 'avatar_get_pep', { jid: 'legacy@localhost' }));
     assert.deepEqual(after['infos'], []);
+  });
+
+  it('bookmarks kept in private storage before PEP reach a bookmarks2 client at the next login', async (t) => {
+    const c = await server.connectClient(t, 'upgrader');
+    const ids = async () => {
+      const items = await c.iqGet(xml('pubsub', { xmlns: NS_PUBSUB }, xml('items', { node: NS_BOOKMARKS2 }))).catch(() => undefined);
+      return items?.getChild('items')?.getChildren('item').map((i: Element) => i.attrs['id']) ?? [];
+    };
+    await eventually(ids, ['old@conference.localhost'], 'the old bookmark in PEP');
   });
 
   it('XEP-0048 bookmarks in private storage (xep_0048) are bookmarks2 items, and the other way round', async (t) => {

@@ -4,7 +4,7 @@
 import type { ModuleContext } from '../../core/modules.ts';
 import type { MapStore } from '../../core/storage.ts';
 import { StanzaError } from '../../core/errors.ts';
-import type { Element } from '../../core/xml/element.ts';
+import { el, type Element } from '../../core/xml/element.ts';
 import { elementFromJson, elementToJson, type XmlJson } from '../../core/xml/xml-json.ts';
 import type { PepService } from '../pep/api.ts';
 import { NS_BOOKMARKS2, NS_LEGACY_BOOKMARKS, bookmarksToLegacy, legacyOthers, legacyToBookmarks, sameConference, type Bookmark } from './bookmarks-format.ts';
@@ -20,6 +20,8 @@ export interface BookmarksCompat {
   get(user: string): Promise<Element>;
   /** A XEP-0048 set: the bookmarks2 items follow (changed ones published, missing ones retracted). */
   set(user: string, storage: Element): Promise<void>;
+  /** Moves XEP-0048 conferences left in private storage (older data, an import) to PEP. */
+  migrate(user: string): Promise<void>;
 }
 
 export function setupBookmarksCompat(ctx: ModuleContext<unknown>, store: MapStore<XmlJson[]>): BookmarksCompat | undefined {
@@ -28,16 +30,39 @@ export function setupBookmarksCompat(ctx: ModuleContext<unknown>, store: MapStor
   // §5.3: the account says its bookmarks are the same through both protocols.
   ctx.disco.addAccountFeature(NS_BOOKMARKS_COMPAT);
 
-  /** The entries bookmarks2 has no place for (XEP-0048 URLs), stored as before. */
+  /**
+   * The XEP-0048 entries kept in private storage: only what bookmarks2 has no place for (URLs).
+   * Conferences found there (stored before the conversion was on, or imported) move to PEP first,
+   * a room already bookmarked there keeping its PEP version.
+   */
   const othersOf = async (user: string): Promise<Element[]> => {
     const stored = await store.get(user, NS_LEGACY_BOOKMARKS);
-    return stored ? stored.map(elementFromJson).flatMap((storage) => legacyOthers(storage)) : [];
+    if (!stored) return [];
+    const storages = stored.map(elementFromJson);
+    const conferences = storages.flatMap((storage) => legacyToBookmarks(storage));
+    const others = storages.flatMap((storage) => legacyOthers(storage));
+    if (conferences.length === 0) return others;
+    const existing = new Set((await bookmarksOf(pep, user)).map((b) => b.jid));
+    for (const { jid, conference } of conferences) {
+      if (!existing.has(jid)) await pep.publish(user, NS_BOOKMARKS2, { id: jid, payload: conference }, BOOKMARK_OPTIONS);
+    }
+    await keepOthers(user, others);
+    return others;
+  };
+
+  const keepOthers = async (user: string, others: Element[]) => {
+    if (others.length > 0) await store.set(user, NS_LEGACY_BOOKMARKS, [elementToJson(el('storage', { xmlns: NS_LEGACY_BOOKMARKS }, ...others))]);
+    else await store.delete(user, NS_LEGACY_BOOKMARKS);
   };
 
   return {
     namespace: NS_LEGACY_BOOKMARKS,
+    async migrate(user) {
+      await othersOf(user);
+    },
     async get(user) {
-      return bookmarksToLegacy(await bookmarksOf(pep, user), await othersOf(user));
+      const others = await othersOf(user);
+      return bookmarksToLegacy(await bookmarksOf(pep, user), others);
     },
     async set(user, storage) {
       const wanted = legacyToBookmarks(storage);
@@ -51,9 +76,8 @@ export function setupBookmarksCompat(ctx: ModuleContext<unknown>, store: MapStor
       }
       const kept = new Set(wanted.map((b) => b.jid));
       for (const jid of current.keys()) if (!kept.has(jid)) await pep.retract(user, NS_BOOKMARKS2, jid);
-      const others = legacyOthers(storage);
-      if (others.length > 0) await store.set(user, NS_LEGACY_BOOKMARKS, [elementToJson(storage.clone().removeChildren('conference'))]);
-      else await store.delete(user, NS_LEGACY_BOOKMARKS);
+      // The list replaces the old one whole: conferences left in private storage go too.
+      await keepOthers(user, legacyOthers(storage));
     },
   };
 }

@@ -121,6 +121,15 @@ export const privateStorage = defineModule({
       await locked(user, async () => {
         for (const [ns, value] of byNs) await store.set(user, ns, value);
       });
+      // The PEP part of the document is in (pep is loaded first): imported XEP-0048 rooms join it.
+      await bookmarks?.migrate(user);
     });
+
+    // Bookmarks stored before the conversion was on reach bookmarks2 clients at the next login.
+    if (bookmarks) {
+      ctx.hooks.on('session/bound', ({ session }) => {
+        void locked(session.jid.local, () => bookmarks.migrate(session.jid.local)).catch((err: unknown) => ctx.log.warn({ err }, 'XEP-0048 bookmarks not moved to PEP'));
+      });
+    }
   },
 });
