@@ -28,9 +28,11 @@ async function cmd(client: SlixClient, name: string, args: Record<string, unknow
 describe('XEP-0398 avatar conversion and XEP-0048/XEP-0402 bookmarks compatibility', { skip: slixmppUnavailable() }, () => {
   let server: TestServer;
   before(async () => {
-    // An install from before PEP: XEP-0048 bookmarks in private storage only (what Gajim sends).
-    const before = await startServer({ modules: { disco: {}, roster: {}, private: {} } });
+    // An install from before PEP: XEP-0048 bookmarks in private storage only (what Gajim sends),
+    // and a vCard photo.
+    const before = await startServer({ modules: { disco: {}, roster: {}, private: {}, vcard: {} } });
     const gajim = await before.connectClient(undefined, 'upgrader');
+    await gajim.iqSet(xml('vCard', { xmlns: 'vcard-temp' }, xml('PHOTO', {}, xml('TYPE', {}, 'image/png'), xml('BINVAL', {}, PNG_1X1.toString('base64')))));
     await gajim.iqSet(
       xml('query', { xmlns: 'jabber:iq:private' }, xml('storage', { xmlns: 'storage:bookmarks' }, xml('conference', { jid: 'old@conference.localhost', name: 'Old room', autojoin: '1' }, xml('nick', {}, 'U')))),
     );
@@ -94,13 +96,18 @@ describe('XEP-0398 avatar conversion and XEP-0048/XEP-0402 bookmarks compatibili
     assert.deepEqual(after['infos'], []);
   });
 
-  it('bookmarks kept in private storage before PEP reach a bookmarks2 client at the next login', async (t) => {
+  it('bookmarks and a vCard photo kept before PEP reach PEP clients at the next login', async (t) => {
     const c = await server.connectClient(t, 'upgrader');
     const ids = async () => {
       const items = await c.iqGet(xml('pubsub', { xmlns: NS_PUBSUB }, xml('items', { node: NS_BOOKMARKS2 }))).catch(() => undefined);
       return items?.getChild('items')?.getChildren('item').map((i: Element) => i.attrs['id']) ?? [];
     };
     await eventually(ids, ['old@conference.localhost'], 'the old bookmark in PEP');
+    const avatarId = async () => {
+      const items = await c.iqGet(xml('pubsub', { xmlns: NS_PUBSUB }, xml('items', { node: 'urn:xmpp:avatar:metadata' }))).catch(() => undefined);
+      return items?.getChild('items')?.getChild('item')?.attrs['id'];
+    };
+    await eventually(avatarId, sha1(PNG_1X1), 'the old vCard photo as PEP avatar');
   });
 
   it('XEP-0048 bookmarks in private storage (xep_0048) are bookmarks2 items, and the other way round', async (t) => {

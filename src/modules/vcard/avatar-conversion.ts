@@ -90,6 +90,21 @@ export function setupAvatarConversion(ctx: ModuleContext<{ max_size: number }>, 
 
   ctx.hooks.on('user/deleted', ({ user }) => void hashes.delete(user));
 
+  // A vCard photo stored before the conversion was on (no PEP avatar node yet) is published at the
+  // account's next login, so PEP clients see it too.
+  ctx.hooks.on('session/bound', ({ session }) => {
+    const user = session.jid.local;
+    const migrate = async () => {
+      if ((await currentHash(user)) !== '' || (await pep.nodeConfig(user, NS_AVATAR_METADATA))) return;
+      const raw = await store.get(user);
+      const photo = photoOfVcard(raw ? elementFromJson(raw) : undefined);
+      if (!photo) return;
+      await publishAvatar(pep, user, photo);
+      remember(user, photo.id);
+    };
+    void migrate().catch((err: unknown) => ctx.log.warn({ err }, 'vCard photo not moved to a PEP avatar'));
+  });
+
   // §4 (Presence Broadcast): every available presence, broadcast or directed (MUC joins), carries
   // the hash, except one whose <x/> holds an empty <photo/> (the client says "no avatar here"); an
   // <x/> without <photo/> is overwritten, and so is a different hash (MAY), as the server knows better.
