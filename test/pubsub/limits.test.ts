@@ -1,5 +1,5 @@
 // The pubsub.<host> service's bounds (module options), each hit while two other users keep
-// chatting: the refusal is a stanza error to the requester only.
+// chatting: the refusal is a stanza error to the requester only. Also who may create nodes.
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../harness/server.ts';
@@ -30,7 +30,11 @@ describe('pubsub.<host> limits', () => {
   let alice: TestClient;
   let bob: TestClient;
   before(async () => {
-    server = await startServer({ modules: { disco: {}, roster: {}, pubsub: { max_nodes: 3, max_nodes_per_owner: 2, max_items: 2, max_item_size: '1KiB', max_subscriptions: 2 } } });
+    server = await startServer({
+      // create_nodes 'admins': only the two owners below may create nodes.
+      config: { security: { admins: ['owner1@localhost', 'owner2@localhost'] } },
+      modules: { disco: {}, roster: {}, pubsub: { create_nodes: 'admins', max_nodes: 3, max_nodes_per_owner: 2, max_items: 2, max_item_size: '1KiB', max_subscriptions: 2 } },
+    });
     alice = await server.connectClient(undefined, 'alice');
     bob = await server.connectClient(undefined, 'bob');
   });
@@ -46,6 +50,10 @@ describe('pubsub.<host> limits', () => {
     await bob.waitFor(match.message('alice@localhost', body), 10_000);
     return result;
   }
+
+  it('create_nodes admins: an account that is not a server admin may not create nodes', async () => {
+    assert.deepEqual(await refusal(create(alice, 'mine')), ['forbidden', undefined]);
+  });
 
   it('max_nodes_per_owner: a third node of one owner is refused', async (t) => {
     const owner = await server.connectClient(t, 'owner1');
