@@ -194,6 +194,7 @@ describe('XEP-0060 service on pubsub.<host>', { skip: slixmppUnavailable() }, ()
 
     const exported = await server.cli(['export', 'leaver@localhost']);
     assert.equal(exported.code, 0, exported.stderr);
+    assert.match(exported.stdout, /<service xmlns="urn:jabberx:pubsub:0" jid="pubsub.localhost">/);
     assert.match(exported.stdout, /<subscription[^>]*node="news"/);
     assert.match(exported.stdout, /<affiliation[^>]*affiliation="publisher"/);
 

@@ -8,13 +8,16 @@ import { NS_PUBSUB, type NodeRecord, type PubsubEngine, type PubsubStorage } fro
 /** Subscriptions by the account's bare JID or any of its full JIDs. */
 const ofAccount = (jid: string, bare: string) => jid === bare || jid.startsWith(`${bare}/`);
 
+/** The element of a user's data export for the service (not imported: PEP's <pubsub/> parts stay unambiguous). */
+export const NS_EXPORT = 'urn:jabberx:pubsub:0';
+
 /**
  * XEP-0227 has no element for a user's part of a shared service: XEP-0060's own answers are used,
- * <subscriptions/> (§5.6) and <affiliations/> (§5.7), each entry naming its node and the service.
+ * <subscriptions/> (§5.6) and <affiliations/> (§5.7), inside one element naming the service.
  */
 export async function exportAccount(storage: PubsubStorage, service: string, domain: string, bare: string): Promise<Element | undefined> {
-  const subscriptions = el('subscriptions');
-  const affiliations = el('affiliations');
+  const subscriptions = el('subscriptions', { xmlns: NS_PUBSUB });
+  const affiliations = el('affiliations', { xmlns: NS_PUBSUB });
   for (const [node, record] of await storage.allNodes(service)) {
     for (const [jid, subid] of Object.entries(record.subscriptions)) {
       if (ofAccount(jid, bare)) subscriptions.append(el('subscription', { node, jid, subid, subscription: 'subscribed' }));
@@ -23,7 +26,7 @@ export async function exportAccount(storage: PubsubStorage, service: string, dom
     if (affiliation) affiliations.append(el('affiliation', { node, affiliation }));
   }
   if (subscriptions.children.length === 0 && affiliations.children.length === 0) return undefined;
-  return el('pubsub', { xmlns: NS_PUBSUB, service: domain }, subscriptions.children.length > 0 ? subscriptions : null, affiliations.children.length > 0 ? affiliations : null);
+  return el('service', { xmlns: NS_EXPORT, jid: domain }, subscriptions.children.length > 0 ? subscriptions : null, affiliations.children.length > 0 ? affiliations : null);
 }
 
 /** The nodes the account owns alone go (subscribers told as for any deletion); elsewhere its subscriptions and affiliations. */
