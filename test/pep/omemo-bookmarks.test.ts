@@ -40,7 +40,7 @@ describe('PEP for OMEMO and Bookmarks 2 (XEP-0163, XEP-0384, XEP-0402)', () => {
   let eve: TestClient;
 
   before(async () => {
-    server = await startServer({ users: [[ALICE, 'alice-pw'], [BOB, 'bob-pw'], [`eve@${D}`, 'eve-pw']] });
+    server = await startServer({ users: [[ALICE, 'alice-pw'], [BOB, 'bob-pw'], [`eve@${D}`, 'eve-pw'], [`carol@${D}`, 'carol-pw']] });
     alice = await server.connectClient(undefined, ALICE, { resource: 'phone' });
     laptop = await server.connectClient(undefined, ALICE, { resource: 'laptop' });
     bob = await server.connectClient(undefined, BOB, { resource: 'conversations' });
@@ -86,6 +86,18 @@ describe('PEP for OMEMO and Bookmarks 2 (XEP-0163, XEP-0384, XEP-0402)', () => {
     }
     // Eve hears nothing: no subscription, no caps.
     await eve.expectNone((e) => e.is('message') && e.getChild('event') !== undefined, 2000, 'notifications to a stranger');
+  });
+
+  it('§4.3.3: a contact whose subscription is approved gets the last items its client +notifies at once', async () => {
+    const carol = await server.connectClient(undefined, `carol@${D}`);
+    try {
+      await goOnlineWithCaps(carol, [`${DEVICELIST}+notify`]);
+      await befriend(alice, ALICE, carol, `carol@${D}`);
+      const last = await carol.waitFor(eventFor(ALICE, DEVICELIST, hasItem('current')), 10_000, 'the devicelist on approval');
+      assert.deepEqual(deviceIds(last.getChild('event')?.getChild('items') as Element), ['1111', '2222']);
+    } finally {
+      await carol.close();
+    }
   });
 
   it('§7.1.5: publish-options that contradict the existing node answer <conflict/> + <precondition-not-met/>', async () => {

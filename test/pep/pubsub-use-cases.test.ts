@@ -77,6 +77,13 @@ describe('XEP-0060 use cases on PEP', () => {
     const seen = async (c: TestClient) => ((await c.iqGet(xml('query', 'http://jabber.org/protocol/disco#items'), OLIVIA)).getChildren('item') as Element[]).map((i) => String(i.attrs['node'])).sort();
     assert.deepEqual(await seen(sam), ['urn:test:open', 'urn:test:whitelist']);
     assert.deepEqual(await seen(fred), ['urn:test:open', 'urn:test:presence', 'urn:test:roster']);
+    // §5.3: a node's info (leaf, with its meta-data form) to those who may see it; §5.5 its item ids.
+    const info = await fred.iqGet(xml('query', { xmlns: 'http://jabber.org/protocol/disco#info', node: 'urn:test:presence' }), OLIVIA);
+    assert.ok(info.getChildren('identity').some((i: Element) => i.attrs['category'] === 'pubsub' && i.attrs['type'] === 'leaf'));
+    assert.ok(info.getChild('x', 'jabber:x:data')?.getChildren('field').some((f: Element) => f.attrs['var'] === 'pubsub#access_model' && f.getChildText('value') === 'presence'));
+    assert.deepEqual(await refused(sam.iqGet(xml('query', { xmlns: 'http://jabber.org/protocol/disco#info', node: 'urn:test:presence' }), OLIVIA)), ['item-not-found', undefined]);
+    const nodeItems = await fred.iqGet(xml('query', { xmlns: 'http://jabber.org/protocol/disco#items', node: 'urn:test:presence' }), OLIVIA);
+    assert.deepEqual(nodeItems.getChildren('item').map((i: Element) => i.attrs['name']), ['p1']);
   });
 
   it('§6.1 explicit subscription to an open node brings notifications; refused on a presence node', async () => {

@@ -49,7 +49,7 @@ export type NodeConfig = {
   notifyDelete: boolean;
   /** pubsub#notify_config: subscribers hear of configuration changes. */
   notifyConfig: boolean;
-  /** pubsub#purge_offline is not offered; pubsub#send_last_published_item. */
+  /** pubsub#send_last_published_item (PEP: on_sub_and_presence). */
   sendLastPublishedItem: SendLastPublished;
   /** pubsub#title. */
   title: string;
@@ -86,14 +86,19 @@ export type RelationResolver = (owner: string, requester: string) => Promise<Own
 
 /** Bounds the engine enforces (module options of the host). */
 export interface PubsubLimits {
-  /** Nodes per service (per account for PEP): beyond it creation answers <not-allowed/> + <max-nodes-exceeded/>. */
+  /** Nodes per service (per account for PEP): beyond it creation answers <policy-violation/> + <max-nodes-exceeded/>. */
   maxNodes: number;
   /** The most items a node keeps, and what max_items 'max' means. */
   maxItemsPerNode: number;
   /** Largest item payload, serialized, in bytes: beyond it <not-acceptable/> + <payload-too-big/>. */
   maxPayloadBytes: number;
-  /** Explicit subscriptions per node: beyond it <not-allowed/> + <too-many-subscriptions/>... as <policy-violation/>. */
+  /** Explicit subscriptions per node: beyond it <policy-violation/> + <too-many-subscriptions/>. */
   maxSubscriptionsPerNode: number;
+  /**
+   * Payload bytes one items result carries at most (default 1 MiB): past it the result is cut,
+   * with XEP-0059 facts so the client can page on (§6.5.4).
+   */
+  maxResultBytes?: number;
 }
 
 /** Something that happened to a node, for the host to notify (§7): the engine never routes. */
@@ -126,10 +131,15 @@ export interface PubsubEngineOptions {
   mayCreate(service: string, requester: Jid): boolean;
   /** Owners of every node of `service` whatever the node's affiliations (PEP: the account's bare JID). */
   serviceOwners(service: string): readonly string[];
-  /** Receives every event after it is stored; the host builds and routes notifications. */
+  /**
+   * Receives every event after it is stored, outside the service's lock (so it may call the
+   * engine again); the host decides the recipients and routes notificationMessage (event.ts).
+   */
   notify(event: PubsubEvent): void | Promise<void>;
   /** New item ids when the publisher gives none (default: random UUIDs). */
   newItemId?(): string;
+  /** Only owners publish and retract, whatever the affiliations and publish_model (PEP, XEP-0163). */
+  ownersOnlyPublish?: boolean;
 }
 
 /** Item retrieval options (§6.5). */
@@ -149,6 +159,8 @@ export interface ItemsPage {
   count: number;
   /** Index of the first item of the page among all (RSM <first index=.../>). */
   firstIndex: number;
+  /** The page was cut at maxResultBytes: more items follow the last one. */
+  truncated?: boolean;
 }
 
 /** A node as listed (disco#items, §5.2), with the title. */

@@ -9,8 +9,8 @@ import type { Element } from '../../core/xml/element.ts';
 import { elementFromJson, elementToJson } from '../../core/xml/xml-json.ts';
 import { KeyedLock } from '../keyed-lock.ts';
 import type {
-  Affiliation, ItemsPage, ItemsQuery, NodeConfig, NodeRecord, NodeSummary, PubsubEngine, PubsubEngineOptions,
-  PubsubEvent, PubsubIqRequest, PubsubItem, StoredItem,
+  Affiliation, ItemsPage, ItemsQuery, NodeConfig, NodeRecord, NodeSummary, OwnerRelation, PubsubEngine, PubsubEngineOptions,
+  PubsubEvent, PubsubIqRequest, PubsubItem, RelationResolver, StoredItem,
 } from './api.ts';
 import { affiliationOf, checkOwner, checkPublish, checkRead, mayRead } from './access.ts';
 import { BASE_DEFAULTS, checkConfigValues, checkPreconditions, effectiveMaxItems } from './config.ts';
@@ -19,8 +19,11 @@ import { VolatileItems } from './volatile-items.ts';
 import { handlePubsubIq } from './iq.ts';
 import { exportService, importService } from './portable.ts';
 
-/** Nodes whose non-persistent items are kept in memory at once, across all services. */
+/** Nodes whose non-persistent items are kept in memory at once, across all services, and their bytes. */
 const MAX_VOLATILE_NODES = 10_000;
+const MAX_VOLATILE_BYTES = 64 * 1024 * 1024;
+/** Payload bytes of one items result when the host sets no maxResultBytes. */
+const DEFAULT_MAX_RESULT_BYTES = 1024 * 1024;
 /** Longest node name and item id accepted (bytes of UTF-8). */
 export const MAX_NAME_BYTES = 1024;
 
@@ -47,7 +50,7 @@ function toItem(id: string, stored: StoredItem): PubsubItem {
 class Engine implements EngineInternals {
   readonly options: PubsubEngineOptions;
   readonly #lock = new KeyedLock();
-  readonly #volatile = new VolatileItems(MAX_VOLATILE_NODES);
+  readonly #volatile = new VolatileItems(MAX_VOLATILE_NODES, MAX_VOLATILE_BYTES);
 
   constructor(options: PubsubEngineOptions) {
     this.options = options;
@@ -128,7 +131,8 @@ class Engine implements EngineInternals {
         await this.#checkNodeCount(service);
         rec = this.#newRecord({ ...this.defaults(), ...options }, bare, service);
       } else {
-        await checkPublish(rec, bare, this.#owners(service), this.options.relation, rec.subscriptions[bare] !== undefined);
+        if (this.options.ownersOnlyPublish) checkOwner(rec, bare, this.#owners(service));
+        else await checkPublish(rec, bare, this.#owners(service), this.options.relation, rec.subscriptions[bare] !== undefined);
         if (options) checkPreconditions(rec.config, options);
       }
       const max = effectiveMaxItems(rec.config, limits.maxItemsPerNode);
@@ -181,9 +185,15 @@ class Engine implements EngineInternals {
       ids = ids.slice(first, pageEnd);
     }
     const items: PubsubItem[] = [];
+    const budget = this.options.limits.maxResultBytes ?? DEFAULT_MAX_RESULT_BYTES;
+    let bytes = 0;
     for (const id of ids) {
       const item = await this.loadItem(service, node, id, record);
-      if (item) items.push(item);
+      if (!item) continue;
+      bytes += Buffer.byteLength(item.payload.toString());
+      // At least one item, whatever its size (it fit the payload limit when published).
+      if (bytes > budget && items.length > 0) return { items, count, firstIndex: first, truncated: true };
+      items.push(item);
     }
     return { items, count, firstIndex: first };
   }
@@ -196,7 +206,7 @@ class Engine implements EngineInternals {
       const aff = affiliationOf(rec, bare, this.#owners(service));
       const item = await this.loadItem(service, node, id, rec);
       // §7.2.3.1: owners and publishers retract anything; publish-only entities their own items.
-      const allowed = aff === 'owner' || aff === 'publisher' || (aff === 'publish-only' && item?.publisher === bare);
+      const allowed = aff === 'owner' || (!this.options.ownersOnlyPublish && (aff === 'publisher' || (aff === 'publish-only' && item?.publisher === bare)));
       if (!allowed) throw new StanzaError('forbidden', 'You may not retract items of this node');
       if (!item) throw new StanzaError('item-not-found', 'No such item');
       if (rec.config.persistItems) {
@@ -281,8 +291,16 @@ class Engine implements EngineInternals {
   async nodes(service: string, requester: Jid): Promise<NodeSummary[]> {
     const bare = requester.bare().toString();
     const out: NodeSummary[] = [];
+    // One roster lookup per owner for the whole listing, however many nodes ask.
+    const known = new Map<string, Promise<OwnerRelation>>();
+    const relation: RelationResolver = (owner, who) => {
+      const key = JSON.stringify([owner, who]);
+      let r = known.get(key);
+      if (!r) known.set(key, (r = this.options.relation(owner, who)));
+      return r;
+    };
     for (const [node, record] of await this.allRecords(service)) {
-      if (await mayRead(record, bare, this.#owners(service), this.options.relation)) out.push({ node, config: record.config });
+      if (await mayRead(record, bare, this.#owners(service), relation)) out.push({ node, config: record.config });
     }
     return out.sort((a, b) => (a.node < b.node ? -1 : a.node > b.node ? 1 : 0));
   }

@@ -140,7 +140,7 @@ async function entity(engine: EngineInternals, req: PubsubIqRequest, pubsub: Ele
       const page = await engine.items(service, from, node, query);
       return el('pubsub', { xmlns: NS_PUBSUB },
         el('items', { node }, ...page.items.map((i) => el('item', { id: i.id }, i.payload))),
-        rsm ? rsmResult(page.items, page.count, page.firstIndex) : null);
+        rsm || page.truncated ? rsmResult(page.items, page.count, page.firstIndex) : null);
     }
     case 'get subscriptions': {
       // §5.6: the requester's own subscriptions (optionally of one node).

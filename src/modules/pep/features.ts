@@ -7,7 +7,7 @@ const SUPPORTED = [
   'delete-items', 'delete-nodes', 'filtered-notifications', 'item-ids', 'last-published',
   'manage-subscriptions', 'member-affiliation', 'modify-affiliations', 'multi-items',
   'outcast-affiliation', 'persistent-items', 'presence-notifications', 'presence-subscribe',
-  'publish', 'publish-options', 'publish-only-affiliation', 'publisher-affiliation', 'purge-nodes',
+  'publish', 'publish-options', 'purge-nodes',
   'retract-items', 'retrieve-affiliations', 'retrieve-default', 'retrieve-items',
   'retrieve-subscriptions', 'rsm', 'subscribe',
 ];

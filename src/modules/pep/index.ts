@@ -12,7 +12,7 @@ import './api.ts';
 import '../roster/api.ts';
 import '../caps/api.ts';
 import { PEP_FEATURES } from './features.ts';
-import { ownerJid, sendEvent, sendLastItems, type Pep } from './notify.ts';
+import { ownerJid, sendEvent, sendLastItems, sendLastItemsOnApproval, type Pep } from './notify.ts';
 import { pepDisco } from './disco.ts';
 
 const NOBODY: OwnerRelation = { subscription: 'none', groups: [] };
@@ -31,7 +31,7 @@ export const pep = defineModule({
   },
   enabledByDefault: true,
   xeps: [
-    { number: 163, version: '1.2.2', status: 'partial', note: 'Notifications and last items reach contacts on this server (there is no server-to-server yet); the last items come when a contact comes online, not at the moment a subscription is approved.' },
+    { number: 163, version: '1.2.2', status: 'partial', note: 'Notifications and last items reach contacts on this server (there is no server-to-server yet); contacts get the last items when they come online or their subscription is approved.' },
     { number: 60, version: '1.26.0', status: 'partial', note: 'On PEP: no collections, no authorize access model or pending subscriptions, no subscription options, no instant nodes, one item per publish.' },
     { number: 59, version: '1.0', status: 'partial', note: 'Used for paging PEP items (max, after, before, index, count) only.' },
   ],
@@ -53,6 +53,8 @@ export const pep = defineModule({
       // XEP-0163 defaults: presence access, the last item sent on presence; one item (the current state).
       defaults: { accessModel: 'presence', maxItems: 1, sendLastPublishedItem: 'on_sub_and_presence' },
       autoCreate: true,
+      // XEP-0163: the account is the only publisher of its PEP nodes.
+      ownersOnlyPublish: true,
       mayCreate: (service, requester) => requester.bare().toString() === ownerJid(pepHost, service),
       serviceOwners: (service) => [ownerJid(pepHost, service)],
       async relation(owner, requester) {
@@ -84,6 +86,9 @@ export const pep = defineModule({
     // Not awaited: the presence that made the caps known goes on without waiting for storage reads.
     ctx.hooks.on('caps/known', ({ session, features }) => {
       void sendLastItems(pepHost, session, features).catch((err: unknown) => ctx.log.warn({ err }, 'PEP last items not sent'));
+    });
+    ctx.hooks.on('roster/presence-approved', ({ user, contact }) => {
+      void sendLastItemsOnApproval(pepHost, user, contact).catch((err: unknown) => ctx.log.warn({ err }, 'PEP last items not sent'));
     });
 
     const self = (user: string) => parseJid(ownerJid(pepHost, user));

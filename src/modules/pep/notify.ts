@@ -63,32 +63,51 @@ export async function sendEvent(pep: Pep, ev: PubsubEvent): Promise<void> {
   }
 }
 
+/** The +notify interests of a client's caps, as node names. */
+function interests(features: ReadonlySet<string>): Set<string> {
+  const wanted = new Set<string>();
+  for (const f of features) if (f.endsWith('+notify')) wanted.add(f.slice(0, -'+notify'.length));
+  return wanted;
+}
+
+/** The newest item of each of `service`'s nodes in `wanted` that `session` may read and that sends it on presence. */
+async function sendLastOf(pep: Pep, service: string, session: SessionInfo, wanted: ReadonlySet<string>): Promise<void> {
+  const { engine } = pep;
+  const requester = parseJid(ownerJid(pep, session.user));
+  // Only the nodes the client +notifies are looked at: a handful, however many nodes exist.
+  for (const node of wanted) {
+    const config = await engine.nodeConfig(service, node);
+    if (!config || config.sendLastPublishedItem !== 'on_sub_and_presence' || !config.deliverNotifications) continue;
+    if (!(await engine.mayRead(service, node, requester))) continue;
+    const item = await engine.lastItem(service, node);
+    if (!item) continue;
+    await sendEvent(pep, { kind: 'last', service, node, config, subscribers: [], item, to: session.jid });
+  }
+}
+
 /**
  * §4.3.3 last published items for a session whose caps became known: the newest item of each
  * node it +notifies, of its own account and of each local contact whose presence it receives
  * (access model permitting), where the node sends its last item on presence.
  */
 export async function sendLastItems(pep: Pep, session: SessionInfo, features: ReadonlySet<string>): Promise<void> {
-  const { ctx, engine } = pep;
-  const wanted = new Set<string>();
-  for (const f of features) if (f.endsWith('+notify')) wanted.add(f.slice(0, -'+notify'.length));
+  const wanted = interests(features);
   if (wanted.size === 0) return;
   const services = [session.user];
-  for (const contact of (await ctx.shared.get('roster')?.presenceSubscriptions(session.user)) ?? []) {
+  for (const contact of (await pep.ctx.shared.get('roster')?.presenceSubscriptions(session.user)) ?? []) {
     const jid = tryParseJid(contact);
-    if (jid && jid.domain === ctx.host && jid.local !== session.user) services.push(jid.local);
+    if (jid && jid.domain === pep.ctx.host && jid.local !== session.user) services.push(jid.local);
   }
-  const requester = parseJid(ownerJid(pep, session.user));
-  // Only the nodes the client +notifies are looked at: a handful, however many nodes exist.
-  for (const service of services) {
-    for (const node of wanted) {
-      const config = await engine.nodeConfig(service, node);
-      if (!config || config.sendLastPublishedItem !== 'on_sub_and_presence' || !config.deliverNotifications) continue;
-      if (!(await engine.mayRead(service, node, requester))) continue;
-      const item = await engine.lastItem(service, node);
-      if (!item) continue;
-      const ev: PubsubEvent = { kind: 'last', service, node, config, subscribers: [], item, to: session.jid };
-      await sendEvent(pep, ev);
-    }
+  for (const service of services) await sendLastOf(pep, service, session, wanted);
+}
+
+/** §4.3.3 on subscription: a local contact that now sees `user`'s presence gets its last items. */
+export async function sendLastItemsOnApproval(pep: Pep, user: string, contact: string): Promise<void> {
+  const jid = tryParseJid(contact);
+  if (!jid || jid.domain !== pep.ctx.host) return;
+  const caps = pep.ctx.shared.get('caps');
+  for (const session of pep.ctx.sessions.available(jid.domain, jid.local)) {
+    const features = caps?.featuresOf(session.jid.toString());
+    if (features) await sendLastOf(pep, user, session, interests(features));
   }
 }

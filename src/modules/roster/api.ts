@@ -18,3 +18,13 @@ declare module '../../core/shared.ts' {
     roster: RosterService;
   }
 }
+
+declare module '../../core/hooks.ts' {
+  interface HookMap {
+    /**
+     * A contact now receives the user's presence (its subscription became 'from' or 'both', RFC
+     * 6121 §3.1.5), after the user's current presence went to it (e.g. PEP sends it last items).
+     */
+    'roster/presence-approved': { host: string; user: string; contact: string };
+  }
+}

@@ -77,7 +77,10 @@ export async function onOutbound(r: Roster, ev: StanzaEvent): Promise<boolean> {
   if (outcome.route) await r.ctx.route(stamped(ev.stanza, owner, peer));
   // §3.1.5: on approval the contact receives the account's current presence; §3.2.2: on
   // revocation it is told each resource went unavailable.
-  if (type === 'subscribed' && outcome.route) await sendPresenceTo(r, user, peer);
+  if (type === 'subscribed' && outcome.route) {
+    await sendPresenceTo(r, user, peer);
+    await r.ctx.hooks.emit('roster/presence-approved', { host: r.ctx.host, user, contact: peer });
+  }
   if (type === 'unsubscribed' && outcome.lostFrom) await sendUnavailableTo(r, user, peer);
   return true;
 }
@@ -127,6 +130,7 @@ export async function onInbound(r: Roster, ev: StanzaEvent, limits: FlowLimits):
     // §3.1.3 (already subscribed) and §3.4 (pre-approved): the server answers for the account.
     await r.ctx.route(subscriptionStanza('subscribed', owner, peer));
     await sendPresenceTo(r, user, peer);
+    await r.ctx.hooks.emit('roster/presence-approved', { host: r.ctx.host, user, contact: peer });
   }
   // §3.3.3: the contact cancelled its subscription, so it is told the account's resources are gone.
   if (type === 'unsubscribe' && outcome.lostFrom) await sendUnavailableTo(r, user, peer);
