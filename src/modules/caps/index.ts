@@ -1,7 +1,8 @@
 // XEP-0115 Entity Capabilities (v1.6): the server announces its own capabilities in its stream
 // features (§6.3), computed from the disco#info it serves, and learns what each client supports
-// from the <c/> in its presence: one disco#info query per new 'ver', verified (§5.4) and cached
-// (what PEP +notify, XEP-0163, will read).
+// from the <c/> in its presence: one disco#info query per new 'ver', verified (§5.4) and cached.
+// Each available session's verified features are offered as ctx.shared 'caps' and announced by
+// the 'caps/known' hook (PEP's +notify filtering, XEP-0163 §4.3).
 import { defineModule } from '../../core/modules.ts';
 import { option } from '../../core/options.ts';
 import type { SessionInfo } from '../../core/session.ts';
