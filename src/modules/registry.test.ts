@@ -16,7 +16,7 @@ const STORING_AND_ON_BY_DEFAULT = ['roster', 'vcard', 'private', 'blocking', 'of
 describe('module registry', () => {
   it('derives the default module set from each module\'s enabledByDefault: every built-in but the opt-in ones that store data', () => {
     assert.deepEqual(defaultModuleNames, builtinModuleNames.filter((n) => moduleRegistry.get(n)?.enabledByDefault));
-    assert.deepEqual(builtinModuleNames.filter((n) => !defaultModuleNames.includes(n)), ['invites', 'email', 'web-account', 'upload', 'e2e-policy', 'external-services', 'mam']);
+    assert.deepEqual(builtinModuleNames.filter((n) => !defaultModuleNames.includes(n)), ['invites', 'email', 'web-account', 'upload', 'e2e-policy', 'external-services', 'mam', 'pubsub']);
   });
 
   it('has the dependencies of every default module on by default too', () => {

@@ -27,6 +27,7 @@ import { externalServices } from './external-services/index.ts';
 import { lastActivity } from './last-activity/index.ts';
 import { mam } from './mam/index.ts';
 import { pep } from './pep/index.ts';
+import { pubsub } from './pubsub/index.ts';
 
 const all: AnyModule[] = [
   disco,
@@ -55,6 +56,7 @@ const all: AnyModule[] = [
   lastActivity,
   mam,
   pep,
+  pubsub,
 ] as AnyModule[];
 
 export const moduleRegistry: ReadonlyMap<string, AnyModule> = new Map(all.map((m) => [m.name, m]));

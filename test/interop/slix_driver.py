@@ -13,7 +13,8 @@
 #           muc_configure, muc_nick, muc_leave, disconnect, quit;
 #           disco_info_forms, last_activity (issue 12, discovery extras).
 #           PEP: pep_setup, pep_nick, pep_private_store, pep_private_retrieve, pep_avatar_publish,
-#           pep_avatar_retrieve, pep_get_items.
+#           pep_avatar_retrieve, pep_get_items;
+#           pubsub_* (XEP-0060), avatar_* and vcard_photo (XEP-0084/0153), bookmarks_* (XEP-0048).
 import asyncio
 import json
 import logging
@@ -437,6 +438,166 @@ class Driver:
         return {'ok': True, 'start': meta['start']['id'] or None, 'end': meta['end']['id'] or None, 'xml': tostring(result.xml)}
 
     # ---- end of the mam block ----
+    # ---- PubSub (XEP-0060), avatars (XEP-0084, XEP-0153/0054), bookmarks (XEP-0048) ----------
+    # Stock plugins only; an IQ error comes back as ok with 'error' (condition) and 'app'
+    # (the pubsub#errors condition, if any). Item ids are 'item' ('id' is the command's).
+
+    def _plugins(self, *names):
+        for name in names:
+            if name not in self.xmpp.plugin:
+                self.xmpp.register_plugin(name)
+        return self.xmpp.plugin
+
+    async def _answer(self, fut, describe=None):
+        from slixmpp.exceptions import IqError
+        try:
+            reply = await fut
+        except IqError as e:
+            err = e.iq['error']
+            app = [c.tag.split('}')[-1] for c in err.xml if c.tag.startswith('{http://jabber.org/protocol/pubsub#errors}')]
+            return {'ok': True, 'error': err['condition'], 'app': app[0] if app else None, 'xml': tostring(e.iq.xml)}
+        out = {'ok': True, 'xml': tostring(reply.xml) if reply is not None else ''}
+        if describe is not None:
+            out.update(describe(reply))
+        return out
+
+    def _form(self, values):
+        form = self._plugins('xep_0004')['xep_0004'].make_form(ftype='submit')
+        form.add_field(var='FORM_TYPE', ftype='hidden', value=values.pop('FORM_TYPE', 'http://jabber.org/protocol/pubsub#node_config'))
+        for var, value in values.items():
+            form.add_field(var=var, value=value)
+        return form
+
+    async def cmd_pubsub_create(self, m):
+        ps = self._plugins('xep_0004', 'xep_0060')['xep_0060']
+        config = self._form(dict(m['config'])) if m.get('config') else None
+        return await self._answer(ps.create_node(m['service'], m.get('node'), config=config, timeout=10),
+                                  lambda r: {'node': r['pubsub']['create']['node'] or m.get('node')})
+
+    async def cmd_pubsub_publish(self, m):
+        ps = self._plugins('xep_0004', 'xep_0060')['xep_0060']
+        payload = SET.fromstring(m['payload'])
+        options = self._form(dict(m['options'], FORM_TYPE='http://jabber.org/protocol/pubsub#publish-options')) if m.get('options') else None
+        return await self._answer(ps.publish(m['service'], m['node'], id=m.get('item'), payload=payload, options=options, timeout=10),
+                                  lambda r: {'item': r['pubsub']['publish']['item']['id']})
+
+    async def cmd_pubsub_subscribe(self, m):
+        ps = self._plugins('xep_0060')['xep_0060']
+        return await self._answer(ps.subscribe(m['service'], m['node'], bare=m.get('bare', True), timeout=10),
+                                  lambda r: {'subscription': r['pubsub']['subscription']['subscription'], 'subid': r['pubsub']['subscription']['subid']})
+
+    async def cmd_pubsub_unsubscribe(self, m):
+        ps = self._plugins('xep_0060')['xep_0060']
+        return await self._answer(ps.unsubscribe(m['service'], m['node'], bare=m.get('bare', True), timeout=10))
+
+    async def cmd_pubsub_items(self, m):
+        ps = self._plugins('xep_0060')['xep_0060']
+        def describe(r):
+            return {'items': [{'id': i['id'], 'xml': tostring(i.xml)} for i in r['pubsub']['items']]}
+        return await self._answer(ps.get_items(m['service'], m['node'], item_ids=m.get('ids'), max_items=m.get('max_items'), timeout=10), describe)
+
+    async def cmd_pubsub_retract(self, m):
+        ps = self._plugins('xep_0060')['xep_0060']
+        return await self._answer(ps.retract(m['service'], m['node'], m['item'], notify=m.get('notify'), timeout=10))
+
+    async def cmd_pubsub_delete(self, m):
+        ps = self._plugins('xep_0060')['xep_0060']
+        return await self._answer(ps.delete_node(m['service'], m['node'], timeout=10))
+
+    async def cmd_pubsub_purge(self, m):
+        ps = self._plugins('xep_0060')['xep_0060']
+        return await self._answer(ps.purge(m['service'], m['node'], timeout=10))
+
+    async def cmd_pubsub_set_affiliations(self, m):
+        ps = self._plugins('xep_0060')['xep_0060']
+        return await self._answer(ps.modify_affiliations(m['service'], m['node'], affiliations=[tuple(a) for a in m['affiliations']], timeout=10))
+
+    async def cmd_pubsub_affiliations(self, m):
+        ps = self._plugins('xep_0060')['xep_0060']
+        def describe(r):
+            return {'affiliations': [[str(a['jid']), a['affiliation']] for a in r['pubsub_owner']['affiliations']]}
+        return await self._answer(ps.get_node_affiliations(m['service'], m['node'], timeout=10), describe)
+
+    async def cmd_pubsub_set_subscriptions(self, m):
+        ps = self._plugins('xep_0060')['xep_0060']
+        return await self._answer(ps.modify_subscriptions(m['service'], m['node'], subscriptions=[tuple(s) for s in m['subscriptions']], timeout=10))
+
+    async def cmd_pubsub_subscriptions(self, m):
+        ps = self._plugins('xep_0060')['xep_0060']
+        def describe(r):
+            return {'subscriptions': [[str(s['jid']), s['subscription']] for s in r['pubsub_owner']['subscriptions']]}
+        return await self._answer(ps.get_node_subscriptions(m['service'], m['node'], timeout=10), describe)
+
+    async def cmd_pubsub_configure(self, m):
+        ps = self._plugins('xep_0004', 'xep_0060')['xep_0060']
+        return await self._answer(ps.set_node_config(m['service'], m['node'], self._form(dict(m['config'])), timeout=10))
+
+    async def cmd_avatar_publish_pep(self, m):
+        """XEP-0084 with xep_0084: the data item, then the metadata pointing to it."""
+        import base64
+        av = self._plugins('xep_0060', 'xep_0163', 'xep_0084')['xep_0084']
+        data = base64.b64decode(m['data'])
+        first = await self._answer(av.publish_avatar(data, timeout=10))
+        if first.get('error'):
+            return first
+        info = {'id': av.generate_id(data), 'type': m['type'], 'bytes': len(data)}
+        return await self._answer(av.publish_avatar_metadata(info, timeout=10), lambda r: {'avatar': info['id']})
+
+    async def cmd_avatar_stop_pep(self, m):
+        av = self._plugins('xep_0060', 'xep_0163', 'xep_0084')['xep_0084']
+        return await self._answer(av.stop(timeout=10))
+
+    async def cmd_avatar_get_pep(self, m):
+        """The avatar of a JID as a XEP-0084 client reads it: the metadata's id, then that data item."""
+        import base64, hashlib
+        plugins = self._plugins('xep_0060', 'xep_0163', 'xep_0084')
+        meta = await self._answer(plugins['xep_0060'].get_items(m['jid'], 'urn:xmpp:avatar:metadata', max_items=1, timeout=10),
+                                  lambda r: {'infos': [dict(i.attrib) for i in r.xml.iter('{urn:xmpp:avatar:metadata}info')]})
+        if meta.get('error') or not meta['infos']:
+            return meta
+        item_id = meta['infos'][0]['id']
+        data = await self._answer(plugins['xep_0084'].retrieve_avatar(m['jid'], item_id, timeout=10),
+                                  lambda r: {'sha1': hashlib.sha1(base64.b64decode(''.join(d.text or '' for d in r.xml.iter('{urn:xmpp:avatar:data}data')))).hexdigest()})
+        data['infos'] = meta['infos']
+        return data
+
+    async def cmd_avatar_set_vcard(self, m):
+        """XEP-0153 with xep_0153's set_avatar (it reads the vCard, sets PHOTO, publishes it)."""
+        import base64
+        av = self._plugins('xep_0054', 'xep_0153')['xep_0153']
+        return await self._answer(av.set_avatar(avatar=base64.b64decode(m['data']), mtype=m['type'], timeout=10))
+
+    async def cmd_vcard_photo(self, m):
+        """A JID's vCard PHOTO as xep_0054 reads it: the SHA-1 of BINVAL and TYPE ('' when none)."""
+        import hashlib
+        vc = self._plugins('xep_0054')['xep_0054']
+        def describe(r):
+            photo = r['vcard_temp']['PHOTO']
+            data = photo['BINVAL']
+            return {'sha1': hashlib.sha1(data).hexdigest() if data else '', 'type': photo['TYPE'] or ''}
+        return await self._answer(vc.get_vcard(m['jid'], cached=False, timeout=10), describe)
+
+    async def cmd_bookmarks_set_private(self, m):
+        """XEP-0048 through XEP-0049 private storage with xep_0048's set_bookmarks."""
+        plugins = self._plugins('xep_0045', 'xep_0049', 'xep_0060', 'xep_0163', 'xep_0223', 'xep_0048')
+        from slixmpp.plugins.xep_0048 import Bookmarks
+        bookmarks = Bookmarks()
+        for c in m.get('conferences', []):
+            bookmarks.add_conference(c['jid'], c.get('nick'), name=c.get('name'), autojoin=c.get('autojoin'), password=c.get('password'))
+        for u in m.get('urls', []):
+            bookmarks.add_url(u['url'], name=u.get('name'))
+        return await self._answer(plugins['xep_0048'].set_bookmarks(bookmarks, method='xep_0049', timeout=10))
+
+    async def cmd_bookmarks_get_private(self, m):
+        plugins = self._plugins('xep_0045', 'xep_0049', 'xep_0060', 'xep_0163', 'xep_0223', 'xep_0048')
+        def describe(r):
+            b = r['private']['bookmarks']
+            return {
+                'conferences': [{'jid': str(c['jid']), 'name': c['name'], 'nick': c['nick'], 'autojoin': bool(c['autojoin']), 'password': c['password']} for c in b['conferences']],
+                'urls': [{'url': u['url'], 'name': u['name']} for u in b['urls']],
+            }
+        return await self._answer(plugins['xep_0048'].get_bookmarks(method='xep_0049', timeout=10), describe)
+    # ---- end of PubSub, avatars, bookmarks ----------------------------------------------------
 
     async def cmd_disconnect(self, m):
         if self.xmpp is None:

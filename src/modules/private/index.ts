@@ -7,6 +7,7 @@ import { option } from '../../core/options.ts';
 import { el, type Element } from '../../core/xml/element.ts';
 import { StanzaError, badRequest, forbidden } from '../../core/errors.ts';
 import { elementFromJson, elementToJson, type XmlJson } from '../../core/xml/xml-json.ts';
+import { setupBookmarksCompat } from './bookmarks-compat.ts';
 
 export const NS_PRIVATE = 'jabber:iq:private';
 
@@ -37,7 +38,9 @@ export const privateStorage = defineModule({
     private: { kind: 'map', what: 'Private client data', detail: 'settings and bookmarks your client saves on the server (XEP-0049); only your own account can read them' },
   },
   enabledByDefault: true,
-  xeps: [{ number: 49, version: '1.2' }],
+  xeps: [{ number: 49, version: '1.2', note: 'with the pep module, storage:bookmarks (XEP-0048) is the account\'s XEP-0402 bookmarks (urn:xmpp:bookmarks:1#compat)' }],
+  // XEP-0402 compatibility with PEP bookmarks when the pep module runs on the host.
+  after: ['pep'],
   options: {
     max_size: option.size('256KiB', 'Largest total of private XML one account may store.', { min: 1024 }),
   },
@@ -49,6 +52,7 @@ export const privateStorage = defineModule({
     /** user -> tail of that user's queue of writes, so two sets can't both pass the size check. */
     const writes = new KeyedLock();
     const locked = <T>(user: string, fn: () => Promise<T>): Promise<T> => writes.run(user, fn);
+    const bookmarks = setupBookmarksCompat(ctx, store);
 
     ctx.iq.get('account', NS_PRIVATE, 'query', async ({ payload, to, isSelf }) => {
       // §2.3: another user's data "MUST return a Forbidden ... error (... the former is preferable)".
@@ -61,6 +65,7 @@ export const privateStorage = defineModule({
       if (children.length > 1) throw badRequest('Retrieve one namespace per request');
       const ns = nsOf(wanted);
       checkNs(ns);
+      if (bookmarks && ns === bookmarks.namespace) return el('query', { xmlns: NS_PRIVATE }, await bookmarks.get(to.local));
       const stored = await store.get(to.local, ns);
       // Nothing stored: the empty element that was asked for, so clients see "no data", not an error.
       const content = stored ? stored.map(elementFromJson) : [el(wanted.name, { xmlns: ns })];
@@ -80,6 +85,9 @@ export const privateStorage = defineModule({
         list.push(elementToJson(child));
         byNs.set(ns, list);
       }
+      // XEP-0048 bookmarks go to PEP (one <storage/>: the last one sent, as a replacement list).
+      const legacy = bookmarks ? payload.getChildren('storage', bookmarks.namespace).at(-1) : undefined;
+      if (bookmarks && legacy) byNs.delete(bookmarks.namespace);
       await locked(to.local, async () => {
         let total = 0;
         for (const [ns, value] of await store.getAll(to.local)) if (!byNs.has(ns)) total += sizeOf(value);
@@ -87,6 +95,7 @@ export const privateStorage = defineModule({
         if (total > max) throw new StanzaError('not-acceptable', `Private storage is limited to ${max} bytes per account`);
         // Each namespace named in the set is replaced whole, as the XEP's clients expect.
         for (const [ns, value] of byNs) await store.set(to.local, ns, value);
+        if (bookmarks && legacy) await bookmarks.set(to.local, legacy);
       });
       return undefined;
     });
@@ -112,6 +121,15 @@ export const privateStorage = defineModule({
       await locked(user, async () => {
         for (const [ns, value] of byNs) await store.set(user, ns, value);
       });
+      // The PEP part of the document is in (pep is loaded first): imported XEP-0048 rooms join it.
+      await bookmarks?.migrate(user);
     });
+
+    // Bookmarks stored before the conversion was on reach bookmarks2 clients at the next login.
+    if (bookmarks) {
+      ctx.hooks.on('session/bound', ({ session }) => {
+        void locked(session.jid.local, () => bookmarks.migrate(session.jid.local)).catch((err: unknown) => ctx.log.warn({ err }, 'XEP-0048 bookmarks not moved to PEP'));
+      });
+    }
   },
 });
