@@ -17,6 +17,8 @@ export interface ReloadReport {
 
 /** Sections the running server re-reads: each key applies to the next TLS handshake or page. */
 const RELOADABLE_SECTIONS: ReadonlySet<string> = new Set(['tls', 'acme', 'policy']);
+/** Keys of those sections that modules read once, at start (the XEP-0157 addresses in disco and the caps hash). */
+const RESTART_KEYS: ReadonlySet<string> = new Set(['abuse', 'admin', 'feedback', 'sales', 'security', 'status', 'support'].map((k) => `policy.${k}_addresses`));
 /** A host's own keys that apply at once (its certificate); its modules need a restart. */
 const RELOADABLE_HOST_KEYS: ReadonlySet<string> = new Set(['certificate', 'key']);
 
@@ -35,7 +37,8 @@ export function settingChanges(running: ServerConfig, fresh: ServerConfig): { ap
       hostChanges(running.hosts, fresh.hosts, applied, restart);
     } else if (isPlainObject(a) && isPlainObject(b)) {
       for (const sub of new Set([...Object.keys(a), ...Object.keys(b)])) {
-        if (json(a[sub]) !== json(b[sub])) (RELOADABLE_SECTIONS.has(key) ? applied : restart).push(`${key}.${sub}`);
+        const dotted = `${key}.${sub}`;
+        if (json(a[sub]) !== json(b[sub])) (RELOADABLE_SECTIONS.has(key) && !RESTART_KEYS.has(dotted) ? applied : restart).push(dotted);
       }
     } else if (json(a) !== json(b)) {
       restart.push(key);

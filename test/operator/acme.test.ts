@@ -79,7 +79,9 @@ describe('ACME against pebble', { skip: pebbleInstalled() ? false : 'pebble is n
     const r = await server.cli(['reload']);
     assert.equal(r.code, 0, r.stdout + r.stderr);
     assert.match(r.stdout, /^applied: acme\.renew_before$/m);
-    await until('the renewed certificate to be served', async () => (await served(server.ports.c2s_direct_tls)).fingerprint !== before.fingerprint);
+    // Polled at 4 connections a second: under the default connection_rate_per_address (10/s), which
+    // would close direct-TLS connections that never log in.
+    await until('the renewed certificate to be served', async () => (await served(server.ports.c2s_direct_tls)).fingerprint !== before.fingerprint, 20_000, 250);
     const after = await served(server.ports.c2s_direct_tls);
     assert.match(after.issuer, /^Pebble/);
     assert.equal(after.san, 'DNS:localhost');

@@ -62,7 +62,8 @@ describe('XEP-0227 between JabberX servers', () => {
     for (const mech of ['SCRAM-SHA-1', 'SCRAM-SHA-256']) assert.match(exported, new RegExp(`<scram-credentials xmlns="urn:xmpp:pie:0#scram" mechanism="${mech}">\\s*<iter-count>\\d+</iter-count>\\s*<salt>[^<]+</salt>\\s*<server-key>[^<]+</server-key>\\s*<stored-key>[^<]+</stored-key>`));
     assert.match(exported, /<query xmlns="jabber:iq:roster">\s*<item jid="bob@localhost" name="Bobby" subscription="none">\s*<group>Friends<\/group>\s*<group>Work<\/group>/);
     assert.match(exported, /<vCard xmlns="vcard-temp">\s*<FN>Alice Liddell<\/FN>\s*<NICKNAME>al &amp; co<\/NICKNAME>/);
-    assert.match(exported, /<query xmlns="jabber:iq:private">\s*<storage xmlns="storage:bookmarks">\s*<conference jid="room@conference.example.org" autojoin="true"\/>/);
+    // XEP-0048 bookmarks set through private storage live in PEP (XEP-0402 compatibility).
+    assert.match(exported, /<items node="urn:xmpp:bookmarks:1">\s*<item id="room@conference.example.org"[^>]*>\s*<conference xmlns="urn:xmpp:bookmarks:1" autojoin="true"\/>/);
     assert.match(exported, /<offline-messages>\s*<message xmlns="jabber:client" [^>]*from="bob@localhost\/[^"]+"[^>]*>\s*<body>while you were out<\/body>\s*<delay xmlns="urn:xmpp:delay" from="localhost" stamp="[^"]+">Offline Storage<\/delay>\s*<\/message>/);
     assert.match(exported, /<blocklist xmlns="urn:xmpp:blocking">\s*<item jid="spammer@example.net"\/>/);
     assert.doesNotMatch(exported, /fast|token/i, 'FAST tokens stay behind');
