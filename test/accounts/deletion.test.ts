@@ -5,26 +5,13 @@
 import { after, before, describe, it } from 'node:test';
 import assert from 'node:assert/strict';
 import { startServer, type TestServer } from '../harness/server.ts';
-import { match, xml, type Element, type TestClient } from '../harness/client.ts';
+import { match, xml } from '../harness/client.ts';
 import { eventually } from '../harness/eventually.ts';
+import { befriend, rosterItem } from '../harness/contacts.ts';
 
 const NS_ROSTER = 'jabber:iq:roster';
 
-async function rosterItem(c: TestClient, jid: string): Promise<Element | undefined> {
-  const q = await c.iqGet(xml('query', NS_ROSTER));
-  return q.getChildren('item').find((i) => i.attrs['jid'] === jid);
-}
 
-/** a and b subscribe to each other's presence (both answer the request). */
-async function befriend(a: TestClient, aJid: string, b: TestClient, bJid: string): Promise<void> {
-  for (const [from, to, toJid, fromJid] of [[a, b, bJid, aJid], [b, a, aJid, bJid]] as const) {
-    await from.send(xml('presence', { to: toJid, type: 'subscribe' }));
-    await to.waitFor(match.presence(fromJid, 'subscribe'));
-    await to.send(xml('presence', { to: fromJid, type: 'subscribed' }));
-  }
-  await eventually(async () => (await rosterItem(a, bJid))?.attrs['subscription'], 'both', `a's subscription to ${bJid}`);
-  await eventually(async () => (await rosterItem(b, aJid))?.attrs['subscription'], 'both', `b's subscription to ${aJid}`);
-}
 
 describe('account deletion (issue 10)', () => {
   let server: TestServer;

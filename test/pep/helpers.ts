@@ -1,9 +1,9 @@
 // Shared by the PEP tests: contacts made the RFC 6121 way, XEP-0115 caps announced and answered
 // as a client does, and the publish/retrieve stanzas as the clients named in each test send them.
 import assert from 'node:assert/strict';
-import { match, xml, type Element, type TestClient } from '../harness/client.ts';
-import { eventually } from '../harness/eventually.ts';
+import { xml, type Element, type TestClient } from '../harness/client.ts';
 import { capsVer } from '../../src/lib/caps-ver.ts';
+export { befriend } from '../harness/contacts.ts';
 
 export const NS_PUBSUB = 'http://jabber.org/protocol/pubsub';
 export const NS_OWNER = 'http://jabber.org/protocol/pubsub#owner';
@@ -13,21 +13,7 @@ const NS_CAPS = 'http://jabber.org/protocol/caps';
 const NS_INFO = 'http://jabber.org/protocol/disco#info';
 const CAPS_NODE = 'https://example.org/pep-test-client';
 
-async function rosterItem(c: TestClient, jid: string): Promise<Element | undefined> {
-  const q = await c.iqGet(xml('query', 'jabber:iq:roster'));
-  return q.getChildren('item').find((i) => i.attrs['jid'] === jid);
-}
 
-/** a and b subscribe to each other's presence (both answer the request). */
-export async function befriend(a: TestClient, aJid: string, b: TestClient, bJid: string): Promise<void> {
-  for (const [from, to, toJid, fromJid] of [[a, b, bJid, aJid], [b, a, aJid, bJid]] as const) {
-    await from.send(xml('presence', { to: toJid, type: 'subscribe' }));
-    await to.waitFor(match.presence(fromJid, 'subscribe'));
-    await to.send(xml('presence', { to: fromJid, type: 'subscribed' }));
-  }
-  await eventually(async () => (await rosterItem(a, bJid))?.attrs['subscription'], 'both', `a's subscription to ${bJid}`);
-  await eventually(async () => (await rosterItem(b, aJid))?.attrs['subscription'], 'both', `b's subscription to ${aJid}`);
-}
 
 /**
  * XEP-0115: answers disco#info for its caps node (as every caps-sending client does) and sends
