@@ -39,7 +39,7 @@ export const lastActivity = defineModule({
     ctx.iq.get('account', NS_LAST, 'query', async ({ from, to, isSelf }) => {
       if (!isSelf) {
         // §4: only someone allowed to see the user's presence (a subscription, RFC 6121 §3) may ask.
-        const sub = await ctx.shared.get('roster')?.subscriptionOf(to.local, from.bareString);
+        const sub = (await ctx.shared.get('roster')?.relation(to.local, from.bareString))?.subscription;
         if (sub !== 'from' && sub !== 'both') throw forbidden('Only contacts who see this user\'s presence may ask');
       }
       // Available resources, backed up or not: the user is online either way.

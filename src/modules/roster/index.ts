@@ -72,7 +72,6 @@ export const roster = defineModule({
         const from = parseJid(`${user}@${ctx.host}`);
         await onOutbound(r, { stanza: el('presence', { type }), from, to: parseJid(contact), origin: undefined });
       },
-      subscriptionOf: async (user, contact) => (await r.store.get(user, contact))?.subscription ?? 'none',
       async inRoster(user, contact) {
         const item = await r.store.get(user, contact);
         return item !== undefined && !item.hidden;
