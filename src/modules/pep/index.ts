@@ -34,6 +34,12 @@ export const pep = defineModule({
     { number: 163, version: '1.2.2', status: 'partial', note: 'Presence-based notifications and last items reach contacts on the same host (there is no server-to-server yet; other hosts of this server get them through explicit subscriptions); contacts get the last items when they come online or their subscription is approved.' },
     { number: 60, version: '1.26.0', status: 'partial', note: 'On PEP: no collections, no authorize access model or pending subscriptions, no subscription options, no instant nodes, one item per publish.' },
     { number: 59, version: '1.0', status: 'partial', note: 'Used for paging PEP items (max, after, before, index, count) only.' },
+    // What clients build on PEP: the server keeps and delivers their nodes as the XEPs configure them.
+    { number: 384, version: '0.8.3', note: 'OMEMO device lists and bundles, both eu.siacs.conversations.axolotl and urn:xmpp:omemo:2, with publish-options access_model open; encryption itself is between the clients' },
+    { number: 84, version: '1.1.4', note: 'avatar data and metadata nodes; with the vcard module kept as one with the vCard photo (XEP-0398)' },
+    { number: 402, version: '1.1.4', note: 'bookmarks as one whitelist item per room, +notify to the account\'s own clients; XEP-0048 through private storage (private module)' },
+    { number: 172, version: '1.1' },
+    { number: 223, version: '1.1.1', note: 'whitelist nodes that persist their items, readable only by the account' },
   ],
   options: {
     max_nodes: option.integer(1000, 'Most PEP nodes one account may have (OMEMO makes one per device).', { min: 1, max: 1_000_000 }),

@@ -38,7 +38,10 @@ export const privateStorage = defineModule({
     private: { kind: 'map', what: 'Private client data', detail: 'settings and bookmarks your client saves on the server (XEP-0049); only your own account can read them' },
   },
   enabledByDefault: true,
-  xeps: [{ number: 49, version: '1.2', note: 'with the pep module, storage:bookmarks (XEP-0048) is the account\'s XEP-0402 bookmarks (urn:xmpp:bookmarks:1#compat)' }],
+  xeps: [
+    { number: 49, version: '1.2', note: 'with the pep module, storage:bookmarks (XEP-0048) is the account\'s XEP-0402 bookmarks (urn:xmpp:bookmarks:1#compat)' },
+    { number: 48, version: '1.2', note: 'through private storage (XEP-0049), kept as XEP-0402 items with the pep module; URL bookmarks stay in private storage' },
+  ],
   // XEP-0402 compatibility with PEP bookmarks when the pep module runs on the host.
   after: ['pep'],
   options: {

@@ -22,6 +22,7 @@ export const vcard = defineModule({
   enabledByDefault: true,
   xeps: [
     { number: 54, version: '1.2' },
+    { number: 153, version: '1.1', note: 'with the pep module, the photo hash is put into the account\'s presence (vcard-temp:x:update) as XEP-0398 says' },
     { number: 398, version: '1.0.0', note: 'with the pep module: the vCard PHOTO shows only to those the PEP avatar\'s access model lets in' },
   ],
   // XEP-0398 conversion with PEP avatars when the pep module runs on the host.
