@@ -59,7 +59,6 @@ describe('OMEMO between two stock profanity clients, e2e-policy on (XEP-0384 ove
     await wire.iqSet(xml('enable', { xmlns: NS_CARBONS }));
     wire.xmpp.on('stanza', (s: Element) => void seen.push(s));
     carol = await server.connectClient(undefined, `carol@${D}`);
-
   });
   after(async () => {
     await Promise.all([alice?.close(), bob?.close(), wire?.close(), carol?.close()]);
@@ -108,7 +107,8 @@ describe('OMEMO between two stock profanity clients, e2e-policy on (XEP-0384 ove
 
     await alice.type(SECRET);
     await bob.openChat(ALICE);
-    await bob.waitForText(new RegExp(`${ALICE}/\\S+: ${SECRET}`));
+    // '~' is profanity's mark of a message it decrypted with OMEMO.
+    await bob.waitForText(new RegExp(`~ ${ALICE}/\\S+: ${SECRET}`));
 
     await until('the message at bob\'s plain resource', () => seen.some((s) => chatMessage(s)?.getChild('encrypted', AXOLOTL)), 10_000, 100);
     const msg = seen.map(chatMessage).find((m) => m?.getChild('encrypted', AXOLOTL)) as Element;
