@@ -75,9 +75,10 @@ export class Profanity {
     liveHomes.add(home);
     t?.after(() => p.close());
     const bundle = opts.trustTestCa === false ? join(home, 'no-such-bundle.pem') : TEST_CA_FILE;
-    // env(1) sets the client's environment whatever the tmux server inherited; SSL_CERT_DIR is
-    // emptied so only the bundle decides what OpenSSL trusts.
-    const command = ['env', `HOME=${home}`, `SSL_CERT_FILE=${bundle}`, `SSL_CERT_DIR=${home}`, 'TERM=tmux-256color', PROFANITY, ...(opts.debugLog ? ['-l', 'DEBUG'] : [])].map(shellQuote).join(' ');
+    // env(1) sets the client's environment whatever the tmux server inherited (XDG dirs included,
+    // so two instances never share accounts or OMEMO keys); SSL_CERT_DIR is emptied so only the
+    // bundle decides what OpenSSL trusts.
+    const command = ['env', `HOME=${home}`, `XDG_CONFIG_HOME=${join(home, '.config')}`, `XDG_DATA_HOME=${join(home, '.local', 'share')}`, `SSL_CERT_FILE=${bundle}`, `SSL_CERT_DIR=${home}`, 'TERM=tmux-256color', PROFANITY, ...(opts.debugLog ? ['-l', 'DEBUG'] : [])].map(shellQuote).join(' ');
     try {
       await p.#tmux(['new-session', '-d', '-s', p.#target, '-x', '200', '-y', '50', command]);
       // Keep the pane after an exit, so a crash stays readable on the screen.
