@@ -5,7 +5,7 @@
 // the test CA through OpenSSL's SSL_CERT_FILE, like a system CA: no certificate question comes up
 // and `/tls always` (which would accept an unverified certificate for good) is never typed.
 import { execFile, spawnSync } from 'node:child_process';
-import { mkdtempSync, rmSync } from 'node:fs';
+import { mkdtempSync, readFileSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import type { TestContext } from 'node:test';
@@ -41,6 +41,8 @@ export interface ProfanityOptions {
   host?: string;
   /** Trust the test CA (default true); false: a trust store without it, as on a stranger's machine. */
   trustTestCa?: boolean;
+  /** `profanity -l DEBUG`: its log (log()) then holds every stanza libstrophe sends and receives. */
+  debugLog?: boolean;
 }
 
 /** The HOME of every instance still open: its tmux server is killed if the runner exits first. */
@@ -73,9 +75,10 @@ export class Profanity {
     liveHomes.add(home);
     t?.after(() => p.close());
     const bundle = opts.trustTestCa === false ? join(home, 'no-such-bundle.pem') : TEST_CA_FILE;
-    // env(1) sets the client's environment whatever the tmux server inherited; SSL_CERT_DIR is
-    // emptied so only the bundle decides what OpenSSL trusts.
-    const command = ['env', `HOME=${home}`, `SSL_CERT_FILE=${bundle}`, `SSL_CERT_DIR=${home}`, 'TERM=tmux-256color', PROFANITY].map(shellQuote).join(' ');
+    // env(1) sets the client's environment whatever the tmux server inherited (XDG dirs included,
+    // so two instances never share accounts or OMEMO keys); SSL_CERT_DIR is emptied so only the
+    // bundle decides what OpenSSL trusts.
+    const command = ['env', `HOME=${home}`, `XDG_CONFIG_HOME=${join(home, '.config')}`, `XDG_DATA_HOME=${join(home, '.local', 'share')}`, `SSL_CERT_FILE=${bundle}`, `SSL_CERT_DIR=${home}`, 'TERM=tmux-256color', PROFANITY, ...(opts.debugLog ? ['-l', 'DEBUG'] : [])].map(shellQuote).join(' ');
     try {
       await p.#tmux(['new-session', '-d', '-s', p.#target, '-x', '200', '-y', '50', command]);
       // Keep the pane after an exit, so a crash stays readable on the screen.
@@ -97,6 +100,15 @@ export class Profanity {
   /** The current window's screen and scrollback, wrapped lines joined. */
   async screen(): Promise<string> {
     return this.#tmux(['capture-pane', '-p', '-J', '-S', '-2000', '-t', this.#target]);
+  }
+
+  /** Profanity's own log file (XDG data dir under this HOME); empty when not written yet. */
+  log(): string {
+    try {
+      return readFileSync(join(this.home, '.local', 'share', 'profanity', 'logs', 'profanity.log'), 'utf8');
+    } catch {
+      return '';
+    }
   }
 
   /** Polls the screen until it contains `text` (or matches it); fails with the screen. */

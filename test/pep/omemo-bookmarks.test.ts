@@ -63,6 +63,13 @@ describe('PEP for OMEMO and Bookmarks 2 (XEP-0163, XEP-0384, XEP-0402)', () => {
     }
   });
 
+  it('disco#info on the domain lists PEP too, as ejabberd does: profanity sends publish-options only when it finds them there', async () => {
+    const info = await bob.iqGet(xml('query', 'http://jabber.org/protocol/disco#info'), D);
+    assert.ok(info.getChildren('identity').some((i: Element) => i.attrs['category'] === 'pubsub' && i.attrs['type'] === 'pep'));
+    const features = info.getChildren('feature').map((f: Element) => f.attrs['var']);
+    assert.ok(features.includes(`${NS_PUBSUB}#publish-options`));
+  });
+
   it('legacy OMEMO: devicelist and bundle published open (auto-create with publish-options); a contact with +notify gets the last item on coming online, then each change; a stranger reads the bundle', async () => {
     const open = { 'pubsub#access_model': 'open' };
     const r = await alice.iqSet(publish(DEVICELIST, 'current', deviceList(1111), open));

@@ -81,6 +81,10 @@ export const pep = defineModule({
     const pepHost: Pep = { ctx, engine, maxItemsPerNode: o.max_items };
 
     for (const f of PEP_FEATURES) ctx.disco.addAccountFeature(f);
+    // Also on the domain, as ejabberd does: profanity (0.13) looks only there for publish-options
+    // and without it publishes its OMEMO devicelist and bundle with the default (presence) access.
+    ctx.disco.addIdentity({ category: 'pubsub', type: 'pep' });
+    for (const f of PEP_FEATURES) ctx.disco.addFeature(f);
     ctx.disco.addAccountHandler(pepDisco(pepHost));
 
     for (const ns of [NS_PUBSUB, NS_PUBSUB_OWNER]) {
