@@ -40,7 +40,7 @@ export const HELP = new Map<string, CommandHelp>([
     details: [
       'Checks every option and module option, the certificates (as check certs: a certificate start would',
       'refuse or whose chain does not verify is a problem, the rest are warnings) and the master key;',
-      'reports every problem. Writes nothing.',
+      'reports every problem. Warns of data left by modules turned off (see purge-module). Writes nothing.',
     ],
     examples: ['jabberx check-config --config /etc/jabberx/jabberx.yml'],
   }],

@@ -82,6 +82,10 @@ describe('data of a module turned off', () => {
     assert.match(text, /Message archive: .*This feature has been turned off, but what it stored before is still kept/);
     assert.doesNotMatch(text, /No chat history is kept/);
 
+    const checked = await server.cli(['check-config']);
+    assert.equal(checked.code, 0, checked.stderr);
+    assert.match(checked.stdout, /^warning: module mam is off on localhost but its store mam still holds data \(.*jabberx purge-module mam --host localhost\)$/m);
+
     const refused = await server.cli(['purge-module', 'offline']);
     assert.equal(refused.code, 65, refused.stderr);
     assert.match(refused.stderr, /^jabberx: module offline is enabled on localhost: .*Nothing was erased\.\n$/);
@@ -94,6 +98,7 @@ describe('data of a module turned off', () => {
     assert.match(text, /No chat history is kept: the server passes messages on to the recipient and does not keep an archive of them\./);
     assert.doesNotMatch(text, /archive kept earlier|has been turned off/);
 
+    assert.doesNotMatch((await server.cli(['check-config'])).stdout, /still holds data/);
     const again = await server.cli(['purge-module', 'mam']);
     assert.equal(again.code, 0, again.stderr);
     assert.equal(again.stdout, 'localhost: nothing of module mam was stored\n');
