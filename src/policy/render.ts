@@ -183,7 +183,7 @@ function storedItem(s: StoredData): Inline[] {
 /** Data a module turned off left behind: still stored, nothing new added (facts.ts leftoverOn). */
 function leftoverWords(leftoverOn: readonly string[], hosts: readonly string[] | undefined): string {
   const everywhere = (hosts === undefined || hosts.every((h) => leftoverOn.includes(h)));
-  return `${everywhere ? 'This' : `On ${joinWords(leftoverOn)}, this`} feature has been turned off, but what it stored before is still kept, until the operator erases it or your account is deleted; nothing new is added.`;
+  return `${everywhere ? 'This' : `On ${joinWords(leftoverOn)}, this`} feature has been turned off: what it stored before is still kept, with no time limit, until the operator erases it or your account is deleted; nothing new is added.`;
 }
 
 function retentionItem(r: RetentionFact): Inline[] {

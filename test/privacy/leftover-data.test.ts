@@ -79,7 +79,7 @@ describe('data of a module turned off', () => {
 
     let text = await privacyText(server);
     assert.match(text, /No new messages are archived, but a message archive kept earlier is still stored: the one-to-one messages sent and received while it was on stay on the server, encrypted, until the operator erases them or your account is deleted\./);
-    assert.match(text, /Message archive: .*This feature has been turned off, but what it stored before is still kept/);
+    assert.match(text, /Message archive: .*This feature has been turned off: what it stored before is still kept, with no time limit/);
     assert.doesNotMatch(text, /No chat history is kept/);
 
     const checked = await server.cli(['check-config']);
