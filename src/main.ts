@@ -25,6 +25,7 @@ import { check } from './cli/check-certs.ts';
 import { reload } from './cli/reload.ts';
 import { cert } from './cli/cert-import.ts';
 import { runAudit } from './cli/audit.ts';
+import { purgeModule } from './cli/purge-module.ts';
 import { VERSION } from './version.ts';
 import { HELP, commandHelp, globalUsage } from './cli/help.ts';
 
@@ -52,6 +53,7 @@ const COMMANDS = new Map<string, Command>([
   ['list-users', listUsers],
   ['export', exportAccount],
   ['import', importAccounts],
+  ['purge-module', purgeModule],
   ['block', block],
   ['unblock', unblock],
   ['blocks', listBlocks],

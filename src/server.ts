@@ -42,6 +42,7 @@ import type { OperationsDeps } from './operations/deps.ts';
 import { handleControlRequest } from './operations/control.ts';
 import { loadStoredBlocks } from './operations/ip-blocks.ts';
 import { policyFacts, stampPolicy } from './operations/policy.ts';
+import { LeftoverData, warnLeftoverData } from './operations/leftover-data.ts';
 import { reloadableConfig, settingChanges, type ReloadReport } from './operations/reload.ts';
 import { VERSION } from './version.ts';
 
@@ -195,6 +196,10 @@ export class Server implements ServerCore {
       throttle: this.throttle,
       accountHash: (account) => failedLogins.accountHash(account),
       registry,
+      // A purge changes what /privacy states: the policy is dated anew.
+      leftover: new LeftoverData(async () => {
+        this.#policyChanged = await stampPolicy(this.operations);
+      }),
       hosts: () => [...this.#hosts.keys()],
       hooks: (host) => this.#hosts.get(host)?.hooks,
       shared: (host) => this.#hosts.get(host)?.shared,
@@ -281,6 +286,7 @@ export class Server implements ServerCore {
       });
     }
     if (opts.listen === false) return;
+    warnLeftoverData(this.log, await this.operations.leftover.refresh(this.operations));
     const certificates = (this.#certificates = await ServedCertificates.load(this.config));
     const tlsSetup = certificates.setup;
     this.#policyChanged = await stampPolicy(this.operations);

@@ -4,6 +4,7 @@ import { validateHostModules } from '../core/module-loader.ts';
 import { moduleRegistry } from '../modules/registry.ts';
 import type { Command } from './command.ts';
 import { preflight } from './preflight.ts';
+import { leftoverWarnings } from './leftover-check.ts';
 
 export const EXIT_CONFIG = 78;
 
@@ -17,6 +18,9 @@ export const checkConfig: Command = async ({ config }) => {
     process.stderr.write(`${source}: ${problems.length} problem(s)\n`);
     return EXIT_CONFIG;
   }
+  const leftover = await leftoverWarnings(cfg);
+  warnings.push(...leftover.warnings);
+  notes.push(...leftover.notes);
   for (const w of warnings) process.stdout.write(`warning: ${w}\n`);
   for (const n of notes) process.stdout.write(`note: ${n}\n`);
   process.stdout.write(`${source}: OK (hosts: ${[...cfg.hosts.keys()].join(', ')})\n`);

@@ -40,7 +40,7 @@ export const HELP = new Map<string, CommandHelp>([
     details: [
       'Checks every option and module option, the certificates (as check certs: a certificate start would',
       'refuse or whose chain does not verify is a problem, the rest are warnings) and the master key;',
-      'reports every problem. Writes nothing.',
+      'reports every problem. Warns of data left by modules turned off (see purge-module). Writes nothing.',
     ],
     examples: ['jabberx check-config --config /etc/jabberx/jabberx.yml'],
   }],
@@ -137,6 +137,20 @@ export const HELP = new Map<string, CommandHelp>([
     options: [['--expires PERIOD', 'how long it stays valid, e.g. 1d, 12h (default and longest: modules.invites.lifetime)']],
     examples: ['jabberx invite example.org', 'jabberx invite example.org --expires 1d'],
     exits: [[1, 'the invites module is off on HOST, or another server holds the data directory']],
+  }],
+  ['purge-module', {
+    usage: ['purge-module MODULE [--host DOMAIN]...'],
+    summary: 'Erase what a module that is turned off left stored (e.g. the mam archive after removing mam)',
+    details: [
+      'A module turned off on a host keeps its data there: nothing purges it any more, the server warns',
+      'at start, and /privacy states it as kept. This erases every record of the module\'s stores (and its',
+      'files, e.g. uploads) on the named hosts, or on every host where the module is off; deletion is final',
+      '(secure delete). Refused, erasing nothing, where the module is enabled. Works on a running server',
+      '(/privacy changes at once) or a stopped one.',
+    ],
+    options: [['--host DOMAIN', 'only this host (repeatable); default: every host where the module is off']],
+    examples: ['jabberx purge-module mam', 'jabberx purge-module upload --host example.org'],
+    exits: [[1, 'the store could not be written, or another server holds the data directory'], [65, 'the module is enabled on a named host (or on every host): nothing was erased']],
   }],
   ['list-users', {
     usage: ['list-users [HOST]'],

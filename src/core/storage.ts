@@ -129,6 +129,13 @@ export interface StorageBackend {
   exportUser(host: string, user: string): Promise<UserExport>;
   /** Removes every stored value of the user on the host, in all stores, at once. */
   deleteUser(host: string, user: string): Promise<void>;
+  /** Whether the store of this kind holds anything on the host (e.g. left by a module now turned off). */
+  storeHasData(host: string, kind: RecordKind | 'archive', store: string): Promise<boolean>;
+  /**
+   * Erases the store of this kind on the host, every user's values, and makes the deletion final
+   * (flushed, as the backend's flush does); returns how many records went.
+   */
+  eraseStore(host: string, kind: RecordKind | 'archive', store: string): Promise<number>;
   /**
    * Damaged values met and skipped since this storage was opened (see the top of this file):
    * each counted once, however often it is read. For status output; never fails.
@@ -153,6 +160,13 @@ export type RecordKind = 'keyval' | 'map';
 export interface StoreScope {
   readonly host: string;
   readonly kind: RecordKind;
+  readonly store: string;
+}
+
+/** One whole store of one host, of any kind: what the store-wide checks and erasure address. */
+export interface WholeStore {
+  readonly host: string;
+  readonly kind: RecordKind | 'archive';
   readonly store: string;
 }
 
@@ -254,4 +268,9 @@ export interface ByteBackend {
   exportOwner(host: string, owner: string): Promise<OwnerRecords>;
   /** Deletes every record and entry of the owner on the host, atomically. */
   deleteOwner(host: string, owner: string): Promise<void>;
+
+  /** Whether the store holds any record (or archive entry) on the host, whoever owns it: one indexed lookup. */
+  hasRecords(scope: WholeStore): Promise<boolean>;
+  /** Deletes every record (or archive entry) of the store on the host, all owners, atomically; returns the count. */
+  deleteStore(scope: WholeStore): Promise<number>;
 }

@@ -12,6 +12,7 @@ import { clearThrottle, listThrottle, type ThrottleListing } from './throttle.ts
 import type { ReloadReport } from './reload.ts';
 import { exportUser, importUser, type ExistingAccounts, type UserImportResult } from './portable.ts';
 import { parseUserElement } from './pie-reader.ts';
+import { purgeModule, type PurgedStore } from './leftover-data.ts';
 
 type Account = { host: string; user: string };
 
@@ -40,6 +41,8 @@ export interface Operations {
   'export-user': { args: Account; result: string };
   /** XEP-0227: one <user/> element (XML text), imported atomically. */
   'import-user': { args: { host: string; xml: string; existing: ExistingAccounts }; result: UserImportResult };
+  /** Erases the stores of a module turned off, on the named hosts (else wherever it is off). */
+  'purge-module': { args: { module: string; hosts?: string[] | undefined }; result: PurgedStore[] };
 }
 
 export type OperationName = keyof Operations;
@@ -121,6 +124,11 @@ export async function runOperation<N extends OperationName>(deps: OperationsDeps
       result = await importUser(deps, str('host'), parseUserElement(str('xml')), existing === 'overwrite' || existing === 'skip' ? existing : 'refuse');
       break;
     }
+    case 'purge-module': {
+      const hosts = Array.isArray(a['hosts']) ? a['hosts'].map(String) : [];
+      result = await purgeModule(deps, str('module'), hosts);
+      break;
+    }
   }
   return result as OperationResult<N>;
 }
@@ -128,7 +136,7 @@ export async function runOperation<N extends OperationName>(deps: OperationsDeps
 const OPERATION_NAMES: ReadonlySet<string> = new Set<OperationName>([
   'throttle-list', 'throttle-clear',
   'adduser', 'passwd', 'deluser', 'revoke-tokens', 'list-users', 'disable', 'enable', 'disabled-users', 'invite', 'block', 'unblock', 'blocks', 'rotate-key', 'status', 'debug', 'reload', 'service-domains',
-  'export-user', 'import-user',
+  'export-user', 'import-user', 'purge-module',
 ]);
 
 function isOperation(command: string): command is OperationName {

@@ -13,6 +13,7 @@ import type { AnyModule } from '../core/modules.ts';
 import type { StorageBackend } from '../core/storage.ts';
 import type { ReloadReport } from './reload.ts';
 import type { SharedServices } from '../core/shared.ts';
+import type { LeftoverData } from './leftover-data.ts';
 
 /** Storage scope of server-wide data (not a valid domain, so it can't clash with a host). */
 export const SERVER_SCOPE = '_server';
@@ -40,6 +41,8 @@ export interface OperationsDeps {
   accountHash(account: string): string;
   /** Every module the server can load (what the policy says each one stores). */
   readonly registry: ReadonlyMap<string, AnyModule>;
+  /** Stores of modules turned off that still hold data (found at start; purge-module erases them). */
+  readonly leftover: LeftoverData;
   /** The hosts served (their modules loaded), the default host first. */
   hosts(): string[];
   /** The hooks of a served host (user/created, user/deleted); undefined for any other name. */

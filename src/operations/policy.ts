@@ -29,6 +29,7 @@ function policyState(deps: OperationsDeps): PolicyState {
     passwordResetByEmail: [...deps.config.hosts.values()].some((hc) => hc.modules.has('email')),
     ...fileUpload(deps),
     endToEndRequiredOn: endToEndRequiredOn(deps),
+    leftover: deps.leftover.stores,
   };
 }
 

@@ -23,6 +23,11 @@ export interface StoredData {
   detail: string;
   /** Only on these hosts; absent = on every host. */
   hosts?: string[];
+  /**
+   * Hosts where the module that keeps it is turned off but its data is still stored (until the
+   * operator erases it with `jabberx purge-module`): nothing new is added there.
+   */
+  leftoverOn?: string[];
 }
 
 /** One time limit the retention engine enforces. */
@@ -50,7 +55,7 @@ export interface PolicyFacts {
    * them when only some hosts keep one. How long it keeps messages is the retention rule named
    * ARCHIVE_RETENTION.
    */
-  archive: { enabled: boolean; hosts?: string[] };
+  archive: { enabled: boolean; hosts?: string[]; leftoverOn?: string[] };
   encryptionAtRest: { enabled: boolean; algorithm: string; keyOutsideStore: boolean };
   /** `required`: no login before TLS (STARTTLS is mandatory, see src/core/stream/client-stream.ts). */
   tls: { minVersion: string; required: boolean };
@@ -124,6 +129,11 @@ export interface PolicyState {
   fileUpload?: { quotaBytes: number; maxFileBytes: number };
   /** Hosts where the e2e-policy module requires end-to-end encryption for one-to-one chats. */
   endToEndRequiredOn?: string[];
+  /**
+   * Modules turned off on a host whose stores there still hold data (src/operations/leftover-data.ts):
+   * the policy states that data as stored, so it never claims less than what is kept.
+   */
+  leftover?: readonly { host: string; module: string }[];
 }
 
 
@@ -152,26 +162,41 @@ export function derivePolicyFacts(config: ServerConfig, state: PolicyState, modu
     });
   }
   // Module data in a stable order: the first host's module order, then any other host's.
-  const byModule = new Map<string, { privacy: ModulePrivacy; hosts: string[] }>();
+  // A module turned off whose data is still stored there counts as storing it (leftoverOn).
+  const byModule = new Map<string, { privacy: ModulePrivacy; hosts: string[]; leftoverOn: string[] }>();
   const archiveHosts: string[] = [];
+  const archiveLeftoverOn: string[] = [];
   for (const [host, hc] of config.hosts) {
-    for (const name of hc.modules.keys()) {
+    const leftover = (state.leftover ?? []).filter((l) => l.host === host && !hc.modules.has(l.module)).map((l) => l.module);
+    for (const name of [...hc.modules.keys(), ...leftover]) {
       let entry = byModule.get(name);
       if (!entry) {
         const mod = modules.get(name);
         if (!mod) throw new Error(`policy: module ${name} is not known`);
-        entry = { privacy: privacyOf(mod), hosts: [] };
+        entry = { privacy: privacyOf(mod), hosts: [], leftoverOn: [] };
         byModule.set(name, entry);
       }
-      if (entry.privacy.archive && !archiveHosts.includes(host)) archiveHosts.push(host);
+      if (entry.hosts.includes(host)) continue;
+      const isLeftover = !hc.modules.has(name);
+      if (entry.privacy.archive && !archiveHosts.includes(host)) {
+        archiveHosts.push(host);
+        if (isLeftover) archiveLeftoverOn.push(host);
+      }
       entry.hosts.push(host);
+      if (isLeftover) entry.leftoverOn.push(host);
     }
   }
-  for (const [name, { privacy, hosts: onHosts }] of byModule) {
+  for (const [name, { privacy, hosts: onHosts, leftoverOn }] of byModule) {
     for (const s of privacy.stored) {
-      stored.push(onHosts.length === hosts.length ? { source: name, ...s } : { source: name, ...s, hosts: onHosts });
+      stored.push({
+        source: name, ...s,
+        ...(onHosts.length === hosts.length ? {} : { hosts: onHosts }),
+        ...(leftoverOn.length > 0 ? { leftoverOn } : {}),
+      });
     }
   }
+  const archive: PolicyFacts['archive'] = archiveHosts.length === 0 ? { enabled: false } : archiveHosts.length === hosts.length ? { enabled: true } : { enabled: true, hosts: archiveHosts };
+  if (archiveLeftoverOn.length > 0) archive.leftoverOn = archiveLeftoverOn;
 
   return {
     serviceName: config.policy.service_name,
@@ -181,7 +206,7 @@ export function derivePolicyFacts(config: ServerConfig, state: PolicyState, modu
     stored,
     retention: retentionFacts(state.retentionRules, hosts),
     retentionIntervalMs: config.security.retention_interval,
-    archive: archiveHosts.length === 0 ? { enabled: false } : archiveHosts.length === hosts.length ? { enabled: true } : { enabled: true, hosts: archiveHosts },
+    archive,
     encryptionAtRest: { ...state.encryptionAtRest },
     tls: { minVersion: config.tls.min_version, required: true },
     addresses: {

@@ -176,7 +176,14 @@ function termsDoc(f: PolicyFacts): PolicyDoc {
 // Privacy Policy
 
 function storedItem(s: StoredData): Inline[] {
-  return [`${s.what}${s.hosts ? `, only${onHosts(s.hosts)}` : ''}: ${s.detail}.`];
+  const leftover = s.leftoverOn ? ` ${leftoverWords(s.leftoverOn, s.hosts)}` : '';
+  return [`${s.what}${s.hosts ? `, only${onHosts(s.hosts)}` : ''}: ${s.detail}.${leftover}`];
+}
+
+/** Data a module turned off left behind: still stored, nothing new added (facts.ts leftoverOn). */
+function leftoverWords(leftoverOn: readonly string[], hosts: readonly string[] | undefined): string {
+  const everywhere = (hosts === undefined || hosts.every((h) => leftoverOn.includes(h)));
+  return `${everywhere ? 'This' : `On ${joinWords(leftoverOn)}, this`} feature has been turned off: what it stored before is still kept, with no time limit, until the operator erases it or your account is deleted; nothing new is added.`;
 }
 
 function retentionItem(r: RetentionFact): Inline[] {
@@ -192,9 +199,22 @@ function archiveBlocks(f: PolicyFacts): Block[] {
   const archiveHosts = f.archive.hosts ?? f.hosts;
   const partial = f.archive.hosts !== undefined;
   const limits = f.retention.filter((r) => r.name === ARCHIVE_RETENTION);
+  const leftoverOn = f.archive.leftoverOn ?? [];
+  if (leftoverOn.length > 0 && archiveHosts.every((h) => leftoverOn.includes(h))) {
+    // Only an archive left behind: nothing is archived any more, but it must not be denied.
+    const out: Block[] = [{
+      p: [`No new messages are archived, but a message archive kept earlier is still stored${partial ? onHosts(archiveHosts) : ''}: the one-to-one messages sent and received while it was on stay on the server, encrypted, until the operator erases them or your account is deleted.`],
+    }];
+    const without = f.hosts.filter((h) => !archiveHosts.includes(h));
+    if (without.length > 0) out.push({ p: [`On ${joinWords(without)}, no chat history is kept: the server passes messages on to the recipient and does not keep an archive of them.`] });
+    return out;
+  }
   const out: Block[] = [{
     p: [`A message archive is kept${partial ? onHosts(archiveHosts) : ''}: the one-to-one messages you send and receive are stored on the server, encrypted, so that your clients can fetch your chat history. Group chat messages are not archived.`],
   }];
+  if (leftoverOn.length > 0) {
+    out.push({ p: [`On ${joinWords(leftoverOn)}, the archive has been turned off: no new messages are archived there, but those archived before stay stored until the operator erases them or your account is deleted.`] });
+  }
   const kept = limits.map((r) => {
     const where = r.hosts ?? (partial ? archiveHosts : undefined);
     const sentence = `messages are kept for ${humanDuration(r.maxAgeMs)}, then deleted.`;

@@ -11,7 +11,7 @@
 import { setTimeout as sleep } from 'node:timers/promises';
 import type {
   ArchiveEntry, ArchiveScope, ArchiveStore, ByteBackend, Json, KeyValueStore, MapStore, RecordRef,
-  StorageBackend, StorageLog, Transaction, UserExport,
+  RecordKind, StorageBackend, StorageLog, Transaction, UserExport,
 } from '../core/storage.ts';
 import { WriteConflictError } from '../core/storage.ts';
 import { KeyError } from './encryption/key-error.ts';
@@ -505,5 +505,20 @@ export class EncryptedBackend implements StorageBackend {
   async deleteUser(host: string, user: string): Promise<void> {
     checkHost(host);
     await this.#backend.deleteOwner(host, this.#user(host, user));
+  }
+
+  async storeHasData(host: string, kind: RecordKind | 'archive', store: string): Promise<boolean> {
+    checkHost(host);
+    this.#assertOpen();
+    return this.#backend.hasRecords({ host, kind, store });
+  }
+
+  async eraseStore(host: string, kind: RecordKind | 'archive', store: string): Promise<number> {
+    checkHost(host);
+    this.#assertOpen();
+    const n = await this.#backend.deleteStore({ host, kind, store });
+    // Erasure on the operator's word: no page image of it may stay in a write-ahead log.
+    await this.#backend.flush();
+    return n;
   }
 }

@@ -7,7 +7,7 @@ import {
   WriteConflictError,
   type ArchiveScope, type ByteBackend, type ByteEntry, type ByteRecord, type OwnedRecord,
   type OwnerRecords, type OwnerScope, type RecordCheck, type RecordKind, type RecordRef,
-  type RecordWrite, type StoreScope,
+  type RecordWrite, type StoreScope, type WholeStore,
 } from '../core/storage.ts';
 import { checkWhen, sameBytes } from './byte-rules.ts';
 
@@ -188,5 +188,30 @@ export class MemoryBackend implements ByteBackend {
     this.#assertOpen();
     for (const [id, r] of this.#records) if (r.host === host && r.owner === owner) this.#records.delete(id);
     this.#archive = this.#archive.filter((e) => !(e.host === host && e.owner === owner));
+  }
+
+  async hasRecords(scope: WholeStore): Promise<boolean> {
+    this.#assertOpen();
+    if (scope.kind === 'archive') return this.#archive.some((e) => e.host === scope.host && e.store === scope.store);
+    for (const r of this.#records.values()) if (r.host === scope.host && r.kind === scope.kind && r.store === scope.store) return true;
+    return false;
+  }
+
+  async deleteStore(scope: WholeStore): Promise<number> {
+    this.#assertOpen();
+    if (scope.kind === 'archive') {
+      const kept = this.#archive.filter((e) => !(e.host === scope.host && e.store === scope.store));
+      const n = this.#archive.length - kept.length;
+      this.#archive = kept;
+      return n;
+    }
+    let n = 0;
+    for (const [id, r] of this.#records) {
+      if (r.host === scope.host && r.kind === scope.kind && r.store === scope.store) {
+        this.#records.delete(id);
+        n++;
+      }
+    }
+    return n;
   }
 }

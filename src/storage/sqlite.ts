@@ -17,7 +17,7 @@ import {
   StorageBusyError, WriteConflictError,
   type ArchiveScope, type ByteBackend, type ByteEntry, type ByteRecord, type OwnedRecord,
   type OwnerRecords, type OwnerScope, type RecordCheck, type RecordKind, type RecordRef,
-  type RecordWrite, type StoreScope,
+  type RecordWrite, type StoreScope, type WholeStore,
 } from '../core/storage.ts';
 import { migrateSqlite, sqliteSchemaVersion } from './migrations.ts';
 import { checkWhen, sameBytes } from './byte-rules.ts';
@@ -89,6 +89,10 @@ interface Statements {
   userArchive: StatementSync;
   userDeleteRecords: StatementSync;
   userDeleteArchive: StatementSync;
+  recAny: StatementSync;
+  arAny: StatementSync;
+  recDeleteStore: StatementSync;
+  arDeleteStore: StatementSync;
 }
 
 const FILE_MODE = 0o600;
@@ -239,6 +243,10 @@ export class SqliteBackend implements ByteBackend {
       userArchive: p(`SELECT id, store, when_ms, value FROM archive WHERE host = ? AND user = ? ORDER BY store, when_ms, id`),
       userDeleteRecords: p(`DELETE FROM records WHERE host = ? AND user = ?`),
       userDeleteArchive: p(`DELETE FROM archive WHERE host = ? AND user = ?`),
+      recAny: p(`SELECT 1 AS found FROM records WHERE host = ? AND kind = ? AND store = ? LIMIT 1`),
+      arAny: p(`SELECT 1 AS found FROM archive WHERE host = ? AND store = ? LIMIT 1`),
+      recDeleteStore: p(`DELETE FROM records WHERE host = ? AND kind = ? AND store = ?`),
+      arDeleteStore: p(`DELETE FROM archive WHERE host = ? AND store = ?`),
     };
   }
 
@@ -504,5 +512,18 @@ export class SqliteBackend implements ByteBackend {
       this.#s.userDeleteRecords.run(host, owner);
       this.#s.userDeleteArchive.run(host, owner);
     }));
+  }
+
+  async hasRecords(scope: WholeStore): Promise<boolean> {
+    const row = await this.#read(() => (scope.kind === 'archive'
+      ? this.#s.arAny.get(scope.host, scope.store)
+      : this.#s.recAny.get(scope.host, scope.kind, scope.store)));
+    return row !== undefined;
+  }
+
+  async deleteStore(scope: WholeStore): Promise<number> {
+    return Number(await this.#write(() => (scope.kind === 'archive'
+      ? this.#s.arDeleteStore.run(scope.host, scope.store)
+      : this.#s.recDeleteStore.run(scope.host, scope.kind, scope.store)).changes));
   }
 }

@@ -125,6 +125,9 @@ const SCENARIOS = new Map<string, () => Promise<JabberxResult>>([
     writeFileSync(join(root, 'malformed.xml'), `<server-data xmlns='urn:xmpp:pie:0'><host jid='localhost'>`);
     return on(stopped, 'import', join(root, 'malformed.xml'));
   }],
+  ['purge-module 0', () => on(stopped, 'purge-module', 'mam')],
+  ['purge-module 1', () => whileLocked(() => on(stopped, 'purge-module', 'mam'))],
+  ['purge-module 65', () => on(stopped, 'purge-module', 'invites')],
   ['list-users 0', () => on(stopped, 'list-users')],
   ['list-users 1', () => whileLocked(() => on(stopped, 'list-users'))],
   ['block 0', () => on(stopped, 'block', '192.0.2.1')],
@@ -161,6 +164,7 @@ const ARGS: Record<string, string[]> = {
   disable: ['disable', 'x@localhost'], enable: ['enable', 'x@localhost'], invite: ['invite', 'localhost'],
   block: ['block', '192.0.2.9'], unblock: ['unblock', '192.0.2.9'], throttle: ['throttle', 'list'], keygen: ['keygen', '--out', join(root, 'k.key')],
   'rotate-key': ['rotate-key', '--data-key'], debug: ['debug', 'status'], export: ['export', 'x@localhost'], import: ['import', root],
+  'purge-module': ['purge-module', 'mam'],
 };
 
 function scenario(command: string, code: number): (() => Promise<JabberxResult>) | undefined {

@@ -292,6 +292,28 @@ export function atRestSuite(makeFixture: FixtureFactory): void {
       assert.deepEqual(await keep.get('bob'), { fn: 'Bob' });
     });
 
+    it('eraseStore erases a whole store of a host at rest, and leaves the rest', async () => {
+      const { storage: db, rec } = await start();
+      const archive = db.archive<Json>(host, 'mam');
+      await archive.append('alice', 'archived one');
+      await archive.append('bob', 'archived two');
+      await db.keyval<Json>(host, 'mam-prefs').set('alice', 'roster');
+      await db.archive<Json>(host2, 'mam').append('alice', 'other host');
+      const erased = rec.appends.filter((a) => a.scope.host === host).map((a) => a.value);
+      const kept = rec.appends.filter((a) => a.scope.host === host2).map((a) => a.value);
+      await db.flush();
+      for (const v of erased) assert.ok(holds(fixture.rawBytes(), fingerprint(v)), 'sanity: the sealed entries are at rest');
+      assert.equal(await db.storeHasData(host, 'archive', 'mam'), true);
+      assert.equal(await db.eraseStore(host, 'archive', 'mam'), 2);
+      assert.equal(await db.storeHasData(host, 'archive', 'mam'), false);
+      assert.equal(await db.storeHasData(host, 'keyval', 'mam-prefs'), true);
+      assert.equal(await db.storeHasData(host2, 'archive', 'mam'), true);
+      const after = fixture.rawBytes();
+      for (const v of erased) assert.ok(!holds(after, fingerprint(v)), 'an erased entry is left at rest');
+      for (const v of kept) assert.ok(holds(after, fingerprint(v)), 'sanity: the other host keeps its entry');
+      assert.deepEqual((await db.archive<Json>(host2, 'mam').list('alice')).map((e) => e.value), ['other host']);
+    });
+
     it('refuses a wrong master key with KeyError, changing no byte; the right key finds everything', async () => {
       const { storage: db } = await start();
       await db.keyval(host, 'vcard').set('alice', 'A');

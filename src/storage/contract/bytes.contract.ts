@@ -276,6 +276,44 @@ export function byteBackendSuite(makeFixture: FixtureFactory): void {
       });
     });
 
+    describe('whole stores', () => {
+      it('hasRecords finds any record or entry of the store on the host, of that kind only', async () => {
+        const any = (kind: RecordKind | 'archive', store: string, h = host) => db.hasRecords({ host: h, kind, store });
+        assert.equal(await any('keyval', 's'), false);
+        assert.equal(await any('archive', 'mam'), false);
+        await put(ref('o1', '', 's', 'keyval'), 'one');
+        await db.append({ host, store: 'mam', owner: 'o2' }, 1000, () => bytes('entry'));
+        assert.equal(await any('keyval', 's'), true);
+        assert.equal(await any('map', 's'), false, 'a map store of the same name is another store');
+        assert.equal(await any('archive', 's'), false);
+        assert.equal(await any('keyval', 's', host2), false, 'another host');
+        assert.equal(await any('keyval', 'S'), false, 'names compare exactly');
+        assert.equal(await any('archive', 'mam'), true);
+        assert.equal(await any('archive', 'mam', host2), false);
+      });
+
+      it('deleteStore deletes every owner\'s records of the store on the host, nothing else', async () => {
+        await db.write([
+          { op: 'put', ref: ref('o1', 'a', 'm', 'map'), value: bytes('1a') },
+          { op: 'put', ref: ref('o1', 'b', 'm', 'map'), value: bytes('1b') },
+          { op: 'put', ref: ref('o2', 'a', 'm', 'map'), value: bytes('2a') },
+          { op: 'put', ref: ref('o1', '', 'm', 'keyval'), value: bytes('kv') },
+          { op: 'put', ref: ref('o1', 'a', 'm', 'map', host2), value: bytes('other host') },
+        ]);
+        await db.append({ host, store: 'mam', owner: 'o1' }, 1000, () => bytes('e1'));
+        await db.append({ host, store: 'mam', owner: 'o2' }, 2000, () => bytes('e2'));
+        await db.append({ host, store: 'offline', owner: 'o1' }, 1000, () => bytes('kept'));
+        assert.equal(await db.deleteStore({ host, kind: 'map', store: 'm' }), 3);
+        assert.equal(await db.hasRecords({ host, kind: 'map', store: 'm' }), false);
+        assert.equal(text(await db.get(ref('o1', '', 'm', 'keyval'))), 'kv');
+        assert.equal(text(await db.get(ref('o1', 'a', 'm', 'map', host2))), 'other host');
+        assert.equal(await db.deleteStore({ host, kind: 'archive', store: 'mam' }), 2);
+        assert.equal(await db.count({ host, store: 'mam', owner: 'o1' }), 0);
+        assert.equal(await db.count({ host, store: 'offline', owner: 'o1' }), 1);
+        assert.equal(await db.deleteStore({ host, kind: 'archive', store: 'mam' }), 0);
+      });
+    });
+
     it('keeps its data across close and open', async () => {
       await put(ref('o'), 'kept');
       const id = await db.append({ host, store: 'offline', owner: 'o' }, 1, () => bytes('entry'));

@@ -4,7 +4,7 @@
 import { randomBytes } from 'node:crypto';
 import type {
   ArchiveScope, ByteBackend, ByteEntry, ByteRecord, OwnedRecord, OwnerRecords, OwnerScope,
-  RecordCheck, RecordRef, RecordWrite, StorageLog, StoreScope,
+  RecordCheck, RecordRef, RecordWrite, StorageLog, StoreScope, WholeStore,
 } from '../../core/storage.ts';
 import { EncryptedBackend } from '../encrypted.ts';
 
@@ -121,6 +121,12 @@ export class RecordingBackend implements ByteBackend {
   }
   deleteOwner(host: string, owner: string): Promise<void> {
     return this.inner.deleteOwner(host, owner);
+  }
+  hasRecords(scope: WholeStore): Promise<boolean> {
+    return this.inner.hasRecords(scope);
+  }
+  deleteStore(scope: WholeStore): Promise<number> {
+    return this.inner.deleteStore(scope);
   }
 }
 
