@@ -1,7 +1,8 @@
 // The measurements, run against one started server through the worker pool: idle sessions
 // (memory per session), one-to-one chat (throughput and latency), login rate (TCP + STARTTLS +
 // SCRAM-SHA-1 + bind), presence fan-out (RFC 6121 §4 broadcast), in-band registration and
-// password change (XEP-0077) and a multi-user chat room's fan-out (XEP-0045).
+// password change (XEP-0077), a multi-user chat room's fan-out (XEP-0045) and personal eventing
+// notifications (XEP-0163).
 import { idleUser, type RosterPlan } from './accounts.ts';
 import { Histogram } from './histogram.ts';
 import type { BenchOptions } from './options.ts';
@@ -9,6 +10,7 @@ import { machineCpu, sampleTree } from './proc-stats.ts';
 import type { BenchServer } from './servers/common.ts';
 import { split, type WorkerPool } from './worker-pool.ts';
 import type { ErrorReport } from './load-worker.ts';
+import { capsVer } from '../src/lib/caps-ver.ts';
 
 export interface Ctx {
   opts: BenchOptions;
@@ -123,6 +125,17 @@ export async function seedOverXmpp(ctx: Ctx, plan: RosterPlan): Promise<Record<s
     out['cliqueSeconds'] = Math.max(...seed.map((x) => x.seconds));
     out['cliqueComplete'] = seed.reduce((n, x) => n + x.complete, 0);
     ctx.log(`  clique of ${plan.clique} over XMPP (subscription handshakes): ${out['cliqueSeconds'].toFixed(1)} s, ${out['cliqueComplete']} complete`);
+    await pool.all('closeAll', () => ({ graceful: true, concurrency: 200 }));
+    await pool.all('fanClear');
+  }
+  if (plan.ring) {
+    const parts = split(Array.from({ length: plan.ring }, (_, i) => i), pool.size);
+    const ring = { family: 'pep', group: plan.ring, ringSize: plan.ringSize };
+    await pool.all('fanOnline', (w) => ({ users: parts[w], concurrency: opts.idleConcurrency, ...ring }));
+    const seed = await pool.all<{ complete: number; seconds: number }>('fanSeed', () => ({ ...ring, timeoutMs: opts.fanSeedTimeoutMs }));
+    out['ringSeconds'] = Math.max(...seed.map((x) => x.seconds));
+    out['ringComplete'] = seed.reduce((n, x) => n + x.complete, 0);
+    ctx.log(`  PEP ring of ${plan.ring}, ${plan.ringSize} contacts each, over XMPP (subscription handshakes): ${out['ringSeconds'].toFixed(1)} s, ${out['ringComplete']} complete`);
     await pool.all('closeAll', () => ({ graceful: true, concurrency: 200 }));
     await pool.all('fanClear');
   }
@@ -641,4 +654,177 @@ export async function runRoom(ctx: Ctx): Promise<RoomResult> {
   await pool.all('roomClear');
   await settle(ctx);
   return { room, occupants, joinSeconds, senders: opts.roomSenders, fixedRate, saturation, errors };
+}
+
+// ------------------------------------------------------------------ 7. PEP notifications
+
+export interface PepRun extends LatencyFigures {
+  publishesPerSec: number;
+  /** Devicelist notifications received by the publishers' contacts per second. */
+  notificationsPerSec: number;
+  /** Contacts notified per publish (every contact is online with +notify: `contacts` when all arrive). */
+  notificationsPerPublish: number;
+  /** Notifications the publisher's own session received per publish (XEP-0163 §4.3: the owner hears too). */
+  selfNotificationsPerPublish: number;
+  /** The same publish told again to a session that already had it (not counted above), per publish. */
+  duplicatesPerPublish: number;
+  publishErrors: number;
+  serverCpuMicrosPerPublish: number;
+  /** Server CPU over every notification sent (the contacts' and the publisher's own). */
+  serverCpuMicrosPerNotification: number;
+  serverCpuPercent: number;
+  generatorCpuPercent: number;
+  otherCpuPercent: number;
+}
+
+export interface PepResult {
+  users: number;
+  contacts: number;
+  online: number;
+  loginSeconds: number;
+  /** disco#info queries the server sent the clients to learn their caps (XEP-0115), from login to the end. */
+  discoQueries: number;
+  fixedRate: PepRun & { rate: number; sustained: boolean };
+  saturation: PepRun;
+  errors: Errors;
+}
+
+interface PepReply {
+  published: number;
+  publishErrors: number;
+  notified: number;
+  selfNotified: number;
+  duplicates: number;
+  discoAnswered: number;
+  seconds: number;
+  latency: { buckets: Array<[number, number]>; max: number };
+  errors: ErrorReport;
+}
+
+/**
+ * What the bench client advertises (XEP-0115 §5.1), a subset of what Conversations does: OMEMO's
+ * devicelist, avatar metadata and nickname with +notify (XEP-0163 §4.3.3 filtered notifications).
+ */
+const PEP_CLIENT_IDENTITY = { category: 'client', type: 'phone', name: 'JabberX bench' };
+const PEP_CLIENT_FEATURES = [
+  'http://jabber.org/protocol/caps',
+  'http://jabber.org/protocol/disco#info',
+  'urn:xmpp:ping',
+  'eu.siacs.conversations.axolotl.devicelist',
+  'eu.siacs.conversations.axolotl.devicelist+notify',
+  'urn:xmpp:avatar:metadata+notify',
+  'http://jabber.org/protocol/nick+notify',
+];
+const PEP_CAPS_NODE = 'https://github.com/jabberx/jabberx/bench';
+
+function pepCaps(): { node: string; ver: string; discoInfo: string } {
+  const i = PEP_CLIENT_IDENTITY;
+  const discoInfo =
+    `<identity category='${i.category}' type='${i.type}' name='${i.name}'/>` + PEP_CLIENT_FEATURES.map((f) => `<feature var='${f}'/>`).join('');
+  return { node: PEP_CAPS_NODE, ver: capsVer([i], PEP_CLIENT_FEATURES), discoInfo };
+}
+
+async function pepRun(ctx: Ctx, parts: number[][], mode: 'rate' | 'flood', errors: Errors): Promise<PepRun & { discoAnswered: number }> {
+  const { opts, pool } = ctx;
+  const { r, w } = await measured(
+    ctx,
+    () =>
+      pool.all<PepReply>('pepRun', (i) => ({
+        publishers: parts[i] ?? [],
+        mode,
+        rate: (opts.pepRate * (parts[i]?.length ?? 0)) / opts.pepUsers,
+        warmupMs: opts.warmupMs,
+        durationMs: opts.durationMs,
+      })),
+    opts,
+  );
+  mergeErrors(errors, r);
+  const h = new Histogram();
+  for (const x of r) h.merge(Histogram.fromJSON(x.latency));
+  const seconds = Math.max(...r.map((x) => x.seconds));
+  const sum = (f: (x: PepReply) => number) => r.reduce((n, x) => n + f(x), 0);
+  const published = sum((x) => x.published);
+  const notified = sum((x) => x.notified);
+  const selfNotified = sum((x) => x.selfNotified);
+  return {
+    publishesPerSec: published / seconds,
+    notificationsPerSec: notified / seconds,
+    notificationsPerPublish: published ? notified / published : 0,
+    selfNotificationsPerPublish: published ? selfNotified / published : 0,
+    duplicatesPerPublish: published ? sum((x) => x.duplicates) / published : 0,
+    publishErrors: sum((x) => x.publishErrors),
+    ...latency(h),
+    serverCpuMicrosPerPublish: published ? (1e6 * w.serverCpuSeconds) / published : NaN,
+    serverCpuMicrosPerNotification: notified + selfNotified ? (1e6 * w.serverCpuSeconds) / (notified + selfNotified) : NaN,
+    serverCpuPercent: pct(w.serverCpuSeconds, w.wallSeconds),
+    generatorCpuPercent: pct(w.generatorCpuSeconds, w.wallSeconds),
+    otherCpuPercent: pct(w.otherCpuSeconds, w.wallSeconds),
+    discoAnswered: sum((x) => x.discoAnswered),
+  };
+}
+
+function withoutDisco<T extends { discoAnswered: number }>(x: T): Omit<T, 'discoAnswered'> {
+  const { discoAnswered, ...rest } = x;
+  void discoAnswered;
+  return rest;
+}
+
+function logPepRun(ctx: Ctx, what: string, x: PepRun): void {
+  ctx.log(
+    `  ${what}: ${x.publishesPerSec.toFixed(0)} publishes/s, ${x.notificationsPerSec.toFixed(0)} notifications/s ` +
+      `(per publish: ${x.notificationsPerPublish.toFixed(2)} contacts, ${x.selfNotificationsPerPublish.toFixed(2)} self, ${x.duplicatesPerPublish.toFixed(2)} duplicates), p50 ${x.p50.toFixed(2)} ms, p99 ${x.p99.toFixed(2)} ms, ` +
+      `server ${x.serverCpuMicrosPerPublish.toFixed(0)} µs CPU/publish (${x.serverCpuPercent.toFixed(0)} %), generator ${x.generatorCpuPercent.toFixed(0)} %, ` +
+      `other ${x.otherCpuPercent.toFixed(0)} %, publish errors ${x.publishErrors}`,
+  );
+}
+
+/**
+ * What OMEMO costs a server (XEP-0163, XEP-0384): `pepUsers` users on a ring, each with its
+ * `pepContacts` neighbours as "both" contacts, all online with devicelist+notify in their caps;
+ * they publish devicelist updates, first at a fixed total rate (latency at a known load), then
+ * each with one publish in flight (saturation). A server whose contacts do not hear of nearly
+ * every publish fails the scenario: delivering nothing is cheap.
+ */
+export async function runPep(ctx: Ctx): Promise<PepResult> {
+  const { opts, pool } = ctx;
+  const errors: Errors = { counts: {}, samples: [] };
+  const caps = pepCaps();
+  const parts = split(
+    Array.from({ length: opts.pepUsers }, (_, i) => i),
+    pool.size,
+  );
+  const t0 = performance.now();
+  const on = await pool.all<{ online: number; failed: number; errors: ErrorReport }>('pepOnline', (i) => ({ users: parts[i], concurrency: opts.idleConcurrency, caps }));
+  mergeErrors(errors, on);
+  const loginSeconds = (performance.now() - t0) / 1000;
+  const online = on.reduce((n, x) => n + x.online, 0);
+  ctx.log(`  ${online}/${opts.pepUsers} users online with caps ${caps.ver} in ${loginSeconds.toFixed(1)} s`);
+  for (const s of errors.samples.slice(0, 3)) ctx.log(`    ${s}`);
+  if (online < opts.pepUsers) throw new Error(`only ${online} of ${opts.pepUsers} PEP users logged in`);
+  // The servers ask a client what its caps 'ver' means before they filter notifications by it.
+  await settle(ctx, 10000);
+  const fixed = await pepRun(ctx, parts, 'rate', errors);
+  const fixedRate = { ...fixed, rate: opts.pepRate, sustained: fixed.publishesPerSec >= 0.95 * opts.pepRate };
+  logPepRun(ctx, `${opts.pepRate} publishes/s`, fixed);
+  for (const s of errors.samples.slice(0, 3)) ctx.log(`    ${s}`);
+  // Every contact is online and asked for devicelist notifications: each publish must reach them.
+  if (fixed.notificationsPerPublish < 0.9 * opts.pepContacts) {
+    throw new Error(
+      `contacts were notified of ${fixed.notificationsPerPublish.toFixed(2)} per publish, expected ${opts.pepContacts} ` +
+        `(${fixed.publishesPerSec.toFixed(0)} publishes/s, ${fixed.publishErrors} refused, ${fixed.discoAnswered} caps queries answered)`,
+    );
+  }
+  await settle(ctx, 10000);
+  const saturation = await pepRun(ctx, parts, 'flood', errors);
+  logPepRun(ctx, `saturation, 1 publish in flight per user`, saturation);
+  ctx.log(`  caps: ${saturation.discoAnswered} disco#info queries answered since login`);
+  if (saturation.notificationsPerPublish < 0.9 * opts.pepContacts) {
+    throw new Error(`at saturation, contacts were notified of ${saturation.notificationsPerPublish.toFixed(2)} per publish, expected ${opts.pepContacts}`);
+  }
+  await pool.all('closeAll', () => ({ graceful: true, concurrency: 200 }));
+  await pool.all('pepClear');
+  await settle(ctx);
+  // The clients count the queries since they logged in: the last run's count is the total.
+  const discoQueries = saturation.discoAnswered;
+  return { users: opts.pepUsers, contacts: opts.pepContacts, online, loginSeconds, discoQueries, fixedRate: withoutDisco(fixedRate), saturation: withoutDisco(saturation), errors };
 }
