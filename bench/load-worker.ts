@@ -212,93 +212,7 @@ async function closeAll(a: { graceful: boolean; concurrency: number }): Promise<
   return { closed: all.length };
 }
 
-// ------------------------------------------------------------------ one-to-one chat
-
-const BODY = 'Benchmark message: the quick brown fox jumps over the lazy dog, 0123456789.';
-
-/**
- * One-to-one chat (RFC 6121 §5): in "pingpong" mode each pair keeps exactly one message in
- * flight (the receiver answers as soon as it gets one), which saturates the server; in "rate"
- * mode messages leave on a fixed schedule whatever the answers, for latency at a known load.
- * The message id carries the send time in microseconds of this process's clock.
- */
-async function chat(a: {
-  pairs: Array<[string, string]>;
-  mode: 'pingpong' | 'rate';
-  rate: number;
-  warmupMs: number;
-  durationMs: number;
-}): Promise<unknown> {
-  const h = new Histogram();
-  let delivered = 0;
-  let bounced = 0;
-  let measuring = false;
-  let running = true;
-  const clients: Array<[XmppClient, XmppClient]> = [];
-  for (const [x, y] of a.pairs) {
-    const cx = sessions.get(x);
-    const cy = sessions.get(y);
-    if (cx && cy) clients.push([cx, cy]);
-  }
-  if (clients.length === 0) throw new Error('no pair is online');
-  const sendTo = (from: XmppClient, to: XmppClient) =>
-    from.send(`<message to='${to.bare}' type='chat' id='m${Math.round(now() * 1000)}'><body>${BODY}</body></message>`);
-  for (const [cx, cy] of clients) {
-    const handler = (self: XmppClient, peer: XmppClient) => (xml: string, name: string) => {
-      if (name !== 'message') return;
-      if (attr(xml, 'type') === 'error') {
-        bounced++;
-        if (bounced <= 3) noteError('message-error', xml.slice(0, 300));
-        return;
-      }
-      const id = attr(xml, 'id') ?? '';
-      if (measuring) {
-        delivered++;
-        const sent = Number(id.slice(1));
-        if (Number.isFinite(sent)) h.add(now() - sent / 1000);
-      }
-      if (running && a.mode === 'pingpong') sendTo(self, peer);
-    };
-    cx.onStanza = handler(cx, cy);
-    cy.onStanza = handler(cy, cx);
-  }
-  let timer: NodeJS.Timeout | undefined;
-  if (a.mode === 'pingpong') {
-    for (const [cx, cy] of clients) sendTo(cx, cy);
-  } else {
-    const start = now();
-    let sent = 0;
-    let turn = 0;
-    timer = setInterval(() => {
-      const due = Math.floor(((now() - start) / 1000) * a.rate) - sent;
-      for (let k = 0; k < due; k++) {
-        const pair = clients[turn % clients.length] as [XmppClient, XmppClient];
-        const flip = Math.floor(turn / clients.length) % 2 === 1;
-        turn++;
-        if (flip) sendTo(pair[1], pair[0]);
-        else sendTo(pair[0], pair[1]);
-      }
-      sent += Math.max(0, due);
-    }, 2);
-  }
-  await sleep(a.warmupMs);
-  measuring = true;
-  const t0 = now();
-  await sleep(a.durationMs);
-  measuring = false;
-  const t1 = now();
-  running = false;
-  if (timer) clearInterval(timer);
-  // Let the messages still in flight arrive before the next measurement starts.
-  await sleep(1000);
-  for (const [cx, cy] of clients) {
-    cx.onStanza = undefined;
-    cy.onStanza = undefined;
-  }
-  return { delivered, bounced, seconds: (t1 - t0) / 1000, latency: h.toJSON(), errors: takeErrors() };
-}
-
-// ------------------------------------------------------------------ login rate
+// ------------------------------------------------------------------ measured windows
 
 /** Flags the load loops read: whether the window is being measured, and whether to stop. */
 interface WindowState {
@@ -340,6 +254,76 @@ function rateTicker(rate: number, w: WindowState, fire: (seq: number) => void): 
     sent += Math.max(0, due);
   }, 2);
 }
+
+// ------------------------------------------------------------------ one-to-one chat
+
+const BODY = 'Benchmark message: the quick brown fox jumps over the lazy dog, 0123456789.';
+
+/**
+ * One-to-one chat (RFC 6121 §5): in "pingpong" mode each pair keeps exactly one message in
+ * flight (the receiver answers as soon as it gets one), which saturates the server; in "rate"
+ * mode messages leave on a fixed schedule whatever the answers, for latency at a known load.
+ * The message id carries the send time in microseconds of this process's clock.
+ */
+async function chat(a: {
+  pairs: Array<[string, string]>;
+  mode: 'pingpong' | 'rate';
+  rate: number;
+  warmupMs: number;
+  durationMs: number;
+}): Promise<unknown> {
+  const h = new Histogram();
+  let delivered = 0;
+  let bounced = 0;
+  const w: WindowState = { measuring: false, stop: false };
+  const clients: Array<[XmppClient, XmppClient]> = [];
+  for (const [x, y] of a.pairs) {
+    const cx = sessions.get(x);
+    const cy = sessions.get(y);
+    if (cx && cy) clients.push([cx, cy]);
+  }
+  if (clients.length === 0) throw new Error('no pair is online');
+  const sendTo = (from: XmppClient, to: XmppClient) =>
+    from.send(`<message to='${to.bare}' type='chat' id='m${Math.round(now() * 1000)}'><body>${BODY}</body></message>`);
+  for (const [cx, cy] of clients) {
+    const handler = (self: XmppClient, peer: XmppClient) => (xml: string, name: string) => {
+      if (name !== 'message') return;
+      if (attr(xml, 'type') === 'error') {
+        bounced++;
+        if (bounced <= 3) noteError('message-error', xml.slice(0, 300));
+        return;
+      }
+      const id = attr(xml, 'id') ?? '';
+      if (w.measuring) {
+        delivered++;
+        const sent = Number(id.slice(1));
+        if (Number.isFinite(sent)) h.add(now() - sent / 1000);
+      }
+      if (!w.stop && a.mode === 'pingpong') sendTo(self, peer);
+    };
+    cx.onStanza = handler(cx, cy);
+    cy.onStanza = handler(cy, cx);
+  }
+  if (a.mode === 'pingpong') {
+    for (const [cx, cy] of clients) sendTo(cx, cy);
+  } else {
+    rateTicker(a.rate, w, (turn) => {
+      const pair = clients[turn % clients.length] as [XmppClient, XmppClient];
+      const flip = Math.floor(turn / clients.length) % 2 === 1;
+      if (flip) sendTo(pair[1], pair[0]);
+      else sendTo(pair[0], pair[1]);
+    });
+  }
+  // The drain lets the messages still in flight arrive before the next measurement starts.
+  const seconds = await measuredWindow(a, w, [], 1000);
+  for (const [cx, cy] of clients) {
+    cx.onStanza = undefined;
+    cy.onStanza = undefined;
+  }
+  return { delivered, bounced, seconds, latency: h.toJSON(), errors: takeErrors() };
+}
+
+// ------------------------------------------------------------------ login rate
 
 /** Full logins (TCP, STARTTLS, SCRAM-SHA-1, bind) back to back on `concurrency` loops, then a polite close. */
 async function loginLoop(a: { users: string[]; concurrency: number; warmupMs: number; durationMs: number }): Promise<unknown> {
@@ -791,8 +775,7 @@ async function roomRun(a: { room: string; senders: string[]; mode: 'rate' | 'flo
   const h = new Histogram();
   let delivered = 0;
   let refused = 0;
-  let measuring = false;
-  let running = true;
+  const w: WindowState = { measuring: false, stop: false };
   const senders = a.senders.map((u) => occupants.get(u)).filter((c): c is XmppClient => c !== undefined);
   const send = (c: XmppClient) => c.send(`<message to='${a.room}' type='groupchat'><body>t${wallNow().toFixed(3)} ${BODY}</body></message>`);
   for (const [user, c] of occupants) {
@@ -803,43 +786,28 @@ async function roomRun(a: { room: string; senders: string[]; mode: 'rate' | 'flo
       if (attr(xml, 'type') === 'error') {
         refused++;
         if (refused <= 3) noteError('groupchat-error', xml.slice(0, 300));
-        if (running && sender && a.mode === 'flood') send(c);
+        if (!w.stop && sender && a.mode === 'flood') send(c);
         return;
       }
       if (attr(xml, 'type') !== 'groupchat') return;
       const m = /<body>t([0-9.]+) /.exec(xml);
       if (!m) return; // the room's subject or anything else
-      if (measuring) {
+      if (w.measuring) {
         delivered++;
         h.add(wallNow() - Number(m[1]));
       }
-      if (running && sender && a.mode === 'flood' && attr(xml, 'from') === self) send(c);
+      if (!w.stop && sender && a.mode === 'flood' && attr(xml, 'from') === self) send(c);
     };
   }
-  let timer: NodeJS.Timeout | undefined;
   if (a.mode === 'flood') {
     for (const c of senders) for (let k = 0; k < a.window; k++) send(c);
   } else if (senders.length) {
-    const start = now();
-    let sent = 0;
-    timer = setInterval(() => {
-      const due = Math.floor(((now() - start) / 1000) * a.rate) - sent;
-      for (let k = 0; k < due; k++) send(senders[(sent + k) % senders.length] as XmppClient);
-      sent += Math.max(0, due);
-    }, 2);
+    rateTicker(a.rate, w, (seq) => send(senders[seq % senders.length] as XmppClient));
   }
-  await sleep(a.warmupMs);
-  measuring = true;
-  const t0 = now();
-  await sleep(a.durationMs);
-  measuring = false;
-  const t1 = now();
-  running = false;
-  if (timer) clearInterval(timer);
-  // Let the messages still in flight arrive before the next measurement starts.
-  await sleep(2000);
+  // The drain lets the messages still in flight arrive before the next measurement starts.
+  const seconds = await measuredWindow(a, w, [], 2000);
   for (const c of occupants.values()) c.onStanza = undefined;
-  return { delivered, refused, seconds: (t1 - t0) / 1000, latency: h.toJSON(), errors: takeErrors() };
+  return { delivered, refused, seconds, latency: h.toJSON(), errors: takeErrors() };
 }
 
 function roomClear(): unknown {

@@ -270,37 +270,50 @@ function latency(h: Histogram): LatencyFigures {
   return { p50: h.quantile(0.5), p90: h.quantile(0.9), p99: h.quantile(0.99), max: h.max };
 }
 
-interface ChatReply {
-  delivered: number;
-  bounced: number;
+/** What every worker's measured loop reports. */
+interface WindowReply {
   seconds: number;
   latency: { buckets: Array<[number, number]>; max: number };
   errors: ErrorReport;
 }
 
-async function chatRun(ctx: Ctx, pairParts: Array<Array<[string, string]>>, mode: 'pingpong' | 'rate', errors: Errors): Promise<ChatRun> {
+/**
+ * One measured window on every worker at once (`cmd`, with the warm-up and duration added to
+ * each worker's arguments): the replies and a sum over them, the merged latency, the measured
+ * seconds, the server's CPU seconds and everyone's share of the CPU meanwhile.
+ */
+async function workerWindow<R extends WindowReply>(ctx: Ctx, cmd: string, args: (worker: number) => object, errors: Errors) {
   const { opts, pool } = ctx;
-  const { r, w } = await measured(ctx, () =>
-    pool.all<ChatReply>('chat', (i) => ({
-      pairs: pairParts[i],
-      mode,
-      rate: opts.chatRate / pool.size,
-      warmupMs: opts.warmupMs,
-      durationMs: opts.durationMs,
-    })),
-    opts,
-  );
+  const { r, w } = await measured(ctx, () => pool.all<R>(cmd, (i) => ({ ...args(i), warmupMs: opts.warmupMs, durationMs: opts.durationMs })), opts);
   mergeErrors(errors, r);
   const h = new Histogram();
   for (const x of r) h.merge(Histogram.fromJSON(x.latency));
-  const seconds = Math.max(...r.map((x) => x.seconds));
   return {
-    deliveredPerSec: r.reduce((n, x) => n + x.delivered, 0) / seconds,
-    bounced: r.reduce((n, x) => n + x.bounced, 0),
-    ...latency(h),
-    serverCpuPercent: pct(w.serverCpuSeconds, w.wallSeconds),
-    generatorCpuPercent: pct(w.generatorCpuSeconds, w.wallSeconds),
-    otherCpuPercent: pct(w.otherCpuSeconds, w.wallSeconds),
+    seconds: Math.max(...r.map((x) => x.seconds)),
+    sum: (f: (x: R) => number) => r.reduce((n, x) => n + f(x), 0),
+    latency: latency(h),
+    serverCpuSeconds: w.serverCpuSeconds,
+    shares: {
+      serverCpuPercent: pct(w.serverCpuSeconds, w.wallSeconds),
+      generatorCpuPercent: pct(w.generatorCpuSeconds, w.wallSeconds),
+      otherCpuPercent: pct(w.otherCpuSeconds, w.wallSeconds),
+    },
+  };
+}
+
+interface ChatReply extends WindowReply {
+  delivered: number;
+  bounced: number;
+}
+
+async function chatRun(ctx: Ctx, pairParts: Array<Array<[string, string]>>, mode: 'pingpong' | 'rate', errors: Errors): Promise<ChatRun> {
+  const { opts, pool } = ctx;
+  const m = await workerWindow<ChatReply>(ctx, 'chat', (i) => ({ pairs: pairParts[i], mode, rate: opts.chatRate / pool.size }), errors);
+  return {
+    deliveredPerSec: m.sum((x) => x.delivered) / m.seconds,
+    bounced: m.sum((x) => x.bounced),
+    ...m.latency,
+    ...m.shares,
   };
 }
 
@@ -354,7 +367,7 @@ export async function runLogin(ctx: Ctx): Promise<LoginResult> {
   const parts = split(users, pool.size);
   const per = Math.max(1, Math.round(opts.loginConcurrency / pool.size));
   const { r, w } = await measured(ctx, () =>
-    pool.all<{ logins: number; failures: number; seconds: number; latency: ChatReply['latency']; errors: ErrorReport }>('loginLoop', (i) => ({
+    pool.all<{ logins: number; failures: number; seconds: number; latency: WindowReply['latency']; errors: ErrorReport }>('loginLoop', (i) => ({
       users: parts[i],
       concurrency: per,
       warmupMs: opts.warmupMs,
@@ -400,31 +413,22 @@ export interface AccountWriteResult extends LatencyFigures {
   errors: Errors;
 }
 
-interface AccountWriteReply {
+interface AccountWriteReply extends WindowReply {
   done: number;
   failures: number;
-  seconds: number;
-  latency: ChatReply['latency'];
-  errors: ErrorReport;
 }
 
-async function accountWrites(ctx: Ctx, cmd: string, args: (worker: number) => unknown, concurrency: number): Promise<AccountWriteResult> {
+async function accountWrites(ctx: Ctx, cmd: string, args: (worker: number) => object, concurrency: number): Promise<AccountWriteResult> {
   const errors: Errors = { counts: {}, samples: [] };
-  const { r, w } = await measured(ctx, () => ctx.pool.all<AccountWriteReply>(cmd, args), ctx.opts);
-  mergeErrors(errors, r);
-  const h = new Histogram();
-  for (const x of r) h.merge(Histogram.fromJSON(x.latency));
-  const seconds = Math.max(...r.map((x) => x.seconds));
-  const done = r.reduce((n, x) => n + x.done, 0);
+  const m = await workerWindow<AccountWriteReply>(ctx, cmd, args, errors);
+  const done = m.sum((x) => x.done);
   return {
-    perSec: done / seconds,
-    failures: r.reduce((n, x) => n + x.failures, 0),
+    perSec: done / m.seconds,
+    failures: m.sum((x) => x.failures),
     concurrency,
-    ...latency(h),
-    serverCpuMsPer: done ? (1000 * w.serverCpuSeconds) / done : NaN,
-    serverCpuPercent: pct(w.serverCpuSeconds, w.wallSeconds),
-    generatorCpuPercent: pct(w.generatorCpuSeconds, w.wallSeconds),
-    otherCpuPercent: pct(w.otherCpuSeconds, w.wallSeconds),
+    ...m.latency,
+    serverCpuMsPer: done ? (1000 * m.serverCpuSeconds) / done : NaN,
+    ...m.shares,
     errors,
   };
 }
@@ -563,47 +567,30 @@ export interface RoomResult {
   errors: Errors;
 }
 
-interface RoomReply {
+interface RoomReply extends WindowReply {
   delivered: number;
   refused: number;
-  seconds: number;
-  latency: { buckets: Array<[number, number]>; max: number };
-  errors: ErrorReport;
 }
 
 /** In-flight messages per sender in the saturation run. */
 const ROOM_WINDOW = 4;
 
 async function roomRun(ctx: Ctx, room: string, senderParts: string[][], occupants: number, mode: 'rate' | 'flood', errors: Errors): Promise<RoomRun> {
-  const { opts, pool } = ctx;
-  const { r, w } = await measured(
+  const { opts } = ctx;
+  const m = await workerWindow<RoomReply>(
     ctx,
-    () =>
-      pool.all<RoomReply>('roomRun', (i) => ({
-        room,
-        senders: senderParts[i] ?? [],
-        mode,
-        rate: (opts.roomRate * (senderParts[i]?.length ?? 0)) / opts.roomSenders,
-        window: ROOM_WINDOW,
-        warmupMs: opts.warmupMs,
-        durationMs: opts.durationMs,
-      })),
-    opts,
+    'roomRun',
+    (i) => ({ room, senders: senderParts[i] ?? [], mode, rate: (opts.roomRate * (senderParts[i]?.length ?? 0)) / opts.roomSenders, window: ROOM_WINDOW }),
+    errors,
   );
-  mergeErrors(errors, r);
-  const h = new Histogram();
-  for (const x of r) h.merge(Histogram.fromJSON(x.latency));
-  const seconds = Math.max(...r.map((x) => x.seconds));
-  const delivered = r.reduce((n, x) => n + x.delivered, 0);
+  const delivered = m.sum((x) => x.delivered);
   return {
-    deliveredPerSec: delivered / seconds,
-    messagesPerSec: delivered / seconds / Math.max(1, occupants),
-    refused: r.reduce((n, x) => n + x.refused, 0),
-    ...latency(h),
-    serverCpuMicrosPerDelivery: delivered ? (1e6 * w.serverCpuSeconds) / delivered : NaN,
-    serverCpuPercent: pct(w.serverCpuSeconds, w.wallSeconds),
-    generatorCpuPercent: pct(w.generatorCpuSeconds, w.wallSeconds),
-    otherCpuPercent: pct(w.otherCpuSeconds, w.wallSeconds),
+    deliveredPerSec: delivered / m.seconds,
+    messagesPerSec: delivered / m.seconds / Math.max(1, occupants),
+    refused: m.sum((x) => x.refused),
+    ...m.latency,
+    serverCpuMicrosPerDelivery: delivered ? (1e6 * m.serverCpuSeconds) / delivered : NaN,
+    ...m.shares,
   };
 }
 
@@ -689,16 +676,13 @@ export interface PepResult {
   errors: Errors;
 }
 
-interface PepReply {
+interface PepReply extends WindowReply {
   published: number;
   publishErrors: number;
   notified: number;
   selfNotified: number;
   duplicates: number;
   discoAnswered: number;
-  seconds: number;
-  latency: { buckets: Array<[number, number]>; max: number };
-  errors: ErrorReport;
 }
 
 /**
@@ -725,41 +709,23 @@ function pepCaps(): { node: string; ver: string; discoInfo: string } {
 }
 
 async function pepRun(ctx: Ctx, parts: number[][], mode: 'rate' | 'flood', errors: Errors): Promise<PepRun & { discoAnswered: number }> {
-  const { opts, pool } = ctx;
-  const { r, w } = await measured(
-    ctx,
-    () =>
-      pool.all<PepReply>('pepRun', (i) => ({
-        publishers: parts[i] ?? [],
-        mode,
-        rate: (opts.pepRate * (parts[i]?.length ?? 0)) / opts.pepUsers,
-        warmupMs: opts.warmupMs,
-        durationMs: opts.durationMs,
-      })),
-    opts,
-  );
-  mergeErrors(errors, r);
-  const h = new Histogram();
-  for (const x of r) h.merge(Histogram.fromJSON(x.latency));
-  const seconds = Math.max(...r.map((x) => x.seconds));
-  const sum = (f: (x: PepReply) => number) => r.reduce((n, x) => n + f(x), 0);
-  const published = sum((x) => x.published);
-  const notified = sum((x) => x.notified);
-  const selfNotified = sum((x) => x.selfNotified);
+  const { opts } = ctx;
+  const m = await workerWindow<PepReply>(ctx, 'pepRun', (i) => ({ publishers: parts[i] ?? [], mode, rate: (opts.pepRate * (parts[i]?.length ?? 0)) / opts.pepUsers }), errors);
+  const published = m.sum((x) => x.published);
+  const notified = m.sum((x) => x.notified);
+  const selfNotified = m.sum((x) => x.selfNotified);
   return {
-    publishesPerSec: published / seconds,
-    notificationsPerSec: notified / seconds,
+    publishesPerSec: published / m.seconds,
+    notificationsPerSec: notified / m.seconds,
     notificationsPerPublish: published ? notified / published : 0,
     selfNotificationsPerPublish: published ? selfNotified / published : 0,
-    duplicatesPerPublish: published ? sum((x) => x.duplicates) / published : 0,
-    publishErrors: sum((x) => x.publishErrors),
-    ...latency(h),
-    serverCpuMicrosPerPublish: published ? (1e6 * w.serverCpuSeconds) / published : NaN,
-    serverCpuMicrosPerNotification: notified + selfNotified ? (1e6 * w.serverCpuSeconds) / (notified + selfNotified) : NaN,
-    serverCpuPercent: pct(w.serverCpuSeconds, w.wallSeconds),
-    generatorCpuPercent: pct(w.generatorCpuSeconds, w.wallSeconds),
-    otherCpuPercent: pct(w.otherCpuSeconds, w.wallSeconds),
-    discoAnswered: sum((x) => x.discoAnswered),
+    duplicatesPerPublish: published ? m.sum((x) => x.duplicates) / published : 0,
+    publishErrors: m.sum((x) => x.publishErrors),
+    ...m.latency,
+    serverCpuMicrosPerPublish: published ? (1e6 * m.serverCpuSeconds) / published : NaN,
+    serverCpuMicrosPerNotification: notified + selfNotified ? (1e6 * m.serverCpuSeconds) / (notified + selfNotified) : NaN,
+    ...m.shares,
+    discoAnswered: m.sum((x) => x.discoAnswered),
   };
 }
 
