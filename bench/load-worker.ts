@@ -897,7 +897,10 @@ async function pepRun(a: { publishers: number[]; mode: 'rate' | 'flood'; rate: n
       `<field var='pubsub#access_model'><value>open</value></field></x></publish-options>`;
     const counted = w.measuring;
     try {
-      const r = await c.iq('set', `<pubsub xmlns='${NS_PUBSUB}'><publish node='${DEVICELIST}'>${item}</publish>${options}</pubsub>`);
+      // A publish never answered must not hold the saturation loop (and the window) forever.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('publish not answered within 30 s')), 30000)));
+      const r = await Promise.race([c.iq('set', `<pubsub xmlns='${NS_PUBSUB}'><publish node='${DEVICELIST}'>${item}</publish>${options}</pubsub>`), timeout]).finally(() => clearTimeout(timer));
       if (attr(r, 'type') !== 'result') throw new Error(`publish refused: ${r.slice(0, 300)}`);
       if (counted) published++;
     } catch (e) {
