@@ -4,9 +4,13 @@
 import { randomUUID } from 'node:crypto';
 import { deriveKeysAsync } from './scram-client.ts';
 
-/** Accounts u0…u(n-1) carry the idle, chat and login scenarios; f0…f(g-1) the presence fan-out. */
+/**
+ * Accounts u0…u(n-1) carry the idle, chat and login scenarios; f0…f(g-1) the presence fan-out;
+ * p0…p(n-1) the PEP ring.
+ */
 export const idleUser = (i: number): string => `u${i}`;
 export const fanUser = (i: number): string => `f${i}`;
+export const pepUser = (i: number): string => `p${i}`;
 
 /**
  * Rosters that exist before the measurements, the same on every server (RFC 6121 §2.1):
@@ -17,8 +21,36 @@ export interface RosterPlan {
   idleUsers: number;
   idleSize: number;
   clique: number;
+  /** The PEP users p0…p(ring-1), each with its `ringSize` nearest neighbours on the ring as "both" contacts. */
+  ring: number;
+  ringSize: number;
 }
 export const rosterContact = (i: number, k: number, pool: number): string => idleUser((i + k) % pool);
+
+/**
+ * Member i's contacts in a group of `group`: everyone else (ringSize 0, the clique), or the
+ * ringSize/2 neighbours on each side of a ring (everyone else when the ring is that small).
+ */
+export function groupContacts(i: number, group: number, ringSize = 0): number[] {
+  const out = new Set<number>();
+  if (ringSize <= 0 || ringSize >= group - 1) {
+    for (let j = 0; j < group; j++) if (j !== i) out.add(j);
+  } else {
+    for (let d = 1; d <= Math.ceil(ringSize / 2); d++) {
+      out.add((i + d) % group);
+      if (out.size < ringSize) out.add((i - d + group) % group);
+    }
+  }
+  return [...out];
+}
+
+/** Every planned "both" roster (clique and ring), as user and contact names. */
+export function mutualRosters(plan: RosterPlan): Array<{ user: string; contacts: string[] }> {
+  const out: Array<{ user: string; contacts: string[] }> = [];
+  for (let i = 0; i < plan.clique; i++) out.push({ user: fanUser(i), contacts: groupContacts(i, plan.clique).map(fanUser) });
+  for (let i = 0; i < plan.ring; i++) out.push({ user: pepUser(i), contacts: groupContacts(i, plan.ring, plan.ringSize).map(pepUser) });
+  return out;
+}
 
 /** Fake, deterministic passwords: the generator derives them from the name, nothing is stored. */
 export const passwordOf = (user: string): string => `bench-${user}-pw`;
@@ -33,10 +65,11 @@ export interface Credential {
   serverKey: Buffer;
 }
 
-export function accountNames(idleCount: number, fanCount: number): string[] {
+export function accountNames(idleCount: number, fanCount: number, pepCount = 0): string[] {
   const names: string[] = [];
   for (let i = 0; i < idleCount; i++) names.push(idleUser(i));
   for (let i = 0; i < fanCount; i++) names.push(fanUser(i));
+  for (let i = 0; i < pepCount; i++) names.push(pepUser(i));
   return names;
 }
 

@@ -3,11 +3,11 @@
 // counts, latency histograms and its own CPU time. Pairs in the chat scenario live in one worker,
 // so "delivered" is seen by the same clock that stamped the send.
 import { randomBytes } from 'node:crypto';
-import { XmppClient, type XmppError } from './xmpp-client.ts';
+import { XmppClient, type XmppClientOptions, type XmppError } from './xmpp-client.ts';
 import type { ScramKeys } from './scram-client.ts';
 import { Histogram } from './histogram.ts';
 import { attr } from './stanza-framer.ts';
-import { fanUser, idleUser, passwordOf, rosterContact } from './accounts.ts';
+import { fanUser, groupContacts, idleUser, passwordOf, pepUser, rosterContact } from './accounts.ts';
 
 export interface Target {
   host: string;
@@ -56,7 +56,7 @@ function need(): Target {
   return target;
 }
 
-async function login(user: string, resource: string): Promise<XmppClient> {
+async function login(user: string, resource: string, extra: Partial<XmppClientOptions> = {}): Promise<XmppClient> {
   const t = need();
   const c = new XmppClient({
     host: t.host,
@@ -69,6 +69,7 @@ async function login(user: string, resource: string): Promise<XmppClient> {
     localAddress: t.sourceAddrs > 0 ? `127.0.0.${2 + (sourceCounter++ % t.sourceAddrs)}` : undefined,
     timeoutMs: 60000,
     streamManagement: t.streamManagement,
+    ...extra,
   });
   try {
     await c.connect();
@@ -211,6 +212,49 @@ async function closeAll(a: { graceful: boolean; concurrency: number }): Promise<
   return { closed: all.length };
 }
 
+// ------------------------------------------------------------------ measured windows
+
+/** Flags the load loops read: whether the window is being measured, and whether to stop. */
+interface WindowState {
+  measuring: boolean;
+  stop: boolean;
+}
+
+/**
+ * Lets the loops warm up, measures for durationMs, then stops them and waits `drainMs` for what
+ * is still in flight; returns the measured seconds.
+ */
+async function measuredWindow(a: { warmupMs: number; durationMs: number }, w: WindowState, loops: Promise<void>[], drainMs = 500): Promise<number> {
+  await sleep(a.warmupMs);
+  w.measuring = true;
+  const t0 = now();
+  await sleep(a.durationMs);
+  w.measuring = false;
+  const t1 = now();
+  w.stop = true;
+  await Promise.all(loops);
+  await sleep(drainMs);
+  return (t1 - t0) / 1000;
+}
+
+/**
+ * Open-loop load: `fire(seq)` `rate` times a second from now, whatever the answers (latency at a
+ * known load), until the window stops.
+ */
+function rateTicker(rate: number, w: WindowState, fire: (seq: number) => void): void {
+  const start = now();
+  let sent = 0;
+  const timer = setInterval(() => {
+    if (w.stop) {
+      clearInterval(timer);
+      return;
+    }
+    const due = Math.floor(((now() - start) / 1000) * rate) - sent;
+    for (let k = 0; k < due; k++) fire(sent + k);
+    sent += Math.max(0, due);
+  }, 2);
+}
+
 // ------------------------------------------------------------------ one-to-one chat
 
 const BODY = 'Benchmark message: the quick brown fox jumps over the lazy dog, 0123456789.';
@@ -231,8 +275,7 @@ async function chat(a: {
   const h = new Histogram();
   let delivered = 0;
   let bounced = 0;
-  let measuring = false;
-  let running = true;
+  const w: WindowState = { measuring: false, stop: false };
   const clients: Array<[XmppClient, XmppClient]> = [];
   for (const [x, y] of a.pairs) {
     const cx = sessions.get(x);
@@ -251,73 +294,36 @@ async function chat(a: {
         return;
       }
       const id = attr(xml, 'id') ?? '';
-      if (measuring) {
+      if (w.measuring) {
         delivered++;
         const sent = Number(id.slice(1));
         if (Number.isFinite(sent)) h.add(now() - sent / 1000);
       }
-      if (running && a.mode === 'pingpong') sendTo(self, peer);
+      if (!w.stop && a.mode === 'pingpong') sendTo(self, peer);
     };
     cx.onStanza = handler(cx, cy);
     cy.onStanza = handler(cy, cx);
   }
-  let timer: NodeJS.Timeout | undefined;
   if (a.mode === 'pingpong') {
     for (const [cx, cy] of clients) sendTo(cx, cy);
   } else {
-    const start = now();
-    let sent = 0;
-    let turn = 0;
-    timer = setInterval(() => {
-      const due = Math.floor(((now() - start) / 1000) * a.rate) - sent;
-      for (let k = 0; k < due; k++) {
-        const pair = clients[turn % clients.length] as [XmppClient, XmppClient];
-        const flip = Math.floor(turn / clients.length) % 2 === 1;
-        turn++;
-        if (flip) sendTo(pair[1], pair[0]);
-        else sendTo(pair[0], pair[1]);
-      }
-      sent += Math.max(0, due);
-    }, 2);
+    rateTicker(a.rate, w, (turn) => {
+      const pair = clients[turn % clients.length] as [XmppClient, XmppClient];
+      const flip = Math.floor(turn / clients.length) % 2 === 1;
+      if (flip) sendTo(pair[1], pair[0]);
+      else sendTo(pair[0], pair[1]);
+    });
   }
-  await sleep(a.warmupMs);
-  measuring = true;
-  const t0 = now();
-  await sleep(a.durationMs);
-  measuring = false;
-  const t1 = now();
-  running = false;
-  if (timer) clearInterval(timer);
-  // Let the messages still in flight arrive before the next measurement starts.
-  await sleep(1000);
+  // The drain lets the messages still in flight arrive before the next measurement starts.
+  const seconds = await measuredWindow(a, w, [], 1000);
   for (const [cx, cy] of clients) {
     cx.onStanza = undefined;
     cy.onStanza = undefined;
   }
-  return { delivered, bounced, seconds: (t1 - t0) / 1000, latency: h.toJSON(), errors: takeErrors() };
+  return { delivered, bounced, seconds, latency: h.toJSON(), errors: takeErrors() };
 }
 
 // ------------------------------------------------------------------ login rate
-
-/** Flags the load loops read: whether the window is being measured, and whether to stop. */
-interface WindowState {
-  measuring: boolean;
-  stop: boolean;
-}
-
-/** Lets the loops warm up, measures for durationMs, then stops them; returns the measured seconds. */
-async function measuredWindow(a: { warmupMs: number; durationMs: number }, w: WindowState, loops: Promise<void>[]): Promise<number> {
-  await sleep(a.warmupMs);
-  w.measuring = true;
-  const t0 = now();
-  await sleep(a.durationMs);
-  w.measuring = false;
-  const t1 = now();
-  w.stop = true;
-  await Promise.all(loops);
-  await sleep(500);
-  return (t1 - t0) / 1000;
-}
 
 /** Full logins (TCP, STARTTLS, SCRAM-SHA-1, bind) back to back on `concurrency` loops, then a polite close. */
 async function loginLoop(a: { users: string[]; concurrency: number; warmupMs: number; durationMs: number }): Promise<unknown> {
@@ -458,6 +464,8 @@ async function passwordLoop(a: { users: string[]; warmupMs: number; durationMs: 
 
 interface FanState {
   index: number;
+  /** Indexes of the members this one has as "both" contacts. */
+  contacts: number[];
   client: XmppClient;
   /** Contacts whose subscription is "both" according to roster pushes (RFC 6121 §2.1.6). */
   both: Set<string>;
@@ -523,15 +531,22 @@ function fanHandler(s: FanState) {
   };
 }
 
-/** Log the fan-out users in with initial presence and the subscription automaton attached. */
-async function fanOnline(a: { users: number[]; concurrency: number }): Promise<unknown> {
+/** A group's member names: the presence fan-out's clique (f…) or the PEP ring (p…). */
+const memberName = (family: 'fan' | 'pep' | undefined, i: number) => (family === 'pep' ? pepUser(i) : fanUser(i));
+
+/**
+ * Log the group's users in with initial presence and the subscription automaton attached; their
+ * contacts are everyone else in the group (the clique) or `ringSize` neighbours on a ring.
+ */
+async function fanOnline(a: { users: number[]; concurrency: number; family?: 'fan' | 'pep'; group?: number; ringSize?: number }): Promise<unknown> {
   const t0 = now();
   let failed = 0;
   await pool(a.users, a.concurrency, async (i) => {
-    const user = fanUser(i);
+    const user = memberName(a.family, i);
     try {
       const c = await login(user, 'fan');
-      const s: FanState = { index: i, client: c, both: new Set(), requested: new Set(), queue: [], window: 0, available: 0, waiter: undefined, threshold: 0, busy: false };
+      const contacts = a.group ? groupContacts(i, a.group, a.ringSize) : [];
+      const s: FanState = { index: i, contacts, client: c, both: new Set(), requested: new Set(), queue: [], window: 0, available: 0, waiter: undefined, threshold: 0, busy: false };
       c.onStanza = fanHandler(s);
       // RFC 6121 §2.1.6: only a resource that asked for the roster is sent roster pushes.
       const roster = await c.iq('get', `<query xmlns='${NS_ROSTER}'/>`);
@@ -553,14 +568,16 @@ async function fanOnline(a: { users: number[]; concurrency: number }): Promise<u
  * Make the group a clique of mutual ("both") subscriptions through the protocol itself, the same
  * for every server: the lower-numbered user asks, the other approves and asks back.
  */
-async function fanSeed(a: { group: number; timeoutMs: number }): Promise<unknown> {
+async function fanSeed(a: { group: number; timeoutMs: number; family?: 'fan' | 'pep'; ringSize?: number }): Promise<unknown> {
   const t0 = now();
   const domain = need().domain;
-  const want = a.group - 1;
+  for (const s of fans) if (!s.contacts.length) s.contacts = groupContacts(s.index, a.group, a.ringSize);
+  const want = (s: FanState) => s.contacts.length;
   for (const s of fans) {
     s.queue = [];
-    for (let j = s.index + 1; j < a.group; j++) {
-      const jid = `${fanUser(j)}@${domain}`;
+    for (const j of s.contacts) {
+      if (j < s.index) continue;
+      const jid = `${memberName(a.family, j)}@${domain}`;
       if (!s.requested.has(jid) && !s.both.has(jid)) s.queue.push(jid);
     }
     pump(s);
@@ -569,7 +586,7 @@ async function fanSeed(a: { group: number; timeoutMs: number }): Promise<unknown
   let lastProgress = -1;
   while (now() - t0 < a.timeoutMs) {
     await sleep(500);
-    if (fans.every((s) => s.both.size >= want)) {
+    if (fans.every((s) => s.both.size >= want(s))) {
       for (const s of fans) s.queue = [];
       break;
     }
@@ -577,16 +594,17 @@ async function fanSeed(a: { group: number; timeoutMs: number }): Promise<unknown
     if (Math.round((now() - t0) / 500) % 20 === 0) {
       const both = fans.reduce((n, s) => n + s.both.size, 0);
       const queued = fans.reduce((n, s) => n + s.queue.length, 0);
-      console.error(`  [worker ${process.pid}] seeding: ${both}/${fans.length * want} "both" items seen, ${queued} requests queued`);
+      const wanted = fans.reduce((n, s) => n + want(s), 0);
+      console.error(`  [worker ${process.pid}] seeding: ${both}/${wanted} "both" items seen, ${queued} requests queued`);
     }
     if (progress === lastProgress) {
       // Stalled: a request or answer was lost (a server may drop requests beyond a pending
       // limit). Ask again, from both sides, for every contact not yet "both".
       for (const s of fans) {
         const queued = new Set(s.queue);
-        for (let j = 0; j < a.group; j++) {
-          const jid = `${fanUser(j)}@${domain}`;
-          if (j !== s.index && !s.both.has(jid) && !queued.has(jid)) s.queue.push(jid);
+        for (const j of s.contacts) {
+          const jid = `${memberName(a.family, j)}@${domain}`;
+          if (!s.both.has(jid) && !queued.has(jid)) s.queue.push(jid);
         }
         s.window = 0;
         pump(s);
@@ -603,13 +621,13 @@ async function fanSeed(a: { group: number; timeoutMs: number }): Promise<unknown
       const r = await s.client.iq('get', `<query xmlns='${NS_ROSTER}'/>`);
       const n = (r.match(/subscription=["']both["']/g) ?? []).length;
       minBoth = Math.min(minBoth, n);
-      if (n >= want) complete++;
+      if (n >= want(s)) complete++;
     } catch (e) {
       noteError('roster-get', (e as Error).message);
     }
   });
   // Users whose roster pushes never showed every contact as "both" (a server skipping pushes).
-  const pushShort = fans.filter((s) => s.both.size < want).map((s) => `${fanUser(s.index)}:${s.both.size}`);
+  const pushShort = fans.filter((s) => s.both.size < want(s)).map((s) => `${memberName(a.family, s.index)}:${s.both.size}`);
   if (pushShort.length) noteError('roster-push-short', pushShort.slice(0, 10).join(' '));
   return { users: fans.length, complete, minBoth: minBoth === Infinity ? 0 : minBoth, seconds: seeded, errors: takeErrors() };
 }
@@ -757,8 +775,7 @@ async function roomRun(a: { room: string; senders: string[]; mode: 'rate' | 'flo
   const h = new Histogram();
   let delivered = 0;
   let refused = 0;
-  let measuring = false;
-  let running = true;
+  const w: WindowState = { measuring: false, stop: false };
   const senders = a.senders.map((u) => occupants.get(u)).filter((c): c is XmppClient => c !== undefined);
   const send = (c: XmppClient) => c.send(`<message to='${a.room}' type='groupchat'><body>t${wallNow().toFixed(3)} ${BODY}</body></message>`);
   for (const [user, c] of occupants) {
@@ -769,48 +786,154 @@ async function roomRun(a: { room: string; senders: string[]; mode: 'rate' | 'flo
       if (attr(xml, 'type') === 'error') {
         refused++;
         if (refused <= 3) noteError('groupchat-error', xml.slice(0, 300));
-        if (running && sender && a.mode === 'flood') send(c);
+        if (!w.stop && sender && a.mode === 'flood') send(c);
         return;
       }
       if (attr(xml, 'type') !== 'groupchat') return;
       const m = /<body>t([0-9.]+) /.exec(xml);
       if (!m) return; // the room's subject or anything else
-      if (measuring) {
+      if (w.measuring) {
         delivered++;
         h.add(wallNow() - Number(m[1]));
       }
-      if (running && sender && a.mode === 'flood' && attr(xml, 'from') === self) send(c);
+      if (!w.stop && sender && a.mode === 'flood' && attr(xml, 'from') === self) send(c);
     };
   }
-  let timer: NodeJS.Timeout | undefined;
   if (a.mode === 'flood') {
     for (const c of senders) for (let k = 0; k < a.window; k++) send(c);
   } else if (senders.length) {
-    const start = now();
-    let sent = 0;
-    timer = setInterval(() => {
-      const due = Math.floor(((now() - start) / 1000) * a.rate) - sent;
-      for (let k = 0; k < due; k++) send(senders[(sent + k) % senders.length] as XmppClient);
-      sent += Math.max(0, due);
-    }, 2);
+    rateTicker(a.rate, w, (seq) => send(senders[seq % senders.length] as XmppClient));
   }
-  await sleep(a.warmupMs);
-  measuring = true;
-  const t0 = now();
-  await sleep(a.durationMs);
-  measuring = false;
-  const t1 = now();
-  running = false;
-  if (timer) clearInterval(timer);
-  // Let the messages still in flight arrive before the next measurement starts.
-  await sleep(2000);
+  // The drain lets the messages still in flight arrive before the next measurement starts.
+  const seconds = await measuredWindow(a, w, [], 2000);
   for (const c of occupants.values()) c.onStanza = undefined;
-  return { delivered, refused, seconds: (t1 - t0) / 1000, latency: h.toJSON(), errors: takeErrors() };
+  return { delivered, refused, seconds, latency: h.toJSON(), errors: takeErrors() };
 }
 
 function roomClear(): unknown {
   const n = occupants.size;
   occupants.clear();
+  return { cleared: n };
+}
+
+// ------------------------------------------------------------------ PEP (XEP-0163)
+
+const NS_CAPS = 'http://jabber.org/protocol/caps';
+const NS_PUBSUB = 'http://jabber.org/protocol/pubsub';
+const NS_PUBSUB_EVENT = 'http://jabber.org/protocol/pubsub#event';
+const NS_AXOLOTL = 'eu.siacs.conversations.axolotl';
+const DEVICELIST = `${NS_AXOLOTL}.devicelist`;
+/** Device ids are 31-bit (as Conversations makes them); the second device carries the send time. */
+const DEVICE_ID_SPAN = 2 ** 31;
+
+/** The members of the PEP ring logged in here, by index. */
+const pepClients = new Map<number, XmppClient>();
+
+/**
+ * XEP-0115: log in with a caps 'ver' in every presence and answer the server's disco#info query
+ * for it (§6.2) with the identity and features the 'ver' was computed from.
+ */
+async function pepOnline(a: { users: number[]; concurrency: number; caps: { node: string; ver: string; discoInfo: string } }): Promise<unknown> {
+  const t0 = now();
+  let failed = 0;
+  await pool(a.users, a.concurrency, async (i) => {
+    const user = pepUser(i);
+    try {
+      const c = await login(user, 'pep', { discoInfo: a.caps.discoInfo });
+      // As a client does: the roster first (RFC 6121 §2.2), then initial presence with caps.
+      await c.iq('get', `<query xmlns='${NS_ROSTER}'/>`);
+      c.send(`<presence><c xmlns='${NS_CAPS}' hash='sha-1' node='${a.caps.node}' ver='${a.caps.ver}'/></presence>`);
+      keep(user, c);
+      pepClients.set(i, c);
+    } catch {
+      failed++;
+    }
+  });
+  return { online: pepClients.size, failed, seconds: (now() - t0) / 1000, errors: takeErrors() };
+}
+
+/**
+ * Devicelist updates (XEP-0384 over XEP-0163) as Conversations publishes them: item 'current',
+ * publish-options access_model open (XEP-0060 §7.1.5). `publishers` (indexes here) publish on a
+ * fixed schedule ("rate": `rate` publishes/s from this worker together) or with one publish in
+ * flight each, its result releasing the next ("flood"). Every devicelist notification any member
+ * here receives is counted; those sent to the publisher itself separately. Latency is publish to
+ * notification on the machine's wall clock (publishers and contacts sit in both workers).
+ */
+async function pepRun(a: { publishers: number[]; mode: 'rate' | 'flood'; rate: number; warmupMs: number; durationMs: number }): Promise<unknown> {
+  const h = new Histogram();
+  const w: WindowState = { measuring: false, stop: false };
+  let published = 0;
+  let publishErrors = 0;
+  let notified = 0;
+  let selfNotified = 0;
+  let duplicates = 0;
+  const micros = () => Math.round(wallNow() * 1000) % DEVICE_ID_SPAN;
+  for (const c of pepClients.values()) {
+    // The same publish told twice to one session counts once (and as a duplicate).
+    const seen = new Set<string>();
+    c.onStanza = (xml, name) => {
+      if (name !== 'message' || !w.measuring || !xml.includes(NS_PUBSUB_EVENT) || !xml.includes(DEVICELIST)) return;
+      const m = /<device id=["'](\d+)["']\s*\/>\s*<device id=["'](\d+)["']\s*\/>\s*<\/list>/.exec(xml);
+      if (!m) return;
+      const key = `${m[1]}:${m[2]}`;
+      if (seen.has(key)) {
+        duplicates++;
+        if (duplicates <= 2) noteError('duplicate-notification', `to ${c.jid}: ${xml.slice(0, 400)}`);
+        return;
+      }
+      seen.add(key);
+      if (bareOf(attr(xml, 'from') ?? '') === c.bare) selfNotified++;
+      else notified++;
+      h.add((((micros() - Number(m[2])) % DEVICE_ID_SPAN) + DEVICE_ID_SPAN) % DEVICE_ID_SPAN / 1000);
+    };
+  }
+  const publishers = a.publishers.map((i) => [i, pepClients.get(i)] as const).filter((p): p is readonly [number, XmppClient] => p[1] !== undefined);
+  const publish = async (i: number, c: XmppClient) => {
+    const item =
+      `<item id='current'><list xmlns='${NS_AXOLOTL}'><device id='${1000 + i}'/><device id='${micros()}'/></list></item>`;
+    const options =
+      `<publish-options><x xmlns='jabber:x:data' type='submit'><field var='FORM_TYPE' type='hidden'><value>${NS_PUBSUB}#publish-options</value></field>` +
+      `<field var='pubsub#access_model'><value>open</value></field></x></publish-options>`;
+    const counted = w.measuring;
+    try {
+      // A publish never answered must not hold the saturation loop (and the window) forever.
+      let timer: NodeJS.Timeout | undefined;
+      const timeout = new Promise<never>((_, reject) => (timer = setTimeout(() => reject(new Error('publish not answered within 30 s')), 30000)));
+      const r = await Promise.race([c.iq('set', `<pubsub xmlns='${NS_PUBSUB}'><publish node='${DEVICELIST}'>${item}</publish>${options}</pubsub>`), timeout]).finally(() => clearTimeout(timer));
+      if (attr(r, 'type') !== 'result') throw new Error(`publish refused: ${r.slice(0, 300)}`);
+      if (counted) published++;
+    } catch (e) {
+      publishErrors++;
+      noteError('publish', (e as Error).message);
+      await sleep(50);
+    }
+  };
+  const loops: Promise<void>[] = [];
+  if (a.mode === 'flood') {
+    for (const [i, c] of publishers) {
+      loops.push(
+        (async () => {
+          while (!w.stop && c.ready) await publish(i, c);
+        })(),
+      );
+    }
+  } else if (publishers.length) {
+    rateTicker(a.rate, w, (seq) => {
+      const [i, c] = publishers[seq % publishers.length] as readonly [number, XmppClient];
+      void publish(i, c);
+    });
+  }
+  const seconds = await measuredWindow(a, w, loops, 2000);
+  for (const c of pepClients.values()) c.onStanza = undefined;
+  let discoAnswered = 0;
+  for (const c of pepClients.values()) discoAnswered += c.discoAnswered;
+  return { published, publishErrors, notified, selfNotified, duplicates, discoAnswered, seconds, latency: h.toJSON(), errors: takeErrors() };
+}
+
+function pepClear(): unknown {
+  const n = pepClients.size;
+  pepClients.clear();
   return { cleared: n };
 }
 
@@ -843,6 +966,9 @@ const handlers: Record<string, (args: never) => unknown> = {
   roomJoin,
   roomRun,
   roomClear,
+  pepOnline,
+  pepRun,
+  pepClear,
   stats,
   exit: () => {
     setTimeout(() => process.exit(0), 10);

@@ -3,7 +3,7 @@
 import { parseArgs } from 'node:util';
 
 export const ALL_SERVERS = ['jabberx', 'prosody', 'ejabberd'] as const;
-export const ALL_SCENARIOS = ['idle', 'chat', 'login', 'presence', 'register', 'password', 'room'] as const;
+export const ALL_SCENARIOS = ['idle', 'chat', 'login', 'presence', 'register', 'password', 'room', 'pep'] as const;
 
 export interface BenchOptions {
   quick: boolean;
@@ -49,6 +49,12 @@ export interface BenchOptions {
   roomSenders: number;
   /** Fixed total rate of groupchat messages (messages/s, all senders together) for the latency figures. */
   roomRate: number;
+  /** Users on the PEP ring (XEP-0163), each online with devicelist+notify in its caps. */
+  pepUsers: number;
+  /** "Both" contacts of each PEP user: its nearest neighbours on the ring, half on each side (even). */
+  pepContacts: number;
+  /** Fixed total rate of devicelist publishes (publishes/s, all users together) for the latency figures. */
+  pepRate: number;
 }
 
 const FULL: BenchOptions = {
@@ -80,6 +86,9 @@ const FULL: BenchOptions = {
   roomOccupants: 200,
   roomSenders: 10,
   roomRate: 20,
+  pepUsers: 200,
+  pepContacts: 20,
+  pepRate: 50,
 };
 
 const QUICK: Partial<BenchOptions> = {
@@ -92,13 +101,14 @@ const QUICK: Partial<BenchOptions> = {
   fanGroup: 51,
   fanSeedTimeoutMs: 120000,
   idleCpuSeconds: 3,
+  pepUsers: 100,
 };
 
 const USAGE = `npm run bench [-- options]     (npm run bench:quick for the small preset)
 
   --quick                 small scales (500 idle sessions, 100 pairs, 5 s windows, group of 51)
   --servers LIST          jabberx,prosody,ejabberd (default: all three)
-  --scenarios LIST        idle,chat,login,presence,register,password,room (default: all seven;
+  --scenarios LIST        idle,chat,login,presence,register,password,room,pep (default: all eight;
                           password runs last: it leaves its users with random passwords)
   --stream-management     every client enables XEP-0198 (resumable) after binding, on every server
   --idle LIST             idle-session levels, e.g. 5000,19000
@@ -114,6 +124,9 @@ const USAGE = `npm run bench [-- options]     (npm run bench:quick for the small
   --room-occupants N      users in the MUC room of the room scenario (default 200, quick too)
   --room-senders N        occupants sending groupchat messages (default 10)
   --room-rate N           fixed total groupchat rate for latency (messages/s, default 20)
+  --pep-users N           users on the PEP ring of the pep scenario (default 200, quick 100)
+  --pep-contacts N        "both" contacts of each, its ring neighbours (even, default 20)
+  --pep-rate N            fixed total devicelist publish rate for latency (publishes/s, default 50)
   --workers N             load generator processes (1 or 2)
   --iterations N          SCRAM iteration count (default 4096)
   --source-addrs N        spread connections over 127.0.0.2..(N+1)
@@ -152,6 +165,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
       'room-occupants': { type: 'string' },
       'room-senders': { type: 'string' },
       'room-rate': { type: 'string' },
+      'pep-users': { type: 'string' },
+      'pep-contacts': { type: 'string' },
+      'pep-rate': { type: 'string' },
       workers: { type: 'string' },
       iterations: { type: 'string' },
       'source-addrs': { type: 'string' },
@@ -184,6 +200,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
   v(values['room-occupants'], 'ROOM_OCCUPANTS', (s) => (o.roomOccupants = num(s)));
   v(values['room-senders'], 'ROOM_SENDERS', (s) => (o.roomSenders = num(s)));
   v(values['room-rate'], 'ROOM_RATE', (s) => (o.roomRate = num(s)));
+  v(values['pep-users'], 'PEP_USERS', (s) => (o.pepUsers = num(s)));
+  v(values['pep-contacts'], 'PEP_CONTACTS', (s) => (o.pepContacts = num(s)));
+  v(values['pep-rate'], 'PEP_RATE', (s) => (o.pepRate = num(s)));
   v(values.workers, 'WORKERS', (s) => (o.workers = Math.min(2, num(s))));
   v(values.iterations, 'ITERATIONS', (s) => (o.iterations = num(s)));
   v(values['source-addrs'], 'SOURCE_ADDRS', (s) => (o.sourceAddrs = num(s)));
@@ -194,6 +213,9 @@ export function parseOptions(argv: string[], env: NodeJS.ProcessEnv): BenchOptio
   for (const s of o.servers) if (!(ALL_SERVERS as readonly string[]).includes(s)) throw new Error(`unknown server ${s}`);
   for (const s of o.scenarios) if (!(ALL_SCENARIOS as readonly string[]).includes(s)) throw new Error(`unknown scenario ${s}`);
   if (o.roomSenders > o.roomOccupants) throw new Error('--room-senders is larger than --room-occupants');
+  // Half the contacts on each side of the ring: an odd count would make a one-way contact.
+  if (o.pepContacts % 2 !== 0 || !Number.isInteger(o.pepContacts)) throw new Error('--pep-contacts must be an even whole number');
+  if (o.pepContacts >= o.pepUsers) throw new Error('--pep-contacts must be smaller than --pep-users');
   o.idleLevels.sort((a, b) => a - b);
   return o;
 }

@@ -1,6 +1,6 @@
 // The bench's output: the results document (bench/results/<timestamp>.json) and the side-by-side
 // table with JabberX's ratios to Prosody and ejabberd.
-import type { AccountWriteResult, ChatResult, IdleResult, LoginResult, PresenceResult, RoomResult, Errors } from './scenarios.ts';
+import type { AccountWriteResult, ChatResult, IdleResult, LoginResult, PepResult, PresenceResult, RoomResult, Errors } from './scenarios.ts';
 import type { BenchOptions } from './options.ts';
 
 export interface ServerResult {
@@ -15,6 +15,7 @@ export interface ServerResult {
   register?: AccountWriteResult;
   password?: AccountWriteResult;
   room?: RoomResult;
+  pep?: PepResult;
   skipped?: string;
   failures: string[];
   errors?: Errors;
@@ -79,6 +80,16 @@ function rows(o: BenchOptions): Row[] {
   out.push({ label: `${room}: p50 ms at saturation`, higherBetter: false, digits: 2, get: (r) => r.room?.saturation.p50 });
   out.push({ label: `${room}: p99 ms at saturation`, higherBetter: false, digits: 2, get: (r) => r.room?.saturation.p99 });
   out.push({ label: `${room}: server CPU µs per delivery at saturation`, higherBetter: false, digits: 1, get: (r) => r.room?.saturation.serverCpuMicrosPerDelivery });
+  const pep = `pep ${o.pepUsers}×${o.pepContacts}`;
+  out.push({ label: `${pep}: notifications/s at ${o.pepRate} publishes/s`, higherBetter: true, digits: 0, get: (r) => r.pep?.fixedRate.notificationsPerSec });
+  out.push({ label: `${pep}: p50 ms publish → notification at ${o.pepRate}/s`, higherBetter: false, digits: 2, get: (r) => r.pep?.fixedRate.p50 });
+  out.push({ label: `${pep}: p99 ms publish → notification at ${o.pepRate}/s`, higherBetter: false, digits: 2, get: (r) => r.pep?.fixedRate.p99 });
+  out.push({ label: `${pep}: server CPU µs per publish at ${o.pepRate}/s`, higherBetter: false, digits: 0, get: (r) => r.pep?.fixedRate.serverCpuMicrosPerPublish });
+  out.push({ label: `${pep}: publishes/s at saturation`, higherBetter: true, digits: 0, get: (r) => r.pep?.saturation.publishesPerSec });
+  out.push({ label: `${pep}: notifications/s at saturation`, higherBetter: true, digits: 0, get: (r) => r.pep?.saturation.notificationsPerSec });
+  out.push({ label: `${pep}: p99 ms at saturation`, higherBetter: false, digits: 2, get: (r) => r.pep?.saturation.p99 });
+  out.push({ label: `${pep}: server CPU µs per publish at saturation`, higherBetter: false, digits: 0, get: (r) => r.pep?.saturation.serverCpuMicrosPerPublish });
+  out.push({ label: `${pep}: server CPU µs per notification at saturation`, higherBetter: false, digits: 1, get: (r) => r.pep?.saturation.serverCpuMicrosPerNotification });
   return out;
 }
 

@@ -1,7 +1,7 @@
 // `npm run bench`: issue 4's side-by-side benchmark of JabberX, Prosody and ejabberd over XMPP
 // c2s with STARTTLS (RFC 6120) — idle sessions, one-to-one chat, login rate, presence fan-out,
-// in-band registration and password change (XEP-0077), and fan-out in one multi-user chat
-// room (XEP-0045).
+// in-band registration and password change (XEP-0077), fan-out in one multi-user chat room
+// (XEP-0045), and personal eventing notifications (XEP-0163).
 // Each server runs alone, from its own temporary folder and port on 127.0.0.1, with the same
 // certificate, SCRAM iteration count and storage kind (SQLite); the load comes from one or two
 // worker processes (bench/load-worker.ts). Writes bench/results/<timestamp>.json and a table.
@@ -17,7 +17,7 @@ import { JabberXServer } from './servers/jabberx.ts';
 import { ProsodyServer } from './servers/prosody.ts';
 import { EjabberdServer } from './servers/ejabberd.ts';
 import { WorkerPool } from './worker-pool.ts';
-import { runChat, runIdle, runLogin, runPassword, runPresence, runRegister, runRoom, seedOverXmpp, settle, type Ctx } from './scenarios.ts';
+import { runChat, runIdle, runLogin, runPassword, runPep, runPresence, runRegister, runRoom, seedOverXmpp, settle, type Ctx } from './scenarios.ts';
 import { table, type Results, type ServerResult } from './report.ts';
 import { XmppClient } from './xmpp-client.ts';
 
@@ -52,14 +52,14 @@ function machine(): Record<string, string | number> {
   };
 }
 
-function accountCounts(o: BenchOptions): { idle: number; fan: number } {
+function accountCounts(o: BenchOptions): { idle: number; fan: number; pep: number } {
   let idle = 1;
   if (o.scenarios.includes('idle')) idle = Math.max(idle, ...o.idleLevels);
   if (o.scenarios.includes('chat')) idle = Math.max(idle, 2 * Math.max(...o.chatPairs));
   if (o.scenarios.includes('login')) idle = Math.max(idle, o.loginUsers);
   if (o.scenarios.includes('password')) idle = Math.max(idle, o.registerConcurrency + 1);
   if (o.scenarios.includes('room')) idle = Math.max(idle, o.roomOccupants);
-  return { idle, fan: o.scenarios.includes('presence') ? o.fanGroup : 0 };
+  return { idle, fan: o.scenarios.includes('presence') ? o.fanGroup : 0, pep: o.scenarios.includes('pep') ? o.pepUsers : 0 };
 }
 
 /** One login as a smoke test: proves accounts, TLS and SCRAM work, and tells the TLS parameters. */
@@ -78,6 +78,8 @@ async function benchServer(server: BenchServer, creds: Credential[], opts: Bench
     idleUsers: opts.scenarios.includes('idle') ? Math.max(...opts.idleLevels) : 0,
     idleSize: opts.scenarios.includes('idle') ? opts.rosterSize : 0,
     clique: opts.scenarios.includes('presence') ? opts.fanGroup : 0,
+    ring: opts.scenarios.includes('pep') ? opts.pepUsers : 0,
+    ringSize: opts.scenarios.includes('pep') ? opts.pepContacts : 0,
   };
   const prep = await server.prepare(creds, rosters);
   res.accounts = { count: creds.length, method: prep.method, seconds: prep.seconds };
@@ -89,7 +91,7 @@ async function benchServer(server: BenchServer, creds: Credential[], opts: Bench
     log(`  smoke login OK (${res.tls.protocol}, ${res.tls.cipher})`);
     await pool.all('target', () => ({ host: server.host, port: server.port, domain: server.domain, sourceAddrs: opts.sourceAddrs, streamManagement: opts.streamManagement }));
     const ctx: Ctx = { opts, server, pool, log };
-    if (!prep.rostersSeeded && (rosters.idleUsers || rosters.clique)) {
+    if (!prep.rostersSeeded && (rosters.idleUsers || rosters.clique || rosters.ring)) {
       // Its storage is sealed: build the same rosters over XMPP (roster sets, subscription
       // handshakes), then restart so the seeding's heap growth does not count as session memory.
       const t0 = performance.now();
@@ -120,6 +122,7 @@ async function benchServer(server: BenchServer, creds: Credential[], opts: Bench
         await pool.all('closeAll', () => ({ graceful: false, concurrency: 1 })).catch(() => {});
         await pool.all('fanClear').catch(() => {});
         await pool.all('roomClear').catch(() => {});
+        await pool.all('pepClear').catch(() => {});
       }
     };
     if (opts.scenarios.includes('idle')) await step('idle sessions', async () => void (res.idle = await runIdle(ctx)));
@@ -131,6 +134,7 @@ async function benchServer(server: BenchServer, creds: Credential[], opts: Bench
     if (opts.scenarios.includes('presence')) await step('presence fan-out', async () => void (res.presence = await runPresence(ctx)));
     // Before the password scenario, which leaves some of the room's users with other passwords.
     if (opts.scenarios.includes('room')) await step(`MUC room, ${opts.roomOccupants} occupants`, async () => void (res.room = await runRoom(ctx)));
+    if (opts.scenarios.includes('pep')) await step(`PEP, ${opts.pepUsers} users × ${opts.pepContacts} contacts`, async () => void (res.pep = await runPep(ctx)));
     if (opts.scenarios.includes('register')) await step('in-band registration', async () => void (res.register = await runRegister(ctx)));
     // Last: it leaves its users with random passwords.
     if (opts.scenarios.includes('password')) await step('in-band password change', async () => void (res.password = await runPassword(ctx)));
@@ -160,14 +164,14 @@ async function main(): Promise<number> {
   const runDir = mkdtempSync(join(opts.tmpDir, 'jxbench-'));
   const { cert, key } = makeCertificate(runDir, opts.domain);
   const counts = accountCounts(opts);
-  const names = accountNames(counts.idle, counts.fan);
+  const names = accountNames(counts.idle, counts.fan, counts.pep);
 
   const servers: BenchServer[] = [];
   for (const name of opts.servers) {
     const dir = join(runDir, name);
     mkdirSync(dir, { recursive: true });
     const registration = opts.scenarios.includes('register') || opts.scenarios.includes('password');
-    const setup: ServerSetup = { dir, domain: opts.domain, cert, key, iterations: opts.iterations, repo: REPO, streamManagement: opts.streamManagement, registration, muc: opts.scenarios.includes('room') };
+    const setup: ServerSetup = { dir, domain: opts.domain, cert, key, iterations: opts.iterations, repo: REPO, streamManagement: opts.streamManagement, registration, muc: opts.scenarios.includes('room'), pep: opts.scenarios.includes('pep') };
     const check = () => (name === 'prosody' ? ProsodyServer.available() : name === 'ejabberd' ? EjabberdServer.available() : undefined);
     let missing = check();
     if (missing && opts.install) {

@@ -1,7 +1,8 @@
 // The measurements, run against one started server through the worker pool: idle sessions
 // (memory per session), one-to-one chat (throughput and latency), login rate (TCP + STARTTLS +
 // SCRAM-SHA-1 + bind), presence fan-out (RFC 6121 §4 broadcast), in-band registration and
-// password change (XEP-0077) and a multi-user chat room's fan-out (XEP-0045).
+// password change (XEP-0077), a multi-user chat room's fan-out (XEP-0045) and personal eventing
+// notifications (XEP-0163).
 import { idleUser, type RosterPlan } from './accounts.ts';
 import { Histogram } from './histogram.ts';
 import type { BenchOptions } from './options.ts';
@@ -9,6 +10,7 @@ import { machineCpu, sampleTree } from './proc-stats.ts';
 import type { BenchServer } from './servers/common.ts';
 import { split, type WorkerPool } from './worker-pool.ts';
 import type { ErrorReport } from './load-worker.ts';
+import { capsVer } from '../src/lib/caps-ver.ts';
 
 export interface Ctx {
   opts: BenchOptions;
@@ -123,6 +125,17 @@ export async function seedOverXmpp(ctx: Ctx, plan: RosterPlan): Promise<Record<s
     out['cliqueSeconds'] = Math.max(...seed.map((x) => x.seconds));
     out['cliqueComplete'] = seed.reduce((n, x) => n + x.complete, 0);
     ctx.log(`  clique of ${plan.clique} over XMPP (subscription handshakes): ${out['cliqueSeconds'].toFixed(1)} s, ${out['cliqueComplete']} complete`);
+    await pool.all('closeAll', () => ({ graceful: true, concurrency: 200 }));
+    await pool.all('fanClear');
+  }
+  if (plan.ring) {
+    const parts = split(Array.from({ length: plan.ring }, (_, i) => i), pool.size);
+    const ring = { family: 'pep', group: plan.ring, ringSize: plan.ringSize };
+    await pool.all('fanOnline', (w) => ({ users: parts[w], concurrency: opts.idleConcurrency, ...ring }));
+    const seed = await pool.all<{ complete: number; seconds: number }>('fanSeed', () => ({ ...ring, timeoutMs: opts.fanSeedTimeoutMs }));
+    out['ringSeconds'] = Math.max(...seed.map((x) => x.seconds));
+    out['ringComplete'] = seed.reduce((n, x) => n + x.complete, 0);
+    ctx.log(`  PEP ring of ${plan.ring}, ${plan.ringSize} contacts each, over XMPP (subscription handshakes): ${out['ringSeconds'].toFixed(1)} s, ${out['ringComplete']} complete`);
     await pool.all('closeAll', () => ({ graceful: true, concurrency: 200 }));
     await pool.all('fanClear');
   }
@@ -257,37 +270,50 @@ function latency(h: Histogram): LatencyFigures {
   return { p50: h.quantile(0.5), p90: h.quantile(0.9), p99: h.quantile(0.99), max: h.max };
 }
 
-interface ChatReply {
-  delivered: number;
-  bounced: number;
+/** What every worker's measured loop reports. */
+interface WindowReply {
   seconds: number;
   latency: { buckets: Array<[number, number]>; max: number };
   errors: ErrorReport;
 }
 
-async function chatRun(ctx: Ctx, pairParts: Array<Array<[string, string]>>, mode: 'pingpong' | 'rate', errors: Errors): Promise<ChatRun> {
+/**
+ * One measured window on every worker at once (`cmd`, with the warm-up and duration added to
+ * each worker's arguments): the replies and a sum over them, the merged latency, the measured
+ * seconds, the server's CPU seconds and everyone's share of the CPU meanwhile.
+ */
+async function workerWindow<R extends WindowReply>(ctx: Ctx, cmd: string, args: (worker: number) => object, errors: Errors) {
   const { opts, pool } = ctx;
-  const { r, w } = await measured(ctx, () =>
-    pool.all<ChatReply>('chat', (i) => ({
-      pairs: pairParts[i],
-      mode,
-      rate: opts.chatRate / pool.size,
-      warmupMs: opts.warmupMs,
-      durationMs: opts.durationMs,
-    })),
-    opts,
-  );
+  const { r, w } = await measured(ctx, () => pool.all<R>(cmd, (i) => ({ ...args(i), warmupMs: opts.warmupMs, durationMs: opts.durationMs })), opts);
   mergeErrors(errors, r);
   const h = new Histogram();
   for (const x of r) h.merge(Histogram.fromJSON(x.latency));
-  const seconds = Math.max(...r.map((x) => x.seconds));
   return {
-    deliveredPerSec: r.reduce((n, x) => n + x.delivered, 0) / seconds,
-    bounced: r.reduce((n, x) => n + x.bounced, 0),
-    ...latency(h),
-    serverCpuPercent: pct(w.serverCpuSeconds, w.wallSeconds),
-    generatorCpuPercent: pct(w.generatorCpuSeconds, w.wallSeconds),
-    otherCpuPercent: pct(w.otherCpuSeconds, w.wallSeconds),
+    seconds: Math.max(...r.map((x) => x.seconds)),
+    sum: (f: (x: R) => number) => r.reduce((n, x) => n + f(x), 0),
+    latency: latency(h),
+    serverCpuSeconds: w.serverCpuSeconds,
+    shares: {
+      serverCpuPercent: pct(w.serverCpuSeconds, w.wallSeconds),
+      generatorCpuPercent: pct(w.generatorCpuSeconds, w.wallSeconds),
+      otherCpuPercent: pct(w.otherCpuSeconds, w.wallSeconds),
+    },
+  };
+}
+
+interface ChatReply extends WindowReply {
+  delivered: number;
+  bounced: number;
+}
+
+async function chatRun(ctx: Ctx, pairParts: Array<Array<[string, string]>>, mode: 'pingpong' | 'rate', errors: Errors): Promise<ChatRun> {
+  const { opts, pool } = ctx;
+  const m = await workerWindow<ChatReply>(ctx, 'chat', (i) => ({ pairs: pairParts[i], mode, rate: opts.chatRate / pool.size }), errors);
+  return {
+    deliveredPerSec: m.sum((x) => x.delivered) / m.seconds,
+    bounced: m.sum((x) => x.bounced),
+    ...m.latency,
+    ...m.shares,
   };
 }
 
@@ -341,7 +367,7 @@ export async function runLogin(ctx: Ctx): Promise<LoginResult> {
   const parts = split(users, pool.size);
   const per = Math.max(1, Math.round(opts.loginConcurrency / pool.size));
   const { r, w } = await measured(ctx, () =>
-    pool.all<{ logins: number; failures: number; seconds: number; latency: ChatReply['latency']; errors: ErrorReport }>('loginLoop', (i) => ({
+    pool.all<{ logins: number; failures: number; seconds: number; latency: WindowReply['latency']; errors: ErrorReport }>('loginLoop', (i) => ({
       users: parts[i],
       concurrency: per,
       warmupMs: opts.warmupMs,
@@ -387,31 +413,22 @@ export interface AccountWriteResult extends LatencyFigures {
   errors: Errors;
 }
 
-interface AccountWriteReply {
+interface AccountWriteReply extends WindowReply {
   done: number;
   failures: number;
-  seconds: number;
-  latency: ChatReply['latency'];
-  errors: ErrorReport;
 }
 
-async function accountWrites(ctx: Ctx, cmd: string, args: (worker: number) => unknown, concurrency: number): Promise<AccountWriteResult> {
+async function accountWrites(ctx: Ctx, cmd: string, args: (worker: number) => object, concurrency: number): Promise<AccountWriteResult> {
   const errors: Errors = { counts: {}, samples: [] };
-  const { r, w } = await measured(ctx, () => ctx.pool.all<AccountWriteReply>(cmd, args), ctx.opts);
-  mergeErrors(errors, r);
-  const h = new Histogram();
-  for (const x of r) h.merge(Histogram.fromJSON(x.latency));
-  const seconds = Math.max(...r.map((x) => x.seconds));
-  const done = r.reduce((n, x) => n + x.done, 0);
+  const m = await workerWindow<AccountWriteReply>(ctx, cmd, args, errors);
+  const done = m.sum((x) => x.done);
   return {
-    perSec: done / seconds,
-    failures: r.reduce((n, x) => n + x.failures, 0),
+    perSec: done / m.seconds,
+    failures: m.sum((x) => x.failures),
     concurrency,
-    ...latency(h),
-    serverCpuMsPer: done ? (1000 * w.serverCpuSeconds) / done : NaN,
-    serverCpuPercent: pct(w.serverCpuSeconds, w.wallSeconds),
-    generatorCpuPercent: pct(w.generatorCpuSeconds, w.wallSeconds),
-    otherCpuPercent: pct(w.otherCpuSeconds, w.wallSeconds),
+    ...m.latency,
+    serverCpuMsPer: done ? (1000 * m.serverCpuSeconds) / done : NaN,
+    ...m.shares,
     errors,
   };
 }
@@ -550,47 +567,30 @@ export interface RoomResult {
   errors: Errors;
 }
 
-interface RoomReply {
+interface RoomReply extends WindowReply {
   delivered: number;
   refused: number;
-  seconds: number;
-  latency: { buckets: Array<[number, number]>; max: number };
-  errors: ErrorReport;
 }
 
 /** In-flight messages per sender in the saturation run. */
 const ROOM_WINDOW = 4;
 
 async function roomRun(ctx: Ctx, room: string, senderParts: string[][], occupants: number, mode: 'rate' | 'flood', errors: Errors): Promise<RoomRun> {
-  const { opts, pool } = ctx;
-  const { r, w } = await measured(
+  const { opts } = ctx;
+  const m = await workerWindow<RoomReply>(
     ctx,
-    () =>
-      pool.all<RoomReply>('roomRun', (i) => ({
-        room,
-        senders: senderParts[i] ?? [],
-        mode,
-        rate: (opts.roomRate * (senderParts[i]?.length ?? 0)) / opts.roomSenders,
-        window: ROOM_WINDOW,
-        warmupMs: opts.warmupMs,
-        durationMs: opts.durationMs,
-      })),
-    opts,
+    'roomRun',
+    (i) => ({ room, senders: senderParts[i] ?? [], mode, rate: (opts.roomRate * (senderParts[i]?.length ?? 0)) / opts.roomSenders, window: ROOM_WINDOW }),
+    errors,
   );
-  mergeErrors(errors, r);
-  const h = new Histogram();
-  for (const x of r) h.merge(Histogram.fromJSON(x.latency));
-  const seconds = Math.max(...r.map((x) => x.seconds));
-  const delivered = r.reduce((n, x) => n + x.delivered, 0);
+  const delivered = m.sum((x) => x.delivered);
   return {
-    deliveredPerSec: delivered / seconds,
-    messagesPerSec: delivered / seconds / Math.max(1, occupants),
-    refused: r.reduce((n, x) => n + x.refused, 0),
-    ...latency(h),
-    serverCpuMicrosPerDelivery: delivered ? (1e6 * w.serverCpuSeconds) / delivered : NaN,
-    serverCpuPercent: pct(w.serverCpuSeconds, w.wallSeconds),
-    generatorCpuPercent: pct(w.generatorCpuSeconds, w.wallSeconds),
-    otherCpuPercent: pct(w.otherCpuSeconds, w.wallSeconds),
+    deliveredPerSec: delivered / m.seconds,
+    messagesPerSec: delivered / m.seconds / Math.max(1, occupants),
+    refused: m.sum((x) => x.refused),
+    ...m.latency,
+    serverCpuMicrosPerDelivery: delivered ? (1e6 * m.serverCpuSeconds) / delivered : NaN,
+    ...m.shares,
   };
 }
 
@@ -641,4 +641,156 @@ export async function runRoom(ctx: Ctx): Promise<RoomResult> {
   await pool.all('roomClear');
   await settle(ctx);
   return { room, occupants, joinSeconds, senders: opts.roomSenders, fixedRate, saturation, errors };
+}
+
+// ------------------------------------------------------------------ 7. PEP notifications
+
+export interface PepRun extends LatencyFigures {
+  publishesPerSec: number;
+  /** Devicelist notifications received by the publishers' contacts per second. */
+  notificationsPerSec: number;
+  /** Contacts notified per publish (every contact is online with +notify: `contacts` when all arrive). */
+  notificationsPerPublish: number;
+  /** Notifications the publisher's own session received per publish (XEP-0163 §4.3: the owner hears too). */
+  selfNotificationsPerPublish: number;
+  /** The same publish told again to a session that already had it (not counted above), per publish. */
+  duplicatesPerPublish: number;
+  publishErrors: number;
+  serverCpuMicrosPerPublish: number;
+  /** Server CPU over every notification sent (the contacts' and the publisher's own). */
+  serverCpuMicrosPerNotification: number;
+  serverCpuPercent: number;
+  generatorCpuPercent: number;
+  otherCpuPercent: number;
+}
+
+export interface PepResult {
+  users: number;
+  contacts: number;
+  online: number;
+  loginSeconds: number;
+  /** disco#info queries the server sent the clients to learn their caps (XEP-0115), from login to the end. */
+  discoQueries: number;
+  fixedRate: PepRun & { rate: number; sustained: boolean };
+  saturation: PepRun;
+  errors: Errors;
+}
+
+interface PepReply extends WindowReply {
+  published: number;
+  publishErrors: number;
+  notified: number;
+  selfNotified: number;
+  duplicates: number;
+  discoAnswered: number;
+}
+
+/**
+ * What the bench client advertises (XEP-0115 §5.1), a subset of what Conversations does: OMEMO's
+ * devicelist, avatar metadata and nickname with +notify (XEP-0163 §4.3.3 filtered notifications).
+ */
+const PEP_CLIENT_IDENTITY = { category: 'client', type: 'phone', name: 'JabberX bench' };
+const PEP_CLIENT_FEATURES = [
+  'http://jabber.org/protocol/caps',
+  'http://jabber.org/protocol/disco#info',
+  'urn:xmpp:ping',
+  'eu.siacs.conversations.axolotl.devicelist',
+  'eu.siacs.conversations.axolotl.devicelist+notify',
+  'urn:xmpp:avatar:metadata+notify',
+  'http://jabber.org/protocol/nick+notify',
+];
+const PEP_CAPS_NODE = 'https://github.com/jabberx/jabberx/bench';
+
+function pepCaps(): { node: string; ver: string; discoInfo: string } {
+  const i = PEP_CLIENT_IDENTITY;
+  const discoInfo =
+    `<identity category='${i.category}' type='${i.type}' name='${i.name}'/>` + PEP_CLIENT_FEATURES.map((f) => `<feature var='${f}'/>`).join('');
+  return { node: PEP_CAPS_NODE, ver: capsVer([i], PEP_CLIENT_FEATURES), discoInfo };
+}
+
+async function pepRun(ctx: Ctx, parts: number[][], mode: 'rate' | 'flood', errors: Errors): Promise<PepRun & { discoAnswered: number }> {
+  const { opts } = ctx;
+  const m = await workerWindow<PepReply>(ctx, 'pepRun', (i) => ({ publishers: parts[i] ?? [], mode, rate: (opts.pepRate * (parts[i]?.length ?? 0)) / opts.pepUsers }), errors);
+  const published = m.sum((x) => x.published);
+  const notified = m.sum((x) => x.notified);
+  const selfNotified = m.sum((x) => x.selfNotified);
+  return {
+    publishesPerSec: published / m.seconds,
+    notificationsPerSec: notified / m.seconds,
+    notificationsPerPublish: published ? notified / published : 0,
+    selfNotificationsPerPublish: published ? selfNotified / published : 0,
+    duplicatesPerPublish: published ? m.sum((x) => x.duplicates) / published : 0,
+    publishErrors: m.sum((x) => x.publishErrors),
+    ...m.latency,
+    serverCpuMicrosPerPublish: published ? (1e6 * m.serverCpuSeconds) / published : NaN,
+    serverCpuMicrosPerNotification: notified + selfNotified ? (1e6 * m.serverCpuSeconds) / (notified + selfNotified) : NaN,
+    ...m.shares,
+    discoAnswered: m.sum((x) => x.discoAnswered),
+  };
+}
+
+function withoutDisco<T extends { discoAnswered: number }>(x: T): Omit<T, 'discoAnswered'> {
+  const { discoAnswered, ...rest } = x;
+  void discoAnswered;
+  return rest;
+}
+
+function logPepRun(ctx: Ctx, what: string, x: PepRun): void {
+  ctx.log(
+    `  ${what}: ${x.publishesPerSec.toFixed(0)} publishes/s, ${x.notificationsPerSec.toFixed(0)} notifications/s ` +
+      `(per publish: ${x.notificationsPerPublish.toFixed(2)} contacts, ${x.selfNotificationsPerPublish.toFixed(2)} self, ${x.duplicatesPerPublish.toFixed(2)} duplicates), p50 ${x.p50.toFixed(2)} ms, p99 ${x.p99.toFixed(2)} ms, ` +
+      `server ${x.serverCpuMicrosPerPublish.toFixed(0)} µs CPU/publish (${x.serverCpuPercent.toFixed(0)} %), generator ${x.generatorCpuPercent.toFixed(0)} %, ` +
+      `other ${x.otherCpuPercent.toFixed(0)} %, publish errors ${x.publishErrors}`,
+  );
+}
+
+/**
+ * What OMEMO costs a server (XEP-0163, XEP-0384): `pepUsers` users on a ring, each with its
+ * `pepContacts` neighbours as "both" contacts, all online with devicelist+notify in their caps;
+ * they publish devicelist updates, first at a fixed total rate (latency at a known load), then
+ * each with one publish in flight (saturation). A server whose contacts do not hear of nearly
+ * every publish fails the scenario: delivering nothing is cheap.
+ */
+export async function runPep(ctx: Ctx): Promise<PepResult> {
+  const { opts, pool } = ctx;
+  const errors: Errors = { counts: {}, samples: [] };
+  const caps = pepCaps();
+  const parts = split(
+    Array.from({ length: opts.pepUsers }, (_, i) => i),
+    pool.size,
+  );
+  const t0 = performance.now();
+  const on = await pool.all<{ online: number; failed: number; errors: ErrorReport }>('pepOnline', (i) => ({ users: parts[i], concurrency: opts.idleConcurrency, caps }));
+  mergeErrors(errors, on);
+  const loginSeconds = (performance.now() - t0) / 1000;
+  const online = on.reduce((n, x) => n + x.online, 0);
+  ctx.log(`  ${online}/${opts.pepUsers} users online with caps ${caps.ver} in ${loginSeconds.toFixed(1)} s`);
+  for (const s of errors.samples.slice(0, 3)) ctx.log(`    ${s}`);
+  if (online < opts.pepUsers) throw new Error(`only ${online} of ${opts.pepUsers} PEP users logged in`);
+  // The servers ask a client what its caps 'ver' means before they filter notifications by it.
+  await settle(ctx, 10000);
+  const fixed = await pepRun(ctx, parts, 'rate', errors);
+  const fixedRate = { ...fixed, rate: opts.pepRate, sustained: fixed.publishesPerSec >= 0.95 * opts.pepRate };
+  logPepRun(ctx, `${opts.pepRate} publishes/s`, fixed);
+  for (const s of errors.samples.slice(0, 3)) ctx.log(`    ${s}`);
+  // Every contact is online and asked for devicelist notifications: each publish must reach them.
+  if (fixed.notificationsPerPublish < 0.9 * opts.pepContacts) {
+    throw new Error(
+      `contacts were notified of ${fixed.notificationsPerPublish.toFixed(2)} per publish, expected ${opts.pepContacts} ` +
+        `(${fixed.publishesPerSec.toFixed(0)} publishes/s, ${fixed.publishErrors} refused, ${fixed.discoAnswered} caps queries answered)`,
+    );
+  }
+  await settle(ctx, 10000);
+  const saturation = await pepRun(ctx, parts, 'flood', errors);
+  logPepRun(ctx, `saturation, 1 publish in flight per user`, saturation);
+  ctx.log(`  caps: ${saturation.discoAnswered} disco#info queries answered since login`);
+  if (saturation.notificationsPerPublish < 0.9 * opts.pepContacts) {
+    throw new Error(`at saturation, contacts were notified of ${saturation.notificationsPerPublish.toFixed(2)} per publish, expected ${opts.pepContacts}`);
+  }
+  await pool.all('closeAll', () => ({ graceful: true, concurrency: 200 }));
+  await pool.all('pepClear');
+  await settle(ctx);
+  // The clients count the queries since they logged in: the last run's count is the total.
+  const discoQueries = saturation.discoAnswered;
+  return { users: opts.pepUsers, contacts: opts.pepContacts, online, loginSeconds, discoQueries, fixedRate: withoutDisco(fixedRate), saturation: withoutDisco(saturation), errors };
 }

@@ -13,6 +13,7 @@ const NS_SASL = 'urn:ietf:params:xml:ns:xmpp-sasl';
 const NS_BIND = 'urn:ietf:params:xml:ns:xmpp-bind';
 const NS_SESSION = 'urn:ietf:params:xml:ns:xmpp-session';
 const NS_REGISTER = 'jabber:iq:register';
+const NS_DISCO_INFO = 'http://jabber.org/protocol/disco#info';
 
 export interface XmppClientOptions {
   host: string;
@@ -29,6 +30,11 @@ export interface XmppClientOptions {
   timeoutMs?: number;
   /** Enable XEP-0198 (with resumption) after binding, and answer the server's <r/>. */
   streamManagement?: boolean;
+  /**
+   * The identities and features this client answers disco#info queries with (XEP-0030), e.g.
+   * a server asking what the 'ver' of its XEP-0115 caps stands for; without it they are refused.
+   */
+  discoInfo?: string;
 }
 
 export class XmppError extends Error {
@@ -53,6 +59,8 @@ export class XmppClient {
   tlsCipher = '';
   /** Every stanza once the session is bound (iq results for iq() calls excepted). */
   onStanza: ((xml: string, name: string) => void) | undefined;
+  /** disco#info queries answered (servers learning this client's caps). */
+  discoAnswered = 0;
   /** The connection ended (after a successful login). */
   onClosed: ((err: Error | undefined) => void) | undefined;
 
@@ -308,6 +316,12 @@ export class XmppClient {
         const to = from ? ` to='${escapeXml(from)}'` : '';
         if (xml.includes('jabber:iq:roster') || xml.includes('urn:xmpp:ping')) {
           this.send(`<iq type='result' id='${escapeXml(id)}'${to}/>`);
+        } else if (this.opts.discoInfo !== undefined && type === 'get' && xml.includes(NS_DISCO_INFO)) {
+          // XEP-0115 §6.2: the answer carries the node of the query (node#ver).
+          const node = /<query\s[^>]*node=(?:'([^']*)'|"([^"]*)")/.exec(xml);
+          const nodeAttr = node ? ` node='${node[1] ?? node[2] ?? ''}'` : '';
+          this.discoAnswered++;
+          this.send(`<iq type='result' id='${escapeXml(id)}'${to}><query xmlns='${NS_DISCO_INFO}'${nodeAttr}>${this.opts.discoInfo}</query></iq>`);
         } else {
           this.send(
             `<iq type='error' id='${escapeXml(id)}'${to}><error type='cancel'><service-unavailable xmlns='urn:ietf:params:xml:ns:xmpp-stanzas'/></error></iq>`,

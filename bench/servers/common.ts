@@ -44,6 +44,8 @@ export interface ServerSetup {
   registration: boolean;
   /** A multi-user chat service (XEP-0045) at conference.<domain>, rooms creatable by anyone: the room scenario. */
   muc: boolean;
+  /** PEP (XEP-0163) with caps-based +notify (XEP-0115): the pep scenario. */
+  pep: boolean;
 }
 
 /**

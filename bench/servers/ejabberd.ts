@@ -6,7 +6,7 @@
 import { mkdirSync, readFileSync, writeFileSync, existsSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { fanUser, idleUser, rosterContact, type Credential, type RosterPlan } from '../accounts.ts';
+import { idleUser, mutualRosters, rosterContact, type Credential, type RosterPlan } from '../accounts.ts';
 import { commandExists, debVersion, freePort, spawnWithLimit, stopTree, tail, waitForPort, type BenchServer, type PrepareResult, type ServerSetup } from './common.ts';
 
 const EBIN_GLOB_DIR = '/usr/lib/x86_64-linux-gnu';
@@ -43,6 +43,18 @@ const MUC = `  mod_muc:
     default_room_options:
       persistent: false
       max_users: 500
+`;
+
+/**
+ * PEP for the pep scenario: mod_pubsub with its "pep" plugin (and "flat", its default one) on
+ * SQL storage like the rest, and mod_caps, through which it learns each contact's +notify
+ * interests (one disco#info query to a client per new 'ver'), plus mod_disco.
+ */
+const PEP = `  mod_caps: {}
+  mod_disco: {}
+  mod_pubsub:
+    access_createnode: all
+    plugins: ["flat", "pep"]
 `;
 
 export class EjabberdServer implements BenchServer {
@@ -116,7 +128,7 @@ modules:
     versioning: false
   mod_offline: {}
   mod_ping: {}
-${this.#setup.streamManagement ? '  mod_stream_mgmt: {}\n' : ''}${this.#setup.muc ? MUC : ''}${this.#setup.registration ? REGISTRATION_OPEN : ''}`;
+${this.#setup.streamManagement ? '  mod_stream_mgmt: {}\n' : ''}${this.#setup.muc ? MUC : ''}${this.#setup.pep ? PEP : ''}${this.#setup.registration ? REGISTRATION_OPEN : ''}`;
     writeFileSync(join(this.#dir, 'ejabberd.yml'), cfg);
   }
 
@@ -140,8 +152,8 @@ ${this.#setup.streamManagement ? '  mod_stream_mgmt: {}\n' : ''}${this.#setup.mu
     for (let i = 0; i < rosters.idleUsers; i++) {
       for (let k = 1; k <= rosters.idleSize; k++) r.run(idleUser(i), `${rosterContact(i, k, rosters.idleUsers)}@${this.domain}`, `Contact ${k}`, 'N');
     }
-    for (let i = 0; i < rosters.clique; i++) {
-      for (let j = 0; j < rosters.clique; j++) if (j !== i) r.run(fanUser(i), `${fanUser(j)}@${this.domain}`, '', 'B');
+    for (const { user, contacts } of mutualRosters(rosters)) {
+      for (const contact of contacts) r.run(user, `${contact}@${this.domain}`, '', 'B');
     }
     db.exec('COMMIT');
     db.close();

@@ -5,7 +5,7 @@
 import { mkdirSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
 import { DatabaseSync } from 'node:sqlite';
-import { fanUser, idleUser, rosterContact, type Credential, type RosterPlan } from '../accounts.ts';
+import { idleUser, mutualRosters, rosterContact, type Credential, type RosterPlan } from '../accounts.ts';
 import { commandExists, debVersion, freePort, spawnWithLimit, stopTree, tail, waitForPort, type BenchServer, type PrepareResult, type ServerSetup } from './common.ts';
 
 const lua = (s: string) => JSON.stringify(s); // a JSON string is a valid Lua string literal here
@@ -25,6 +25,13 @@ restrict_room_creation = false
 muc_room_default_history_length = 0
 muc_room_default_persistent = false
 `;
+
+/**
+ * PEP for the pep scenario: mod_pep (in 0.12's default modules list) with mod_disco, as a stock
+ * configuration has them. It learns each contact's +notify interests from the caps in its
+ * presence, asking the client's disco#info once per new 'ver'.
+ */
+const PEP_MODULES = ', "disco", "pep"';
 
 const REGISTRATION_OPEN = `allow_registration = true
 registration_allowlist = { "127.0.0.1", "::1" }
@@ -65,7 +72,7 @@ pidfile = ${lua(join(d, 'prosody.pid'))}
 data_path = ${lua(join(d, 'data'))}
 certificates = ${lua(d)}
 log = { warn = ${lua(join(d, 'prosody.log'))} }
-modules_enabled = { "roster", "saslauth", "tls", "ping"${s.streamManagement ? ', "smacks"' : ''}${s.registration ? ', "register"' : ''} }
+modules_enabled = { "roster", "saslauth", "tls", "ping"${s.streamManagement ? ', "smacks"' : ''}${s.registration ? ', "register"' : ''}${s.pep ? PEP_MODULES : ''} }
 modules_disabled = { "s2s", "s2s_auth_certs", "dialback" }
 c2s_ports = { ${this.port} }
 c2s_interfaces = { "127.0.0.1" }
@@ -113,9 +120,9 @@ ${s.muc ? mucComponent(this.domain) : ''}`;
       if (rosters.idleSize) rosterIns.run(this.domain, user, '', 'json', meta(rosters.idleSize));
     }
     const both = JSON.stringify({ subscription: 'both', groups: {} });
-    for (let i = 0; i < rosters.clique; i++) {
-      for (let j = 0; j < rosters.clique; j++) if (j !== i) rosterIns.run(this.domain, fanUser(i), `${fanUser(j)}@${this.domain}`, 'json', both);
-      rosterIns.run(this.domain, fanUser(i), '', 'json', meta(rosters.clique));
+    for (const { user, contacts } of mutualRosters(rosters)) {
+      for (const contact of contacts) rosterIns.run(this.domain, user, `${contact}@${this.domain}`, 'json', both);
+      rosterIns.run(this.domain, user, '', 'json', meta(contacts.length + 1));
     }
     db.exec('COMMIT');
     db.close();
