@@ -102,7 +102,9 @@ export class JabberXServer implements BenchServer {
     // `jabberx start` re-executes itself with limits.v8_semi_space (2 MiB by default) unless a parent
     // talks to it over IPC, as this bench does: pass that flag here, so the bench runs what an
     // operator's `jabberx start` runs.
-    const child = spawnWithLimit(process.execPath, ['--max-semi-space-size=2', join(this.#setup.repo, 'src/main.ts'), 'start', '--config', this.#config, '--allow-root'], {
+    // BENCH_JABBERX_NODE_ARGS: extra Node flags for the server only, e.g. '--cpu-prof --cpu-prof-dir=/tmp/prof'.
+    const extra = (process.env['BENCH_JABBERX_NODE_ARGS'] ?? '').split(' ').filter(Boolean);
+    const child = spawnWithLimit(process.execPath, [...extra, '--max-semi-space-size=2', join(this.#setup.repo, 'src/main.ts'), 'start', '--config', this.#config, '--allow-root'], {
       cwd: this.#setup.repo,
       logFile: join(this.#setup.dir, 'jabberx.out'),
       ipc: true,

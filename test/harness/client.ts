@@ -4,6 +4,8 @@ import type { TLSSocket } from 'node:tls';
 import { client, xml, type Client } from '@xmpp/client';
 import type { Element } from '@xmpp/xml';
 import type { JID } from '@xmpp/jid';
+// The error type xmpp.js's own iqCaller rejects with (condition, text, application, element).
+import StanzaError from '@xmpp/middleware/lib/StanzaError.js';
 
 export { xml };
 export type { Element };
@@ -167,10 +169,31 @@ export async function connectClient(opts: ClientOptions): Promise<TestClient> {
     });
   };
 
-  const iq = async (type: 'get' | 'set', payload: Element, to?: string): Promise<Element> => {
-    const caller = xmpp.iqCaller;
-    return type === 'get' ? caller.get(payload, to, timeout) : caller.set(payload, to, timeout);
-  };
+  // IQs as xmpp.js's iqCaller sends them, but with the reply awaited by a listener set before the
+  // send: iqCaller leaves its reply promise unwatched while the send is pending, so a fast error
+  // reply is an unhandled rejection for a moment, which node:test counts as a failure.
+  let iqSeq = 0;
+  const iq = (type: 'get' | 'set', payload: Element, to?: string): Promise<Element> =>
+    new Promise<Element>((resolve, reject) => {
+      const id = `harness-iq-${++iqSeq}`;
+      const done = (el: Element): void => {
+        if (!el.is('iq') || el.attrs['id'] !== id || (el.attrs['type'] !== 'result' && el.attrs['type'] !== 'error')) return;
+        waiters.delete(done);
+        clearTimeout(timer);
+        if (el.attrs['type'] === 'error') reject(StanzaError.fromElement(el.getChild('error') ?? el));
+        else resolve(el.getChild(payload.name, payload.attrs['xmlns'] as string | undefined) as Element);
+      };
+      const timer = setTimeout(() => {
+        waiters.delete(done);
+        reject(new Error(`no answer to IQ ${type} ${payload.name} within ${timeout} ms`));
+      }, timeout);
+      waiters.add(done);
+      xmpp.send(xml('iq', { type, to, id }, payload)).catch((err: unknown) => {
+        waiters.delete(done);
+        clearTimeout(timer);
+        reject(err instanceof Error ? err : new Error(String(err)));
+      });
+    });
 
   let closing: Promise<void> | undefined;
   const tc: TestClient = {

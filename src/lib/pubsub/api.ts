@@ -205,6 +205,12 @@ export interface PubsubEngine {
   nodes(service: string, requester: Jid): Promise<NodeSummary[]>;
   /** Whether `requester` may read the node's items (access model, affiliations). */
   mayRead(service: string, node: string, requester: Jid): Promise<boolean>;
+  /**
+   * mayRead for many requesters (bare JIDs) at once, e.g. the contacts a notification goes to: the
+   * node is read once, and `relation` (default: the host's) may answer from a roster read once.
+   * Undefined when there is no such node.
+   */
+  readers(service: string, node: string, relation?: RelationResolver): Promise<((bare: string) => Promise<boolean>) | undefined>;
   /** The newest item, whatever the access (for the host's own last-item delivery). */
   lastItem(service: string, node: string): Promise<PubsubItem | undefined>;
   /** Explicit subscribers (bare or full JIDs as they subscribed) of a node. */

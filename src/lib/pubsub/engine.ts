@@ -310,6 +310,13 @@ class Engine implements EngineInternals {
     return record !== undefined && mayRead(record, requester.bare().toString(), this.#owners(service), this.options.relation);
   }
 
+  async readers(service: string, node: string, relation: RelationResolver = this.options.relation): Promise<((bare: string) => Promise<boolean>) | undefined> {
+    const record = await this.record(service, node);
+    if (!record) return undefined;
+    const owners = this.#owners(service);
+    return (bare) => mayRead(record, bare, owners, relation);
+  }
+
   async lastItem(service: string, node: string): Promise<PubsubItem | undefined> {
     const record = await this.record(service, node);
     if (!record) return undefined;

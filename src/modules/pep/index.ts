@@ -4,7 +4,7 @@
 import { defineModule } from '../../core/modules.ts';
 import { option } from '../../core/options.ts';
 import { parseJid } from '../../core/jid.ts';
-import type { NodeRecord, OwnerRelation, StoredItem } from '../../lib/pubsub/api.ts';
+import type { NodeRecord, StoredItem } from '../../lib/pubsub/api.ts';
 import { NS_PUBSUB, NS_PUBSUB_OWNER } from '../../lib/pubsub/api.ts';
 import { createPubsubEngine } from '../../lib/pubsub/engine.ts';
 import { StorePubsubStorage } from '../../lib/pubsub/store-adapter.ts';
@@ -12,10 +12,9 @@ import './api.ts';
 import '../roster/api.ts';
 import '../caps/api.ts';
 import { PEP_FEATURES } from './features.ts';
-import { ownerJid, sendEvent, sendLastItems, sendLastItemsOnApproval, type Pep } from './notify.ts';
+import { NOBODY, ownerJid, sendEvent, sendLastItems, sendLastItemsOnApproval, type Pep } from './notify.ts';
 import { pepDisco } from './disco.ts';
 
-const NOBODY: OwnerRelation = { subscription: 'none', groups: [] };
 
 export const pep = defineModule({
   name: 'pep',

@@ -6,7 +6,7 @@
 import { randomUUID } from 'node:crypto';
 import type { ModuleContext } from '../../core/modules.ts';
 import { parseJid, tryParseJid } from '../../core/jid.ts';
-import type { PubsubEngine, PubsubEvent } from '../../lib/pubsub/api.ts';
+import type { OwnerRelation, PubsubEngine, PubsubEvent, RelationResolver } from '../../lib/pubsub/api.ts';
 import { notificationMessage } from '../../lib/pubsub/event.ts';
 import type { SessionInfo } from '../../core/session.ts';
 
@@ -15,6 +15,9 @@ export interface Pep {
   engine: PubsubEngine;
   maxItemsPerNode: number;
 }
+
+/** Someone not in the roster. */
+export const NOBODY: OwnerRelation = { subscription: 'none', groups: [] };
 
 export function ownerJid(pep: Pep, user: string): string {
   return `${user}@${pep.ctx.host}`;
@@ -31,26 +34,27 @@ async function recipients(pep: Pep, user: string, ev: PubsubEvent): Promise<Set<
   const out = new Set<string>();
   const host = ctx.host;
   for (const s of ctx.sessions.available(host, user)) if (wantsNotify(pep, s, ev.node)) out.add(s.jid.toString());
+  // The owner's roster and the node are read once for all contacts, not once per contact.
+  const roster = (await ctx.shared.get('roster')?.relations(user)) ?? new Map<string, OwnerRelation>();
+  const owner = ownerJid(pep, user);
+  const fromRoster: RelationResolver = async (o, who) => (o === owner ? (roster.get(who) ?? NOBODY) : NOBODY);
+  const reader = ev.kind === 'deleted' ? undefined : await engine.readers(user, ev.node, fromRoster);
   const readable = async (bare: string): Promise<boolean> => {
-    const jid = tryParseJid(bare);
-    if (jid === undefined) return false;
-    if (ev.kind !== 'deleted') return engine.mayRead(user, ev.node, jid);
+    if (ev.kind !== 'deleted') return reader !== undefined && (await reader(bare));
     // A deleted node can't be asked: its last access model decides, without the member list
     // (gone with it), so a whitelist node's deletion reaches only the owner and its subscribers.
     switch (ev.config.accessModel) {
       case 'open':
       case 'presence':
         return true;
-      case 'roster': {
-        const rel = await ctx.shared.get('roster')?.relation(user, jid.bare().toString());
-        return rel?.groups.some((g) => ev.config.rosterGroupsAllowed.includes(g)) === true;
-      }
+      case 'roster':
+        return (roster.get(bare)?.groups ?? []).some((g) => ev.config.rosterGroupsAllowed.includes(g));
       case 'whitelist':
         return false;
     }
   };
-  const contacts = (await ctx.shared.get('roster')?.presenceSubscribers(user)) ?? [];
-  for (const contact of contacts) {
+  for (const [contact, rel] of roster) {
+    if (rel.subscription !== 'from' && rel.subscription !== 'both') continue;
     const jid = tryParseJid(contact);
     if (!jid || jid.domain !== host) continue;
     const sessions = ctx.sessions.available(host, jid.local).filter((s) => wantsNotify(pep, s, ev.node));

@@ -9,6 +9,8 @@ export interface RosterService {
   inRoster(user: string, contact: string): Promise<boolean>;
   /** How `contact` (a bare JID) stands in the user's roster: 'none' and no groups when absent. */
   relation(user: string, contact: string): Promise<{ subscription: 'none' | 'to' | 'from' | 'both'; groups: readonly string[] }>;
+  /** relation() for every contact of the user at once (one roster read), by bare JID. */
+  relations(user: string): Promise<Map<string, { subscription: 'none' | 'to' | 'from' | 'both'; groups: readonly string[] }>>;
   /** Bare JIDs that receive the user's presence (subscription 'from' or 'both'). */
   presenceSubscribers(user: string): Promise<string[]>;
   /** Bare JIDs whose presence the user receives (subscription 'to' or 'both'). */

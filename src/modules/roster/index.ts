@@ -81,6 +81,11 @@ export const roster = defineModule({
         if (!item || item.hidden) return { subscription: 'none', groups: [] };
         return { subscription: item.subscription, groups: item.groups };
       },
+      async relations(user) {
+        const out = new Map<string, { subscription: 'none' | 'to' | 'from' | 'both'; groups: readonly string[] }>();
+        for (const [jid, item] of await r.store.visible(user)) out.set(jid, { subscription: item.subscription, groups: item.groups });
+        return out;
+      },
       async presenceSubscribers(user) {
         const out: string[] = [];
         for (const [jid, item] of await r.store.visible(user)) if (item.subscription === 'from' || item.subscription === 'both') out.push(jid);
