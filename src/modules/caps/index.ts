@@ -8,7 +8,7 @@ import { option } from '../../core/options.ts';
 import type { SessionInfo } from '../../core/session.ts';
 import { el, type Element } from '../../core/xml/element.ts';
 import { CAPS_NODE, capsForms, capsVer, type CapsForm, type CapsIdentity } from '../../lib/caps-ver.ts';
-import { CapsCache } from './cache.ts';
+import { BoundedLru } from '../../lib/bounded-lru.ts';
 import './api.ts';
 
 export const NS_CAPS = 'http://jabber.org/protocol/caps';
@@ -50,7 +50,8 @@ export const caps = defineModule({
     max_queries: option.integer(100, 'disco#info queries to clients waiting for an answer at once; a new unknown "ver" beyond this is asked about at its next presence.', { min: 1, max: 100_000 }),
   },
   setup(ctx) {
-    const cache = new CapsCache(ctx.options.max_cached);
+    // Verified feature sets by 'ver': memory only, rebuilt by asking clients again.
+    const cache = new BoundedLru<string, ReadonlySet<string>>(ctx.options.max_cached);
     // The verified 'ver' of each available session (one entry per session, dropped when it goes
     // unavailable or closes), and the sessions waiting for a 'ver' being asked about.
     const sessionVer = ctx.sessionState<string>();

@@ -1,6 +1,7 @@
 // XEP-0049 Private XML Storage (jabber:iq:private): clients keep XML on the server, by namespace,
 // readable and writable by the account's own resources only.
 import { KeyedLock } from '../../lib/keyed-lock.ts';
+import { BoundedLru } from '../../lib/bounded-lru.ts';
 import { Buffer } from 'node:buffer';
 import { defineModule } from '../../core/modules.ts';
 import { option } from '../../core/options.ts';
@@ -15,6 +16,8 @@ export const NS_PRIVATE = 'jabber:iq:private';
  * Namespaces that can't be stored: the stanza namespaces (a child without xmlns is in jabber:client)
  * and the protocol's own. XEP-0049 §2.3 allows refusing reserved namespaces with "Not Acceptable".
  */
+/** Accounts remembered as checked for XEP-0048 bookmarks to move to PEP; beyond it the oldest is checked again at its next login. */
+const MIGRATION_MEMORY = 10_000;
 const RESERVED = new Set(['jabber:client', 'jabber:server', 'jabber:component:accept', NS_PRIVATE]);
 
 /** A child's namespace: its own, else the inherited one of <query/> (RFC 6120 §4.8.3). */
@@ -130,8 +133,17 @@ export const privateStorage = defineModule({
 
     // Bookmarks stored before the conversion was on reach bookmarks2 clients at the next login.
     if (bookmarks) {
+      // Once per account since start: later bookmarks go through the conversion as they are set.
+      const checked = new BoundedLru<string, true>(MIGRATION_MEMORY);
+      ctx.hooks.on('user/deleted', ({ user }) => checked.delete(user));
       ctx.hooks.on('session/bound', ({ session }) => {
-        void locked(session.jid.local, () => bookmarks.migrate(session.jid.local)).catch((err: unknown) => ctx.log.warn({ err }, 'XEP-0048 bookmarks not moved to PEP'));
+        const user = session.jid.local;
+        if (checked.get(user)) return;
+        checked.set(user, true);
+        void locked(user, () => bookmarks.migrate(user)).catch((err: unknown) => {
+          checked.delete(user);
+          ctx.log.warn({ err }, 'XEP-0048 bookmarks not moved to PEP');
+        });
       });
     }
   },

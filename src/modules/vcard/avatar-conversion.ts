@@ -8,6 +8,7 @@ import { StanzaError } from '../../core/errors.ts';
 import { el, type Element } from '../../core/xml/element.ts';
 import { elementFromJson, elementToJson, type XmlJson } from '../../core/xml/xml-json.ts';
 import type { PepService } from '../pep/api.ts';
+import { BoundedLru } from '../../lib/bounded-lru.ts';
 import {
   NS_AVATAR_DATA,
   NS_AVATAR_METADATA,
@@ -23,7 +24,11 @@ import {
 
 export const NS_CONVERSION = 'urn:xmpp:pep-vcard-conversion:0';
 
-/** Accounts whose avatar hash is remembered for presence; the oldest is forgotten beyond it (re-read on need). */
+/**
+ * Accounts whose avatar hash is remembered for presence, and accounts already checked for a
+ * vCard photo to move to PEP since start; the least recently used is forgotten beyond it (re-read
+ * on need).
+ */
 const HASH_CACHE_SIZE = 10_000;
 
 export interface AvatarConversion {
@@ -38,12 +43,10 @@ export function setupAvatarConversion(ctx: ModuleContext<{ max_size: number }>, 
   if (!pep) return undefined;
   // §2: the account (its PEP service) advertises the conversion.
   ctx.disco.addAccountFeature(NS_CONVERSION);
-  const hashes = new Map<string, string>();
-  const remember = (user: string, hash: string) => {
-    hashes.delete(user);
-    hashes.set(user, hash);
-    if (hashes.size > HASH_CACHE_SIZE) hashes.delete(hashes.keys().next().value ?? '');
-  };
+  const hashes = new BoundedLru<string, string>(HASH_CACHE_SIZE);
+  const remember = (user: string, hash: string) => hashes.set(user, hash);
+  /** Accounts whose old vCard photo was looked for since start: a login needs it only once. */
+  const checked = new BoundedLru<string, true>(HASH_CACHE_SIZE);
 
   /** The current PEP avatar's id ('' for none). */
   const currentHash = async (user: string): Promise<string> => {
@@ -88,12 +91,17 @@ export function setupAvatarConversion(ctx: ModuleContext<{ max_size: number }>, 
     if ((await currentHash(user)) === '') await followPep(user, undefined);
   });
 
-  ctx.hooks.on('user/deleted', ({ user }) => void hashes.delete(user));
+  ctx.hooks.on('user/deleted', ({ user }) => {
+    hashes.delete(user);
+    checked.delete(user);
+  });
 
   // A vCard photo stored before the conversion was on (no PEP avatar node yet) is published at the
   // account's next login, so PEP clients see it too.
   ctx.hooks.on('session/bound', ({ session }) => {
     const user = session.jid.local;
+    if (checked.get(user)) return;
+    checked.set(user, true);
     const migrate = async () => {
       if ((await currentHash(user)) !== '' || (await pep.nodeConfig(user, NS_AVATAR_METADATA))) return;
       const raw = await store.get(user);
@@ -102,7 +110,10 @@ export function setupAvatarConversion(ctx: ModuleContext<{ max_size: number }>, 
       await publishAvatar(pep, user, photo);
       remember(user, photo.id);
     };
-    void migrate().catch((err: unknown) => ctx.log.warn({ err }, 'vCard photo not moved to a PEP avatar'));
+    void migrate().catch((err: unknown) => {
+      checked.delete(user);
+      ctx.log.warn({ err }, 'vCard photo not moved to a PEP avatar');
+    });
   });
 
   // §4 (Presence Broadcast): every available presence, broadcast or directed (MUC joins), carries
