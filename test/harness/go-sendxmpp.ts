@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import type { TestContext } from 'node:test';
 import { until } from './eventually.ts';
 import { TEST_CA_FILE } from './test-ca.ts';
+import type { StockClientAccount } from './stock-client.ts';
 
 const BINARY = process.env['JABBERX_GO_SENDXMPP'] ?? 'go-sendxmpp';
 
@@ -19,21 +20,8 @@ export function goSendxmppUnavailable(): string | undefined {
   return r.status === 0 ? undefined : `go-sendxmpp --version failed: ${r.stderr}`;
 }
 
-export interface GoSendxmppAccount {
-  /** Bare JID (-u). */
-  jid: string;
-  password: string;
-  /** The server's c2s_starttls port, or its c2s_direct_tls port with `directTls`. */
-  port: number;
-  /** XEP-0368 direct TLS (-t) instead of STARTTLS. */
-  directTls?: boolean;
-  /** Address for -j. Default 127.0.0.1. */
-  host?: string;
-  /**
-   * Trust the test CA (default true). False runs it with a trust store lacking the test CA, as
-   * on a machine that never heard of it: the connection must then fail verification.
-   */
-  trustTestCa?: boolean;
+/** -u, -p, -j, -t (direct TLS) and the trust store of a run. */
+export interface GoSendxmppAccount extends StockClientAccount {
   /** Seconds for the whole run of a one-shot command. Default 20. */
   timeoutS?: number;
 }

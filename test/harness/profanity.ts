@@ -12,6 +12,7 @@ import type { TestContext } from 'node:test';
 import { promisify } from 'node:util';
 import { until } from './eventually.ts';
 import { TEST_CA_FILE } from './test-ca.ts';
+import type { StockClientAccount } from './stock-client.ts';
 
 const execFileAsync = promisify(execFile);
 const PROFANITY = process.env['JABBERX_PROFANITY'] ?? 'profanity';
@@ -29,18 +30,8 @@ export function profanityUnavailable(): string | undefined {
   return undefined;
 }
 
-export interface ProfanityOptions {
-  /** Bare JID of the account. */
-  jid: string;
-  password: string;
-  /** The c2s_starttls port, or the c2s_direct_tls port with `directTls`. */
-  port: number;
-  /** XEP-0368 direct TLS (profanity's `tls legacy`) instead of STARTTLS (`tls force`). */
-  directTls?: boolean;
-  /** Address given as `server`. Default 127.0.0.1. */
-  host?: string;
-  /** Trust the test CA (default true); false: a trust store without it, as on a stranger's machine. */
-  trustTestCa?: boolean;
+/** The account; direct TLS is profanity's `tls legacy`, STARTTLS its `tls force`. */
+export interface ProfanityOptions extends StockClientAccount {
   /** `profanity -l DEBUG`: its log (log()) then holds every stanza libstrophe sends and receives. */
   debugLog?: boolean;
 }
